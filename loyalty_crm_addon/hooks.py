@@ -1,0 +1,25 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+
+def post_init_hook(env):
+    """Open the ledger of membership cards that already hold points, so that
+    every card's balance equals the sum of its posted lines from day one."""
+    env.cr.execute(
+        """
+        INSERT INTO loyalty_ledger_line (
+            card_id, program_id, partner_id, company_id, date, entry_type,
+            points, points_residual, state, source, description, multiplier,
+            user_id, create_uid, create_date, write_uid, write_date)
+        SELECT c.id, c.program_id, c.partner_id, c.company_id,
+               now() at time zone 'UTC', 'adjust', c.points,
+               GREATEST(c.points, 0), 'posted', 'import', 'Opening balance', 1,
+               %(uid)s, %(uid)s, now() at time zone 'UTC',
+               %(uid)s, now() at time zone 'UTC'
+          FROM loyalty_card c
+          JOIN loyalty_program p ON p.id = c.program_id
+         WHERE p.program_type = 'loyalty' AND c.points <> 0
+           AND NOT EXISTS (
+                SELECT 1 FROM loyalty_ledger_line l WHERE l.card_id = c.id)
+        """,
+        {"uid": env.uid},
+    )

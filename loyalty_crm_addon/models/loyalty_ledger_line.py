@@ -1,0 +1,493 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.modules import module
+from odoo.exceptions import UserError
+from odoo.tools import float_is_zero, float_round
+
+# Only the engine holds this object; RPC contexts are JSON and cannot carry it,
+# so ledger lines cannot be forged or edited from outside (see queue_job).
+_ENGINE = object()
+
+PROTECTED_FIELDS = {
+    "card_id",
+    "program_id",
+    "partner_id",
+    "company_id",
+    "date",
+    "entry_type",
+    "points",
+    "expiry_date",
+    "release_date",
+    "reversed_line_id",
+    "reference",
+    "source",
+    "sale_order_id",
+    "pos_order_id",
+    "move_id",
+    "multiplier",
+}
+ENGINE_FIELDS = {"state", "points_residual"}
+PRECISION = 2
+
+
+class LoyaltyLedgerLine(models.Model):
+    _name = "loyalty.ledger.line"
+    _description = "Loyalty Points Ledger Line"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+    _rec_name = "description"
+
+    card_id = fields.Many2one(
+        "loyalty.card",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        readonly=True,
+    )
+    program_id = fields.Many2one(
+        "loyalty.program", required=True, index=True, ondelete="restrict", readonly=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", index=True, ondelete="restrict", readonly=True
+    )
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
+    date = fields.Datetime(
+        required=True, index=True, default=fields.Datetime.now, readonly=True
+    )
+    entry_type = fields.Selection(
+        [
+            ("earn", "Earned"),
+            ("redeem", "Redeemed"),
+            ("expire", "Expired"),
+            ("adjust", "Adjustment"),
+            ("referral", "Referral"),
+            ("bonus", "Bonus"),
+            ("reversal", "Reversal"),
+        ],
+        string="Type",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    points = fields.Float(required=True, readonly=True, digits=(16, PRECISION))
+    points_residual = fields.Float(
+        string="Points Left",
+        readonly=True,
+        digits=(16, PRECISION),
+        help="For a lot of points: what is still unspent and unexpired.",
+    )
+    state = fields.Selection(
+        [("pending", "Pending"), ("posted", "Posted")],
+        required=True,
+        default="posted",
+        index=True,
+        readonly=True,
+    )
+    release_date = fields.Date(
+        readonly=True, help="Pending points become available on this date."
+    )
+    expiry_date = fields.Date(index=True, readonly=True)
+    reversed_line_id = fields.Many2one(
+        "loyalty.ledger.line",
+        string="Reverses",
+        index="btree_not_null",
+        ondelete="restrict",
+        readonly=True,
+    )
+    reversal_line_ids = fields.One2many(
+        "loyalty.ledger.line", "reversed_line_id", string="Reversals", readonly=True
+    )
+    reference = fields.Char(index="btree_not_null", readonly=True)
+    description = fields.Char(readonly=True)
+    source = fields.Selection(
+        [
+            ("sale", "Sales Order"),
+            ("pos", "Point of Sale"),
+            ("invoice", "Credit Note"),
+            ("api", "Redemption"),
+            ("manual", "Manual"),
+            ("import", "Import / Card Update"),
+            ("referral", "Referral"),
+            ("system", "Scheduled"),
+        ],
+        required=True,
+        default="manual",
+        readonly=True,
+    )
+    sale_order_id = fields.Many2one(
+        "sale.order", index="btree_not_null", ondelete="restrict", readonly=True
+    )
+    pos_order_id = fields.Many2one(
+        "pos.order", index="btree_not_null", ondelete="restrict", readonly=True
+    )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Credit Note",
+        index="btree_not_null",
+        ondelete="restrict",
+        readonly=True,
+    )
+    multiplier = fields.Float(default=1.0, readonly=True, digits=(16, 2))
+    user_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, readonly=True
+    )
+
+    _sql_constraints = [
+        (
+            "pending_has_release_date",
+            "CHECK(state = 'posted' OR release_date IS NOT NULL)",
+            "Pending points need a release date.",
+        ),
+        (
+            "points_not_zero",
+            "CHECK(points <> 0)",
+            "A ledger line moves points.",
+        ),
+    ]
+
+    def init(self):
+        # The same redemption reference twice deducts once (idempotent API).
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_api_reference_uniq
+            ON loyalty_ledger_line (card_id, reference)
+            WHERE source = 'api' AND reference IS NOT NULL
+            """
+        )
+        # Lots still open, the hot path of spending and expiry.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS loyalty_ledger_line_open_lot_idx
+            ON loyalty_ledger_line (card_id, expiry_date, id)
+            WHERE points_residual > 0
+            """
+        )
+
+    # ------------------------------------------------------------------
+    # Immutability
+    # ------------------------------------------------------------------
+    def _is_engine(self):
+        return self.env.context.get("loyalty_ledger_engine") is _ENGINE
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self._is_engine():
+            raise UserError(
+                _(
+                    "Ledger lines are written by the loyalty engine only. "
+                    "Use a manual adjustment to correct a balance."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        touched = set(vals) - {"display_name"}
+        if touched & PROTECTED_FIELDS or (
+            touched & ENGINE_FIELDS and not self._is_engine()
+        ):
+            raise UserError(
+                _(
+                    "Ledger lines cannot be changed. "
+                    "Record a reversal or an adjustment instead."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=True)
+    def _unlink_never(self):
+        raise UserError(
+            _(
+                "Ledger lines cannot be deleted. "
+                "Record a reversal or an adjustment instead."
+            )
+        )
+
+    def _engine(self):
+        return self.sudo().with_context(loyalty_ledger_engine=_ENGINE)
+
+    # ------------------------------------------------------------------
+    # Engine
+    # ------------------------------------------------------------------
+    @api.model
+    def _prepare_line(self, card, entry_type, points, **values):
+        """Values of a ledger line for ``card``; pending and expiry dates come
+        from the card's program unless given."""
+        program = card.program_id
+        now = values.pop("date", False) or fields.Datetime.now()
+        today = fields.Date.to_date(now)
+        state = values.pop("state", "posted")
+        vals = {
+            "card_id": card.id,
+            "program_id": program.id,
+            "partner_id": card.partner_id.id,
+            "company_id": card.company_id.id,
+            "date": now,
+            "entry_type": entry_type,
+            "points": float_round(points, PRECISION),
+            "state": state,
+        }
+        if points > 0:
+            vals["points_residual"] = vals["points"]
+            validity = program.loyalty_points_validity_days
+            if validity:
+                vals["expiry_date"] = today + timedelta(days=validity)
+        if state == "pending" and "release_date" not in values:
+            vals["release_date"] = today + timedelta(
+                days=program.loyalty_pending_days
+            )
+        vals.update(values)
+        return vals
+
+    @api.model
+    def _post(self, vals_list, applied=None):
+        """Create ledger lines and make the cards' balances follow them.
+
+        ``applied`` maps cards to the points native Odoo already added to them
+        within the same flow (sale confirmation, POS...): the card ends at
+        ``points - applied + posted lines``, so the ledger decides.
+        """
+        vals_list = [
+            v
+            for v in vals_list
+            if not float_is_zero(v["points"], precision_digits=PRECISION)
+        ]
+        lines = self._engine().create(vals_list) if vals_list else self._engine()
+        lines._consume_lots()
+        target = defaultdict(float)
+        for card, delta in (applied or {}).items():
+            target[card] -= delta
+        for line in lines.filtered(lambda ln: ln.state == "posted"):
+            target[line.card_id] += line.points
+        lines.card_id._loyalty_add_points(
+            {card: delta for card, delta in target.items() if card.exists()}
+        )
+        partners = lines.filtered(
+            lambda ln: ln.entry_type in ("earn", "redeem")
+        ).partner_id.commercial_partner_id
+        if partners:
+            partners.sudo().write({"loyalty_last_activity_date": fields.Date.today()})
+        return lines
+
+    def _consume_lots(self):
+        """Spend lots of points, oldest expiry first, for negative lines.
+
+        A reversal first takes back the lot it reverses; what that lot no
+        longer holds comes from the oldest lots of the card.
+        """
+        negatives = self.filtered(lambda ln: ln.points < 0)
+        if not negatives:
+            return
+        engine = self._engine()
+        open_lots = engine.search(
+            [
+                ("card_id", "in", negatives.card_id.ids),
+                ("points_residual", ">", 0),
+                ("id", "not in", self.ids),
+            ],
+            order="expiry_date asc nulls last, id asc",
+        )
+        lots_by_card = defaultdict(list)
+        for lot in open_lots:
+            lots_by_card[lot.card_id.id].append(lot)
+        residual = {lot: lot.points_residual for lot in open_lots}
+        for line in negatives:
+            to_take = -line.points
+            target = line.reversed_line_id
+            if target and target.points > 0:
+                taken = min(to_take, residual.get(target, target.points_residual))
+                residual[target] = residual.get(target, target.points_residual) - taken
+                to_take -= taken
+            if line.state != "posted":
+                continue
+            for lot in lots_by_card[line.card_id.id]:
+                if to_take <= 0:
+                    break
+                if lot.state != "posted" or residual[lot] <= 0:
+                    continue
+                taken = min(to_take, residual[lot])
+                residual[lot] -= taken
+                to_take -= taken
+        for lot, value in residual.items():
+            if not float_is_zero(value - lot.points_residual, precision_digits=PRECISION):
+                lot._engine().write(
+                    {"points_residual": float_round(value, PRECISION)}
+                )
+
+    def _prepare_reversal(self, ratio=1.0, **values):
+        """Values reversing ``ratio`` of each line, never more than what is
+        left of it after earlier reversals."""
+        already = defaultdict(float)
+        for reversal in self.reversal_line_ids:
+            already[reversal.reversed_line_id] += reversal.points
+        vals_list = []
+        for line in self:
+            left = line.points + already[line]
+            amount = line.points * ratio
+            amount = min(amount, left) if line.points > 0 else max(amount, left)
+            if float_is_zero(amount, precision_digits=PRECISION):
+                continue
+            vals = self._prepare_line(
+                line.card_id,
+                "reversal",
+                -amount,
+                state=line.state,
+                reversed_line_id=line.id,
+                description=_("Reversal: %s", line.description or ""),
+                **values,
+            )
+            if line.state == "pending":
+                vals["release_date"] = line.release_date
+            vals_list.append(vals)
+        return vals_list
+
+    # ------------------------------------------------------------------
+    # Scheduled actions (set-based, batched, resumable)
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_release_pending(self, batch_size=50000):
+        cron = self.env["ir.cron"]
+        today = fields.Date.context_today(self)
+        while True:
+            self.env.cr.execute(
+                """
+                WITH batch AS (
+                    SELECT id FROM loyalty_ledger_line
+                     WHERE state = 'pending' AND release_date <= %(today)s
+                     ORDER BY id LIMIT %(limit)s
+                       FOR UPDATE SKIP LOCKED
+                ), released AS (
+                    UPDATE loyalty_ledger_line l
+                       SET state = 'posted', write_date = now() at time zone 'UTC'
+                      FROM batch WHERE l.id = batch.id
+                    RETURNING l.card_id, l.points
+                ), per_card AS (
+                    SELECT card_id, SUM(points) AS points, COUNT(*) AS n
+                      FROM released GROUP BY card_id
+                ), cards AS (
+                    UPDATE loyalty_card c SET points = c.points + per_card.points
+                      FROM per_card WHERE c.id = per_card.card_id
+                    RETURNING per_card.n
+                )
+                SELECT COALESCE(SUM(n), 0) FROM cards
+                """,
+                {"today": today, "limit": batch_size},
+            )
+            done = self.env.cr.fetchone()[0]
+            self.env.invalidate_all()
+            if not done:
+                break
+            cron._notify_progress(done=done, remaining=0)
+            if self._cron_commits():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return True
+
+    @api.model
+    def _cron_expire_points(self, batch_size=50000):
+        cron = self.env["ir.cron"]
+        today = fields.Date.context_today(self)
+        while True:
+            self.env.cr.execute(
+                """
+                WITH lots AS (
+                    SELECT id, card_id, points_residual
+                      FROM loyalty_ledger_line
+                     WHERE points_residual > 0 AND state = 'posted'
+                       AND expiry_date < %(today)s
+                     ORDER BY id LIMIT %(limit)s
+                       FOR UPDATE SKIP LOCKED
+                ), spent AS (
+                    UPDATE loyalty_ledger_line l SET points_residual = 0
+                      FROM lots WHERE l.id = lots.id
+                    RETURNING lots.card_id, lots.points_residual
+                ), per_card AS (
+                    SELECT card_id, SUM(points_residual) AS points, COUNT(*) AS n
+                      FROM spent GROUP BY card_id
+                ), cards AS (
+                    UPDATE loyalty_card c SET points = c.points - per_card.points
+                      FROM per_card WHERE c.id = per_card.card_id
+                    RETURNING c.id, c.partner_id, c.company_id, c.program_id,
+                              per_card.points, per_card.n
+                ), lines AS (
+                    INSERT INTO loyalty_ledger_line (
+                        card_id, program_id, partner_id, company_id, date,
+                        entry_type, points, points_residual, state, source,
+                        description, multiplier, user_id,
+                        create_uid, create_date, write_uid, write_date)
+                    SELECT id, program_id, partner_id, company_id,
+                           now() at time zone 'UTC', 'expire', -points, 0,
+                           'posted', 'system', %(description)s, 1, %(uid)s,
+                           %(uid)s, now() at time zone 'UTC',
+                           %(uid)s, now() at time zone 'UTC'
+                      FROM cards
+                    RETURNING id
+                )
+                SELECT COALESCE(SUM(n), 0) FROM cards
+                """,
+                {
+                    "today": today,
+                    "limit": batch_size,
+                    "uid": self.env.uid,
+                    "description": _("Points expired"),
+                },
+            )
+            done = self.env.cr.fetchone()[0]
+            self.env.invalidate_all()
+            if not done:
+                break
+            cron._notify_progress(done=done, remaining=0)
+            if self._cron_commits():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return True
+
+    def _cron_commits(self):
+        # Commit between batches in a cron job so an interrupted run keeps
+        # its work and the next run resumes; never inside tests.
+        return bool(self.env.context.get("ir_cron_progress_id")) and not (
+            module.current_test
+        )
+
+    # ------------------------------------------------------------------
+    # Consistency check
+    # ------------------------------------------------------------------
+    @api.model
+    def _get_inconsistent_cards(self):
+        """Membership cards whose balance differs from their posted lines."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT c.id
+              FROM loyalty_card c
+              JOIN loyalty_program p ON p.id = c.program_id
+              LEFT JOIN (
+                    SELECT card_id, SUM(points) AS points
+                      FROM loyalty_ledger_line WHERE state = 'posted'
+                     GROUP BY card_id
+              ) l ON l.card_id = c.id
+             WHERE p.program_type = 'loyalty'
+               AND ABS(c.points - COALESCE(l.points, 0)) > 0.005
+            """
+        )
+        return self.env["loyalty.card"].browse(r[0] for r in self.env.cr.fetchall())
+
+    @api.model
+    def action_check_consistency(self):
+        cards = self._get_inconsistent_cards()
+        if not cards:
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "success",
+                    "message": _("Every membership card matches its ledger."),
+                },
+            }
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Cards not matching their ledger"),
+            "res_model": "loyalty.card",
+            "view_mode": "list,form",
+            "domain": [("id", "in", cards.ids)],
+        }

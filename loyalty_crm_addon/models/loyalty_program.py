@@ -1,0 +1,73 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class LoyaltyProgram(models.Model):
+    _inherit = "loyalty.program"
+
+    loyalty_tier_ids = fields.One2many(
+        "loyalty.tier", "program_id", string="Tiers", copy=True
+    )
+    loyalty_tier_window_days = fields.Integer(
+        string="Tier Window (days)",
+        default=365,
+        help="Points earned over this many days qualify a member for a tier.",
+    )
+    loyalty_points_validity_days = fields.Integer(
+        string="Points Validity (days)",
+        default=0,
+        help="Points expire this many days after they were earned; 0 = never.",
+    )
+    loyalty_pending_days = fields.Integer(
+        string="Pending Period (days)",
+        default=0,
+        help="Points earned by an order become available after this many days "
+        "(e.g. the return period); 0 = at once.",
+    )
+    loyalty_inactivity_days = fields.Integer(
+        string="Inactive After (days)",
+        default=90,
+        help="A member who neither earns nor redeems for this many days is inactive.",
+    )
+    loyalty_referrer_points = fields.Float(string="Referrer Points")
+    loyalty_referee_points = fields.Float(string="Referee Points")
+    loyalty_responsible_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        help="Gets the follow-up activities of members without a salesperson.",
+    )
+    loyalty_ledger_line_count = fields.Integer(compute="_compute_loyalty_ledger_line_count")
+
+    _sql_constraints = [
+        (
+            "loyalty_days_positive",
+            "CHECK(loyalty_tier_window_days > 0 AND loyalty_points_validity_days >= 0"
+            " AND loyalty_pending_days >= 0 AND loyalty_inactivity_days > 0)",
+            "Day counts of a loyalty program cannot be negative.",
+        ),
+    ]
+
+    @api.constrains("loyalty_referrer_points", "loyalty_referee_points")
+    def _check_loyalty_referral_points(self):
+        for program in self:
+            if program.loyalty_referrer_points < 0 or program.loyalty_referee_points < 0:
+                raise ValidationError(_("Referral points cannot be negative."))
+
+    def _compute_loyalty_ledger_line_count(self):
+        data = dict(
+            self.env["loyalty.ledger.line"]._read_group(
+                [("program_id", "in", self.ids)], ["program_id"], ["__count"]
+            )
+        )
+        for program in self:
+            program.loyalty_ledger_line_count = data.get(program, 0)
+
+    def action_open_loyalty_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "loyalty_crm_addon.action_loyalty_ledger_line"
+        )
+        action["domain"] = [("program_id", "=", self.id)]
+        action["context"] = {}
+        return action

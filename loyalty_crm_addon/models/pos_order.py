@@ -1,0 +1,133 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.tools import float_is_zero
+
+
+class PosOrder(models.Model):
+    _inherit = "pos.order"
+
+    loyalty_ledger_line_ids = fields.One2many(
+        "loyalty.ledger.line", "pos_order_id", string="Loyalty Ledger", readonly=True
+    )
+    loyalty_points_earned = fields.Float(
+        compute="_compute_loyalty_points_ledger", compute_sudo=True
+    )
+    loyalty_points_spent = fields.Float(
+        compute="_compute_loyalty_points_ledger", compute_sudo=True
+    )
+
+    @api.depends("loyalty_ledger_line_ids")
+    def _compute_loyalty_points_ledger(self):
+        for order in self:
+            lines = order.loyalty_ledger_line_ids
+            order.loyalty_points_earned = sum(
+                ln.points for ln in lines if ln.entry_type == "earn"
+            )
+            order.loyalty_points_spent = -sum(
+                ln.points for ln in lines if ln.entry_type == "redeem"
+            )
+
+    def confirm_coupon_programs(self, coupon_data):
+        # Two terminals spending from one card wait for each other here.
+        existing = self.env["loyalty.card"].sudo().browse(
+            int(k) for k in coupon_data if int(k) > 0
+        ).exists()
+        existing.filtered("is_membership_card")._loyalty_lock()
+        res = super(
+            PosOrder, self.with_context(loyalty_ledger_defer=True)
+        ).confirm_coupon_programs(coupon_data)
+        self._loyalty_post_payment(coupon_data, res)
+        return res
+
+    def _loyalty_post_payment(self, coupon_data, result):
+        """Ledger lines for the points the till moved: what it earned and
+        what its reward lines spent, as the browser computed and the server
+        re-checked."""
+        self.ensure_one()
+        net_by_old_id = {int(k): v.get("points", 0.0) for k, v in coupon_data.items()}
+        # Native code maps a new card of a member onto their existing card.
+        net_by_program_partner = {
+            (v.get("program_id"), v.get("partner_id")): v.get("points", 0.0)
+            for k, v in coupon_data.items()
+            if int(k) < 0
+        }
+        id_map = {u["id"]: u["old_id"] for u in result.get("coupon_updates", [])}
+        cards = self.env["loyalty.card"].sudo().browse(
+            set(id_map) | {k for k in net_by_old_id if k > 0}
+        ).exists().filtered("is_membership_card")
+        spent_by_card = defaultdict(float)
+        for line in self.lines:
+            if line.is_reward_line and line.coupon_id in cards:
+                spent_by_card[line.coupon_id] += line.points_cost
+        Ledger = self.env["loyalty.ledger.line"]
+        vals_list, applied = [], {}
+        for card in cards:
+            old_id = id_map.get(card.id, card.id)
+            if old_id in net_by_old_id:
+                net = net_by_old_id[old_id]
+            else:
+                net = net_by_program_partner.get(
+                    (card.program_id.id, card.partner_id.id), 0.0
+                )
+            spent = spent_by_card[card]
+            earned = net + spent
+            applied[card] = net
+            common = {"source": "pos", "pos_order_id": self.id, "reference": self.name}
+            if not float_is_zero(spent, precision_digits=2):
+                vals_list.append(
+                    Ledger._prepare_line(
+                        card, "redeem", -spent,
+                        description=_("Reward at the till, %s", self.name), **common,
+                    )
+                )
+            if not float_is_zero(earned, precision_digits=2):
+                vals_list.append(
+                    Ledger._prepare_line(
+                        card, "earn", earned,
+                        state="pending" if card.program_id.loyalty_pending_days else "posted",
+                        description=_("Purchase at the till, %s", self.name), **common,
+                    )
+                )
+        Ledger._post(vals_list, applied=applied)
+        # The till shows the balance the ledger allows (pending points excluded).
+        for update in result.get("coupon_updates", []):
+            card = cards.browse(update["id"])
+            if card in cards:
+                update["points"] = card.points
+
+    def action_pos_order_paid(self):
+        res = super().action_pos_order_paid()
+        self._loyalty_reverse_refunded()
+        return res
+
+    def _loyalty_reverse_refunded(self):
+        """A refund takes back, in proportion, the points the refunded
+        order earned, and gives back the points it spent."""
+        refunded_lines = self.lines.filtered(
+            lambda ln: ln.refunded_orderline_id and not ln.is_reward_line
+        )
+        if not refunded_lines:
+            return
+        Ledger = self.env["loyalty.ledger.line"]
+        vals_list = []
+        for original, lines in refunded_lines.grouped(
+            lambda ln: ln.refunded_orderline_id.order_id
+        ).items():
+            base = sum(
+                ln.price_subtotal for ln in original.lines if not ln.is_reward_line
+            )
+            if float_is_zero(base, precision_digits=2):
+                continue
+            ratio = min(1.0, -sum(lines.mapped("price_subtotal")) / base)
+            for line in original.sudo().loyalty_ledger_line_ids.filtered(
+                lambda ln: ln.entry_type in ("earn", "redeem")
+            ):
+                vals_list += line._prepare_reversal(
+                    ratio,
+                    source="pos",
+                    pos_order_id=self.id,
+                    reference=self.name,
+                )
+        Ledger._post(vals_list)

@@ -1,0 +1,286 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare, float_is_zero, float_round
+
+from .loyalty_ledger_line import PRECISION
+
+EXPIRING_SOON_DAYS = 30
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    loyalty_card_ids = fields.One2many(
+        "loyalty.card", "partner_id", string="Loyalty Cards", readonly=True
+    )
+    loyalty_card_id = fields.Many2one(
+        "loyalty.card",
+        string="Membership Card",
+        compute="_compute_loyalty_figures",
+        compute_sudo=True,
+    )
+    loyalty_balance = fields.Float(
+        string="Loyalty Points",
+        compute="_compute_loyalty_figures",
+        compute_sudo=True,
+        digits=(16, PRECISION),
+        help="Points the member can spend now.",
+    )
+    loyalty_pending_balance = fields.Float(
+        string="Pending Points",
+        compute="_compute_loyalty_figures",
+        compute_sudo=True,
+        digits=(16, PRECISION),
+        help="Points earned but not yet available (return period).",
+    )
+    loyalty_expiring_points = fields.Float(
+        string="Expiring Soon",
+        compute="_compute_loyalty_figures",
+        compute_sudo=True,
+        digits=(16, PRECISION),
+        help="Points that expire within the next 30 days.",
+    )
+    loyalty_next_expiry_date = fields.Date(
+        compute="_compute_loyalty_figures", compute_sudo=True
+    )
+    loyalty_tier_id = fields.Many2one(
+        "loyalty.tier", string="Loyalty Tier", readonly=True, copy=False, index=True
+    )
+    loyalty_last_activity_date = fields.Date(
+        string="Last Loyalty Activity",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Last day the member earned or redeemed points.",
+    )
+    loyalty_ledger_line_count = fields.Integer(
+        compute="_compute_loyalty_figures", compute_sudo=True
+    )
+
+    @api.depends_context("company")
+    def _compute_loyalty_figures(self):
+        program = self.env.company.loyalty_membership_program_id
+        commercial = self.commercial_partner_id
+        cards = self.env["loyalty.card"]
+        if program and commercial:
+            cards = cards.search(
+                [("program_id", "=", program.id), ("partner_id", "in", commercial.ids)]
+            )
+        card_by_partner = {}
+        for card in cards:
+            card_by_partner.setdefault(card.partner_id, card)
+        Ledger = self.env["loyalty.ledger.line"]
+        today = fields.Date.context_today(self)
+        pending = dict(
+            Ledger._read_group(
+                [("card_id", "in", cards.ids), ("state", "=", "pending")],
+                ["card_id"],
+                ["points:sum"],
+            )
+        )
+        expiring = {
+            card: (points, first)
+            for card, points, first in Ledger._read_group(
+                [
+                    ("card_id", "in", cards.ids),
+                    ("state", "=", "posted"),
+                    ("points_residual", ">", 0),
+                    ("expiry_date", "!=", False),
+                    ("expiry_date", "<=", today + timedelta(days=EXPIRING_SOON_DAYS)),
+                ],
+                ["card_id"],
+                ["points_residual:sum", "expiry_date:min"],
+            )
+        }
+        counts = dict(
+            Ledger._read_group([("card_id", "in", cards.ids)], ["card_id"], ["__count"])
+        )
+        for partner in self:
+            card = card_by_partner.get(partner.commercial_partner_id, cards.browse())
+            partner.loyalty_card_id = card
+            partner.loyalty_balance = card.points
+            partner.loyalty_pending_balance = pending.get(card, 0.0)
+            points, first = expiring.get(card, (0.0, False))
+            partner.loyalty_expiring_points = points
+            partner.loyalty_next_expiry_date = first
+            partner.loyalty_ledger_line_count = counts.get(card, 0)
+
+    # ------------------------------------------------------------------
+    # Public API
+    # ------------------------------------------------------------------
+    def _loyalty_check_group(self, xmlid):
+        if not self.env.su and not self.env.user.has_group(xmlid):
+            raise AccessError(
+                _("You are not allowed to do this with loyalty points.")
+            )
+
+    def _loyalty_member_card(self):
+        """The member's card in the company's membership program, or a clear
+        error saying why there is none."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        if not partner.active:
+            raise UserError(_("%s is archived.", partner.display_name))
+        card = partner.sudo().loyalty_card_id
+        if not card:
+            raise UserError(
+                _("%s has no membership card.", partner.display_name)
+            )
+        if card.company_id and card.company_id not in self.env.companies:
+            raise UserError(_("This membership card belongs to another company."))
+        return card
+
+    @api.model
+    def _loyalty_check_points(self, points, program):
+        if isinstance(points, bool) or not isinstance(points, int | float):
+            raise UserError(_("Points must be a number."))
+        rounding = program.currency_id.rounding or 0.01
+        if float_compare(
+            float_round(points, precision_rounding=rounding),
+            points,
+            precision_digits=6,
+        ):
+            raise UserError(
+                _("Points must be a multiple of %s.", rounding)
+            )
+
+    def loyalty_redeem_points(self, points, description, reference=False):
+        """Spend ``points`` of the member's available balance.
+
+        Returns the id of the ``redeem`` ledger line. The same ``reference``
+        twice returns the first line and deducts once.
+        """
+        self.ensure_one()
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
+        card = self._loyalty_member_card()
+        self._loyalty_check_points(points, card.program_id)
+        if points <= 0:
+            raise UserError(_("Points to redeem must be positive."))
+        if not (description or "").strip():
+            raise UserError(_("Say what the points are redeemed for."))
+        card._loyalty_lock()
+        Ledger = self.env["loyalty.ledger.line"].sudo()
+        if reference:
+            done = Ledger.search(
+                [
+                    ("card_id", "=", card.id),
+                    ("source", "=", "api"),
+                    ("reference", "=", reference),
+                ],
+                limit=1,
+            )
+            if done:
+                return done.id
+        if float_compare(points, card.points, precision_digits=PRECISION) > 0:
+            raise UserError(
+                _(
+                    "Not enough points: %(partner)s has %(balance)s available, "
+                    "%(points)s asked.",
+                    partner=self.commercial_partner_id.display_name,
+                    balance=card.points,
+                    points=points,
+                )
+            )
+        line = Ledger._post(
+            [
+                Ledger._prepare_line(
+                    card,
+                    "redeem",
+                    -points,
+                    source="api",
+                    description=description,
+                    reference=reference or False,
+                )
+            ]
+        )
+        return line.id
+
+    def loyalty_adjust_points(self, points, reason):
+        """Add (or remove, when negative) points by hand; managers only."""
+        self.ensure_one()
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_manager")
+        card = self._loyalty_member_card()
+        self._loyalty_check_points(points, card.program_id)
+        if float_is_zero(points, precision_digits=PRECISION):
+            raise UserError(_("An adjustment needs a number of points."))
+        if not (reason or "").strip():
+            raise UserError(_("An adjustment needs a reason."))
+        card._loyalty_lock()
+        if float_compare(-points, card.points, precision_digits=PRECISION) > 0:
+            raise UserError(
+                _(
+                    "%(partner)s has only %(balance)s points to remove.",
+                    partner=self.commercial_partner_id.display_name,
+                    balance=card.points,
+                )
+            )
+        Ledger = self.env["loyalty.ledger.line"]
+        line = Ledger._post(
+            [Ledger._prepare_line(card, "adjust", points, source="manual", description=reason)]
+        )
+        self.commercial_partner_id.message_post(
+            body=_("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason)
+        )
+        return line.id
+
+    def action_loyalty_enroll(self):
+        """Make the partner a member of the company's membership program;
+        returns the card id (the existing one if already a member)."""
+        self.ensure_one()
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
+        partner = self.commercial_partner_id
+        if not partner.active:
+            raise UserError(_("%s is archived.", partner.display_name))
+        program = self.env.company.loyalty_membership_program_id
+        if not program:
+            raise UserError(
+                _("Choose the company's membership program in the Loyalty settings first.")
+            )
+        return (partner._loyalty_enroll(program)[partner]).id
+
+    def _loyalty_enroll(self, program):
+        """Cards of ``program`` for the partners (commercial partners), made
+        where missing. Returns {partner: card}."""
+        partners = self.commercial_partner_id
+        Card = self.env["loyalty.card"].sudo()
+        cards = Card.search(
+            [("program_id", "=", program.id), ("partner_id", "in", partners.ids)]
+        )
+        card_by_partner = {}
+        for card in cards:
+            card_by_partner.setdefault(card.partner_id, card)
+        missing = partners.filtered(lambda p: p not in card_by_partner)
+        if missing:
+            new_cards = Card.create(
+                [{"program_id": program.id, "partner_id": p.id, "points": 0} for p in missing]
+            )
+            card_by_partner.update(zip(missing, new_cards, strict=True))
+            for partner in missing:
+                partner.message_post(
+                    body=_("Enrolled in %s.", program.display_name),
+                    subtype_xmlid="mail.mt_note",
+                )
+        return card_by_partner
+
+    def action_open_loyalty_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "loyalty_crm_addon.action_loyalty_ledger_line"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"search_default_group_by_month": 0}
+        return action
+
+    def action_open_loyalty_adjust(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Adjust Loyalty Points"),
+            "res_model": "loyalty.ledger.adjust",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }

@@ -1,0 +1,124 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    loyalty_ledger_line_ids = fields.One2many(
+        "loyalty.ledger.line", "sale_order_id", string="Loyalty Ledger", readonly=True
+    )
+    loyalty_points_earned = fields.Float(
+        compute="_compute_loyalty_points_ledger", compute_sudo=True
+    )
+    loyalty_points_spent = fields.Float(
+        compute="_compute_loyalty_points_ledger", compute_sudo=True
+    )
+
+    @api.depends("loyalty_ledger_line_ids")
+    def _compute_loyalty_points_ledger(self):
+        for order in self:
+            lines = order.loyalty_ledger_line_ids
+            order.loyalty_points_earned = sum(
+                ln.points for ln in lines if ln.entry_type == "earn"
+            ) + sum(
+                ln.points for ln in lines.reversal_line_ids if ln.reversed_line_id.entry_type == "earn"
+            )
+            order.loyalty_points_spent = -sum(
+                ln.points for ln in lines if ln.entry_type == "redeem"
+            ) - sum(
+                ln.points for ln in lines.reversal_line_ids if ln.reversed_line_id.entry_type == "redeem"
+            )
+
+    def _loyalty_points_by_card(self):
+        """{card: (earned, spent)} of the order's membership cards, from the
+        same data native Odoo uses to move points."""
+        self.ensure_one()
+        result = defaultdict(lambda: [0.0, 0.0])
+        for coupon_point in self.coupon_point_ids:
+            if coupon_point.coupon_id.is_membership_card:
+                result[coupon_point.coupon_id][0] += coupon_point.points
+        for line in self.order_line:
+            if line.reward_id and line.coupon_id.is_membership_card:
+                result[line.coupon_id][1] += line.points_cost
+        return result
+
+    def action_confirm(self):
+        to_confirm = self.filtered(lambda o: o.state != "sale")
+        res = super(SaleOrder, self.with_context(loyalty_ledger_defer=True)).action_confirm()
+        to_confirm._loyalty_post_confirmation()
+        return res
+
+    def _loyalty_post_confirmation(self):
+        Ledger = self.env["loyalty.ledger.line"]
+        vals_list, applied = [], defaultdict(float)
+        for order in self.filtered(lambda o: o.state == "sale"):
+            for card, (earned, spent) in order._loyalty_points_by_card().items():
+                applied[card] += earned - spent
+                common = {
+                    "source": "sale",
+                    "sale_order_id": order.id,
+                    "reference": order.name,
+                }
+                if spent:
+                    vals_list.append(
+                        Ledger._prepare_line(
+                            card, "redeem", -spent,
+                            description=_("Reward on %s", order.name), **common,
+                        )
+                    )
+                if earned:
+                    vals_list.append(
+                        Ledger._prepare_line(
+                            card, "earn", earned,
+                            state="pending" if card.program_id.loyalty_pending_days else "posted",
+                            description=_("Order %s", order.name), **common,
+                        )
+                    )
+        Ledger._post(vals_list, applied=applied)
+        self._loyalty_autoenroll()
+
+    def _loyalty_autoenroll(self):
+        by_program = defaultdict(lambda: self.env["res.partner"])
+        for order in self:
+            program = order.company_id.loyalty_membership_program_id
+            if program:
+                by_program[program] |= order.partner_id.commercial_partner_id
+        for program, partners in by_program.items():
+            partners._loyalty_enroll(program)
+
+    def _action_cancel(self):
+        confirmed = self.filtered(lambda o: o.state == "sale")
+        applied = defaultdict(float)
+        for order in confirmed:
+            for card, (earned, spent) in order._loyalty_points_by_card().items():
+                applied[card] -= earned - spent
+        res = super(SaleOrder, self.with_context(loyalty_ledger_defer=True))._action_cancel()
+        lines = confirmed.sudo().loyalty_ledger_line_ids.filtered(
+            lambda ln: ln.entry_type in ("earn", "redeem")
+        )
+        Ledger = self.env["loyalty.ledger.line"]
+        vals_list = []
+        for line in lines:
+            vals_list += line._prepare_reversal(
+                source="sale",
+                sale_order_id=line.sale_order_id.id,
+                reference=line.reference,
+            )
+        Ledger._post(vals_list, applied=applied)
+        return res
+
+    def _loyalty_reverse_ratio(self, ratio, **values):
+        """Reverse ``ratio`` of the points each order earned and spent (credit
+        notes)."""
+        Ledger = self.env["loyalty.ledger.line"]
+        vals_list = []
+        for line in self.sudo().loyalty_ledger_line_ids.filtered(
+            lambda ln: ln.entry_type in ("earn", "redeem")
+        ):
+            vals_list += line._prepare_reversal(
+                ratio, source="invoice", sale_order_id=line.sale_order_id.id, **values
+            )
+        return Ledger._post(vals_list)
