@@ -9,3 +9,4 @@ from . import sale_order
 from . import sale_order_line
 from . import pos_order
 from . import account_move
+from . import loyalty_crm_demo

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_is_zero
+from odoo.tools import float_is_zero, float_round
 
 from .loyalty_ledger_line import PRECISION
 
@@ -36,8 +36,8 @@ class LoyaltyCard(models.Model):
         says, without writing ledger lines again."""
         for card, delta in deltas.items():
             if not float_is_zero(delta, precision_digits=PRECISION):
-                card.sudo().with_context(loyalty_ledger_sync=True).points = (
-                    card.points + delta
+                card.sudo().with_context(loyalty_ledger_sync=True).points = float_round(
+                    card.points + delta, PRECISION
                 )
 
     def _loyalty_lock(self):

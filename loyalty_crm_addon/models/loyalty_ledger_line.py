@@ -285,7 +285,6 @@ class LoyaltyLedgerLine(models.Model):
             [
                 ("card_id", "in", negatives.card_id.ids),
                 ("points_residual", ">", 0),
-                ("id", "not in", self.ids),
             ],
             order="expiry_date asc nulls last, id asc",
         )
@@ -351,6 +350,7 @@ class LoyaltyLedgerLine(models.Model):
         cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
         while True:
+            self.env.flush_all()
             self.env.cr.execute(
                 """
                 WITH batch AS (
@@ -389,6 +389,7 @@ class LoyaltyLedgerLine(models.Model):
         cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
         while True:
+            self.env.flush_all()
             self.env.cr.execute(
                 """
                 WITH lots AS (

@@ -61,6 +61,11 @@ class ResPartner(models.Model):
     )
 
     @api.depends_context("company")
+    @api.depends(
+        "commercial_partner_id.loyalty_card_ids.points",
+        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.state",
+        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
+    )
     def _compute_loyalty_figures(self):
         program = self.env.company.loyalty_membership_program_id
         commercial = self.commercial_partner_id
@@ -221,8 +226,10 @@ class ResPartner(models.Model):
         line = Ledger._post(
             [Ledger._prepare_line(card, "adjust", points, source="manual", description=reason)]
         )
-        self.commercial_partner_id.message_post(
-            body=_("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason)
+        # Rights were checked above; staff may not edit contacts themselves.
+        self.commercial_partner_id.sudo().message_post(
+            body=_("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason),
+            author_id=self.env.user.partner_id.id,
         )
         return line.id
 
@@ -258,7 +265,7 @@ class ResPartner(models.Model):
                 [{"program_id": program.id, "partner_id": p.id, "points": 0} for p in missing]
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
-            for partner in missing:
+            for partner in missing.sudo():
                 partner.message_post(
                     body=_("Enrolled in %s.", program.display_name),
                     subtype_xmlid="mail.mt_note",

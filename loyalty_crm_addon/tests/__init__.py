@@ -1,0 +1,3 @@
+from . import test_ledger
+from . import test_ledger_concurrency
+from . import test_pos_tour
