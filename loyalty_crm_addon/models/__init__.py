@@ -10,3 +10,4 @@ from . import sale_order_line
 from . import pos_order
 from . import account_move
 from . import loyalty_crm_demo
+from . import loyalty_member_event

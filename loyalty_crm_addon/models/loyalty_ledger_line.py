@@ -269,7 +269,12 @@ class LoyaltyLedgerLine(models.Model):
         ).partner_id.commercial_partner_id
         if partners:
             partners.sudo().write({"loyalty_last_activity_date": fields.Date.today()})
+        lines._loyalty_after_post()
         return lines
+
+    def _loyalty_after_post(self):
+        """Follow-ups of new lines, once per batch: tiers, member events."""
+        self.env["loyalty.member.event"]._emit_from_ledger(self)
 
     def _consume_lots(self):
         """Spend lots of points, oldest expiry first, for negative lines.
