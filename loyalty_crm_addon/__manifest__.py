@@ -36,6 +36,9 @@
         "demo/loyalty_crm_demo.xml",
     ],
     "assets": {
+        "point_of_sale._assets_pos": [
+            "loyalty_crm_addon/static/src/overrides/**/*",
+        ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",
         ],

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero, float_round
@@ -11,6 +13,23 @@ class LoyaltyCard(models.Model):
 
     ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "card_id", string="Ledger", readonly=True
+    )
+    loyalty_tier_id = fields.Many2one(
+        "loyalty.tier", string="Tier", readonly=True, index="btree_not_null", copy=False
+    )
+    loyalty_tier_since = fields.Date(string="Tier Since", readonly=True, copy=False)
+    loyalty_tier_review_date = fields.Date(
+        readonly=True,
+        copy=False,
+        help="First tier review that found the member below their tier; the "
+        "downgrade waits for the program's grace period from that day.",
+    )
+    loyalty_tier_multiplier = fields.Float(
+        related="loyalty_tier_id.earn_multiplier", string="Earn Multiplier"
+    )
+    loyalty_tier_key = fields.Char(
+        compute="_compute_loyalty_tier_key",
+        help="Technical: the tier as the point of sale compares it with rewards.",
     )
     is_membership_card = fields.Boolean(
         compute="_compute_is_membership_card",
@@ -25,6 +44,103 @@ class LoyaltyCard(models.Model):
     def _search_is_membership_card(self, operator, value):
         positive = (operator == "=") == bool(value)
         return [("program_type", "=" if positive else "!=", "loyalty")]
+
+    @api.depends("loyalty_tier_id")
+    def _compute_loyalty_tier_key(self):
+        for card in self:
+            card.loyalty_tier_key = str(card.loyalty_tier_id.id or "")
+
+    def _load_pos_data_fields(self, config_id):
+        return super()._load_pos_data_fields(config_id) + [
+            "loyalty_tier_multiplier",
+            "loyalty_tier_key",
+        ]
+
+    # ------------------------------------------------------------------
+    # Tiers
+    # ------------------------------------------------------------------
+    def _loyalty_qualifying_points(self):
+        """{card: points earned within its program's tier window}"""
+        Ledger = self.env["loyalty.ledger.line"].sudo()
+        result = {}
+        now = fields.Datetime.now()
+        for program, cards in self.grouped("program_id").items():
+            cutoff = now - timedelta(days=program.loyalty_tier_window_days)
+            result.update(
+                Ledger._read_group(
+                    [
+                        ("card_id", "in", cards.ids),
+                        ("tier_qualifying", "=", True),
+                        ("date", ">=", cutoff),
+                    ],
+                    ["card_id"],
+                    ["points:sum"],
+                )
+            )
+        return result
+
+    def _loyalty_apply_tiers(self, allow_downgrade=False, reason=""):
+        """Move cards to the tier their qualifying points reach. Upgrades
+        apply at once; downgrades only when ``allow_downgrade`` (review)."""
+        cards = self.sudo().filtered(lambda c: c.program_id.loyalty_tier_ids)
+        if not cards:
+            return []
+        points = cards._loyalty_qualifying_points()
+        changes = []
+        for card in cards:
+            target = card.program_id._loyalty_tier_for_points(points.get(card, 0.0))
+            current = card.loyalty_tier_id
+            if target == current:
+                continue
+            upgrade = (target.threshold if target else -1) > (current.threshold if current else -1)
+            if upgrade or allow_downgrade:
+                changes.append((card, current, target))
+        self._loyalty_change_tiers(changes, reason)
+        return changes
+
+    @api.model
+    def _loyalty_change_tiers(self, changes, reason):
+        """Apply tier changes [(card, from, to)]: card, member, chatter and
+        one member event each."""
+        today = fields.Date.context_today(self)
+        events = []
+        for card, old, new in changes:
+            upgrade = (new.threshold if new else -1) > (old.threshold if old else -1)
+            card.with_context(loyalty_ledger_sync=True).write(
+                {
+                    "loyalty_tier_id": new.id,
+                    "loyalty_tier_since": today,
+                    "loyalty_tier_review_date": False,
+                }
+            )
+            partner = card.partner_id
+            if card.program_id == partner.company_id.loyalty_membership_program_id or (
+                card.program_id == self.env.company.loyalty_membership_program_id
+            ):
+                partner.loyalty_tier_id = new
+            message = _(
+                "Loyalty tier: %(old)s → %(new)s (%(reason)s)",
+                old=old.name or _("none"),
+                new=new.name or _("none"),
+                reason=reason,
+            )
+            partner.message_post(body=message, subtype_xmlid="mail.mt_note")
+            event_type = "tier_upgrade" if upgrade else "tier_downgrade"
+            events.append(
+                {
+                    "partner_id": partner.id,
+                    "card_id": card.id,
+                    "program_id": card.program_id.id,
+                    "company_id": card.company_id.id,
+                    "event_type": event_type,
+                    "tier_id": new.id,
+                    "previous_tier_id": old.id,
+                    "description": message,
+                    "key": f"{event_type}:{card.id}:{old.id}:{new.id}:{today}",
+                }
+            )
+        if events:
+            self.env["loyalty.member.event"]._emit(events)
 
     def _loyalty_ledger_skip(self):
         return self.env.context.get("loyalty_ledger_defer") or self.env.context.get(

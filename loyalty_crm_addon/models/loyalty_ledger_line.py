@@ -28,7 +28,9 @@ PROTECTED_FIELDS = {
     "pos_order_id",
     "move_id",
     "multiplier",
+    "tier_qualifying",
 }
+QUALIFYING_TYPES = ("earn", "bonus", "referral")
 ENGINE_FIELDS = {"state", "points_residual"}
 PRECISION = 2
 
@@ -130,7 +132,17 @@ class LoyaltyLedgerLine(models.Model):
         ondelete="restrict",
         readonly=True,
     )
-    multiplier = fields.Float(default=1.0, readonly=True, digits=(16, 2))
+    multiplier = fields.Float(
+        default=1.0,
+        readonly=True,
+        digits=(16, 2),
+        help="Tier earn multiplier applied to these points.",
+    )
+    tier_qualifying = fields.Boolean(
+        readonly=True,
+        help="Counts towards the member's tier: points earned (earn, bonus, "
+        "referral) and their reversals.",
+    )
     user_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, readonly=True
     )
@@ -155,6 +167,14 @@ class LoyaltyLedgerLine(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_api_reference_uniq
             ON loyalty_ledger_line (card_id, reference)
             WHERE source = 'api' AND reference IS NOT NULL
+            """
+        )
+        # Points that qualify for tiers, read by every upgrade check.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS loyalty_ledger_line_tier_idx
+            ON loyalty_ledger_line (card_id, date) INCLUDE (points)
+            WHERE tier_qualifying
             """
         )
         # Lots still open, the hot path of spending and expiry.
@@ -228,6 +248,7 @@ class LoyaltyLedgerLine(models.Model):
             "entry_type": entry_type,
             "points": float_round(points, PRECISION),
             "state": state,
+            "tier_qualifying": entry_type in QUALIFYING_TYPES,
         }
         if points > 0:
             vals["points_residual"] = vals["points"]
@@ -274,6 +295,9 @@ class LoyaltyLedgerLine(models.Model):
 
     def _loyalty_after_post(self):
         """Follow-ups of new lines, once per batch: tiers, member events."""
+        earning = self.filtered(lambda ln: ln.tier_qualifying and ln.points > 0)
+        if earning:
+            earning.card_id._loyalty_apply_tiers(reason=_("Points earned"))
         self.env["loyalty.member.event"]._emit_from_ledger(self)
 
     def _consume_lots(self):
@@ -339,6 +363,7 @@ class LoyaltyLedgerLine(models.Model):
                 -amount,
                 state=line.state,
                 reversed_line_id=line.id,
+                tier_qualifying=line.tier_qualifying,
                 description=_("Reversal: %s", line.description or ""),
                 **values,
             )

@@ -1,5 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+import calendar
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL, float_compare
 
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
@@ -21,11 +25,13 @@ class LoyaltyMemberEvent(models.Model):
     The engine records each occurrence once (``key`` is unique); staff react
     to them with automation rules (base_automation, trigger on creation,
     filtered on ``event_type``), so a new kind of event is one more rule.
+    The ``_loyalty_*`` methods below are what the shipped rules call.
     """
 
     _name = "loyalty.member.event"
     _description = "Loyalty Member Event"
     _order = "date desc, id desc"
+    _rec_name = "description"
 
     partner_id = fields.Many2one(
         "res.partner", required=True, index=True, ondelete="cascade", readonly=True
@@ -37,18 +43,24 @@ class LoyaltyMemberEvent(models.Model):
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     tier_id = fields.Many2one("loyalty.tier", ondelete="set null", readonly=True)
     previous_tier_id = fields.Many2one("loyalty.tier", ondelete="set null", readonly=True)
+    reward_id = fields.Many2one("loyalty.reward", ondelete="set null", readonly=True)
     points = fields.Float(readonly=True)
+    expiry_date = fields.Date(readonly=True)
     description = fields.Char(readonly=True)
     key = fields.Char(
         required=True,
         readonly=True,
         help="Identifies one occurrence of an event: the same key is never recorded twice.",
     )
+    lead_id = fields.Many2one("crm.lead", string="Opportunity", ondelete="set null", readonly=True)
 
     _sql_constraints = [
         ("key_unique", "UNIQUE(key)", "This event was already recorded."),
     ]
 
+    # ------------------------------------------------------------------
+    # Recording events
+    # ------------------------------------------------------------------
     @api.model
     def _emit(self, vals_list):
         """Record the events not recorded yet; returns the new ones."""
@@ -68,7 +80,430 @@ class LoyaltyMemberEvent(models.Model):
         return self.sudo().create(new_vals) if new_vals else self.browse()
 
     @api.model
+    def _prepare_event(self, card, event_type, key, **values):
+        return {
+            "partner_id": card.partner_id.id,
+            "card_id": card.id,
+            "program_id": card.program_id.id,
+            "company_id": (card.company_id or card.program_id.company_id).id,
+            "event_type": event_type,
+            "key": key,
+            **values,
+        }
+
+    @api.model
     def _emit_from_ledger(self, lines):
-        """Events that new ledger lines give rise to (points reached, reward
-        unlocked, first redemption, Nth order...)."""
-        return self.browse()
+        """Events that new ledger lines give rise to: points reached, reward
+        unlocked, first redemption, Nth order. A few queries per batch."""
+        lines = lines.filtered(
+            lambda ln: ln.program_id.program_type == "loyalty" and ln.card_id.partner_id
+        )
+        if not lines:
+            return self.browse()
+        Ledger = self.env["loyalty.ledger.line"].sudo()
+        delta = defaultdict(float)
+        redeemed = defaultdict(int)
+        orders = defaultdict(set)
+        for line in lines:
+            if line.state == "posted":
+                delta[line.card_id] += line.points
+            if line.entry_type == "redeem":
+                redeemed[line.card_id] += 1
+            elif line.entry_type == "earn" and (line.sale_order_id or line.pos_order_id):
+                orders[line.card_id].add(
+                    (line.sale_order_id.id, line.pos_order_id.id)
+                )
+        vals_list = []
+        rising = {card: d for card, d in delta.items() if d > 0}
+        rewards = self._loyalty_cheapest_rewards(self.env["loyalty.card"].union(*rising))
+        for card, gained in rising.items():
+            after = card.points
+            before = after - gained
+            step = card.program_id.loyalty_points_milestone
+            if step > 0:
+                reached = (after // step) * step
+                if reached >= step and float_compare(reached, before, 2) > 0:
+                    vals_list.append(
+                        self._prepare_event(
+                            card,
+                            "points_reached",
+                            f"points:{card.id}:{reached:g}",
+                            points=reached,
+                            description=_("%(points)s points reached", points=f"{reached:g}"),
+                        )
+                    )
+            reward = rewards.get(card)
+            if reward and before < reward.required_points <= after:
+                vals_list.append(
+                    self._prepare_event(
+                        card,
+                        "reward_unlocked",
+                        f"reward:{card.id}:{reward.id}",
+                        reward_id=reward.id,
+                        points=after,
+                        description=_("Reward unlocked: %s", reward.description),
+                    )
+                )
+        if redeemed:
+            counts = dict(
+                Ledger._read_group(
+                    [("card_id", "in", [c.id for c in redeemed]), ("entry_type", "=", "redeem")],
+                    ["card_id"],
+                    ["__count"],
+                )
+            )
+            for card, count in redeemed.items():
+                if counts.get(card, 0) <= count:
+                    vals_list.append(
+                        self._prepare_event(
+                            card,
+                            "first_redemption",
+                            f"first_redeem:{card.id}",
+                            description=_("First redemption"),
+                        )
+                    )
+        cards = [card for card in orders if card.program_id.loyalty_nth_order > 0]
+        if cards:
+            totals = {
+                card: sales + pos
+                for card, sales, pos in Ledger._read_group(
+                    [("card_id", "in", [c.id for c in cards]), ("entry_type", "=", "earn")],
+                    ["card_id"],
+                    ["sale_order_id:count_distinct", "pos_order_id:count_distinct"],
+                )
+            }
+            for card in cards:
+                nth, total = card.program_id.loyalty_nth_order, totals.get(card, 0)
+                reached = total // nth * nth
+                if reached and reached > total - len(orders[card]):
+                    vals_list.append(
+                        self._prepare_event(
+                            card,
+                            "nth_order",
+                            f"nth_order:{card.id}:{reached}",
+                            points=reached,
+                            description=_("Order #%s", reached),
+                        )
+                    )
+        return self._emit(vals_list)
+
+    @api.model
+    def _loyalty_cheapest_rewards(self, cards):
+        """{card: the cheapest reward of its program the member can claim}."""
+        rewards = cards.program_id.reward_ids.filtered(
+            lambda r: r.active and r.required_points > 0
+        )
+        # Tier-restricted rewards count only for members of those tiers.
+        allowed = getattr(
+            type(rewards), "_loyalty_allowed_for", lambda reward, card: True
+        )
+        result = {}
+        for card in cards:
+            claimable = rewards.filtered(
+                lambda r, card=card: r.program_id == card.program_id and allowed(r, card)
+            )
+            if claimable:
+                result[card] = min(claimable, key=lambda r: r.required_points)
+        return result
+
+    # ------------------------------------------------------------------
+    # Scheduled detection (set-based, batched, resumable)
+    # ------------------------------------------------------------------
+    def _cron_batches(self, query, params, build_vals, batch_size):
+        """Run ``query`` (keyset-paginated on its first column) by batches,
+        emitting the events ``build_vals`` makes of each row."""
+        cron = self.env["ir.cron"]
+        commits = self.env["loyalty.ledger.line"]._cron_commits()
+        last, done = 0, 0
+        while True:
+            self.env.flush_all()
+            self.env.cr.execute(query, {**params, "last": last, "limit": batch_size})
+            rows = self.env.cr.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            done += len(self._emit([build_vals(row) for row in rows]))
+            cron._notify_progress(done=done, remaining=0)
+            if commits:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env.invalidate_all()
+        return done
+
+    @api.model
+    def _cron_detect_inactivity(self, batch_size=10000):
+        """An event per member with no earn nor redeem for the program's
+        ``loyalty_inactivity_days``, once per period of inactivity."""
+        query = """
+            SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
+                   COALESCE(c.company_id, pr.company_id), p.loyalty_tier_id, a.last
+              FROM loyalty_card c
+              JOIN loyalty_program pr ON pr.id = c.program_id
+              JOIN res_partner p ON p.id = c.partner_id
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(p.loyalty_last_activity_date, c.create_date::date) AS last
+             ) a
+             WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
+               AND p.id > %(last)s
+               AND a.last <= %(today)s::date - pr.loyalty_inactivity_days
+               AND NOT EXISTS (
+                   SELECT 1 FROM loyalty_member_event e
+                    WHERE e.key = 'inactive:' || p.id || ':' || a.last
+               )
+             ORDER BY p.id, c.id
+             LIMIT %(limit)s
+        """
+
+        def build_vals(row):
+            partner_id, card_id, program_id, company_id, tier_id, last = row
+            return {
+                "partner_id": partner_id,
+                "card_id": card_id,
+                "program_id": program_id,
+                "company_id": company_id,
+                "tier_id": tier_id,
+                "event_type": "inactive",
+                "key": f"inactive:{partner_id}:{last}",
+                "description": _("No points earned or redeemed since %s", last),
+            }
+
+        today = fields.Date.context_today(self)
+        return self._cron_batches(query, {"today": today}, build_vals, batch_size)
+
+    @api.model
+    def _cron_detect_birthdays(self, batch_size=10000):
+        today = fields.Date.context_today(self)
+        days = [today.day]
+        # Members born on 29 February celebrate on the 28th in common years.
+        if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
+            days.append(29)
+        query = """
+            SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
+                   COALESCE(c.company_id, pr.company_id)
+              FROM res_partner p
+              JOIN loyalty_card c ON c.partner_id = p.id
+              JOIN loyalty_program pr ON pr.id = c.program_id
+             WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
+               AND p.id > %(last)s
+               AND EXTRACT(MONTH FROM p.loyalty_birthday) = %(month)s
+               AND EXTRACT(DAY FROM p.loyalty_birthday) = ANY(%(days)s)
+             ORDER BY p.id, c.id
+             LIMIT %(limit)s
+        """
+
+        def build_vals(row):
+            partner_id, card_id, program_id, company_id = row
+            return {
+                "partner_id": partner_id,
+                "card_id": card_id,
+                "program_id": program_id,
+                "company_id": company_id,
+                "event_type": "birthday",
+                "key": f"birthday:{partner_id}:{today.year}",
+                "description": _("Birthday"),
+            }
+
+        params = {"month": today.month, "days": days}
+        return self._cron_batches(query, params, build_vals, batch_size)
+
+    @api.model
+    def _cron_detect_expiring_points(self, batch_size=10000):
+        """An event per card and expiry date of its open lots that expire
+        within the program's ``loyalty_expiry_warning_days``."""
+        today = fields.Date.context_today(self)
+        query = """
+            SELECT MIN(l.id), l.card_id, c.partner_id, c.program_id,
+                   COALESCE(c.company_id, pr.company_id), l.expiry_date,
+                   SUM(l.points_residual)
+              FROM loyalty_ledger_line l
+              JOIN loyalty_card c ON c.id = l.card_id
+              JOIN loyalty_program pr ON pr.id = c.program_id
+             WHERE l.points_residual > 0 AND l.state = 'posted'
+               AND l.expiry_date >= %(today)s
+               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days
+               AND pr.loyalty_expiry_warning_days > 0
+               AND c.partner_id IS NOT NULL
+             GROUP BY l.card_id, l.expiry_date, c.partner_id, c.program_id,
+                      c.company_id, pr.company_id
+            HAVING MIN(l.id) > %(last)s
+             ORDER BY MIN(l.id)
+             LIMIT %(limit)s
+        """
+
+        def build_vals(row):
+            __, card_id, partner_id, program_id, company_id, expiry, points = row
+            return {
+                "partner_id": partner_id,
+                "card_id": card_id,
+                "program_id": program_id,
+                "company_id": company_id,
+                "event_type": "points_expiring",
+                "key": f"expiring:{card_id}:{expiry}",
+                "points": points,
+                "expiry_date": expiry,
+                "description": _("%(points)s points expire on %(date)s", points=f"{points:g}", date=expiry),
+            }
+
+        return self._cron_batches(query, {"today": today}, build_vals, batch_size)
+
+    # ------------------------------------------------------------------
+    # Actions of the shipped automation rules
+    # ------------------------------------------------------------------
+    def _loyalty_responsible_user(self):
+        """The member's salesperson, else the program's responsible, else
+        the administrator."""
+        self.ensure_one()
+        partner = self.partner_id
+        for user in (
+            partner.user_id,
+            partner.commercial_partner_id.user_id,
+            self.program_id.loyalty_responsible_id,
+        ):
+            if user.active and not user.share:
+                return user
+        user = self.env.user
+        if user._is_superuser() or user.share:
+            user = self.env.ref("base.user_admin", raise_if_not_found=False) or user
+        return user
+
+    def _loyalty_default_summary(self):
+        self.ensure_one()
+        name = self.partner_id.display_name
+        return {
+            "tier_upgrade": _("Congratulate %(name)s on reaching %(tier)s", name=name, tier=self.tier_id.name),
+            "tier_downgrade": _("%(name)s moved down to %(tier)s: offer help", name=name, tier=self.tier_id.name or _("no tier")),
+            "first_redemption": _("%s redeemed points for the first time: ask for feedback", name),
+            "nth_order": _("Thank %(name)s for order #%(n)s", name=name, n=f"{self.points:g}"),
+            "inactive": _("Win back %s: no loyalty activity lately", name),
+        }.get(self.event_type) or _("Loyalty follow-up: %s", name)
+
+    def _loyalty_schedule_activity(self, summary=False, note=False):
+        """A follow-up activity on each member (not on the event)."""
+        activity_type = self.env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        deadline = activity_type._get_date_deadline()
+        vals_list = [
+            {
+                "res_model_id": model_id,
+                "res_id": event.partner_id.id,
+                "activity_type_id": activity_type.id,
+                "user_id": event._loyalty_responsible_user().id,
+                "summary": summary or event._loyalty_default_summary(),
+                "note": note or event.description,
+                "date_deadline": deadline,
+            }
+            for event in self
+        ]
+        return self.env["mail.activity"].sudo().create(vals_list)
+
+    def _loyalty_add_to_mailing_list(self, xmlid="loyalty_crm_addon.mailing_list_winback"):
+        """Put the members on a mailing list: their mailing contact (made
+        when missing) is subscribed once; an opt-out is respected."""
+        mailing_list = self.env.ref(xmlid)
+        partners = self.partner_id.filtered("email_normalized")
+        if not partners:
+            return
+        Contact = self.env["mailing.contact"].sudo()
+        contacts = Contact.search(
+            [("email_normalized", "in", partners.mapped("email_normalized"))], order="id"
+        )
+        by_email = {}
+        for contact in contacts:
+            by_email.setdefault(contact.email_normalized, contact)
+        subscribed = set(
+            self.env["mailing.subscription"]
+            .sudo()
+            .search([("list_id", "=", mailing_list.id), ("contact_id", "in", contacts.ids)])
+            .contact_id.mapped("email_normalized")
+        )
+        new_contacts, subscriptions = {}, []
+        for partner in partners:
+            email = partner.email_normalized
+            if email in subscribed or email in new_contacts:
+                continue
+            if email in by_email:
+                subscribed.add(email)
+                subscriptions.append({"contact_id": by_email[email].id, "list_id": mailing_list.id})
+            else:
+                new_contacts[email] = {
+                    "name": partner.name,
+                    "email": partner.email,
+                    "list_ids": [(4, mailing_list.id)],
+                }
+        if subscriptions:
+            self.env["mailing.subscription"].sudo().create(subscriptions)
+        if new_contacts:
+            Contact.create(list(new_contacts.values()))
+
+    def _loyalty_is_top_tier(self):
+        self.ensure_one()
+        tier = self.tier_id or self.partner_id.loyalty_tier_id
+        tiers = self.program_id.loyalty_tier_ids
+        return bool(tier) and tier == tiers.sorted("threshold")[-1:]
+
+    def _loyalty_create_opportunity(self):
+        """A win-back opportunity for members of their program's top tier."""
+        Lead = self.env["crm.lead"].sudo()
+        for event in self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier()):
+            partner = event.partner_id.commercial_partner_id
+            event.lead_id = Lead.create(
+                {
+                    "type": "opportunity",
+                    "name": _("Win back %s", partner.display_name),
+                    "partner_id": partner.id,
+                    "user_id": event._loyalty_responsible_user().id,
+                    "company_id": event.company_id.id,
+                    "description": event.description,
+                }
+            )
+
+
+class ResPartner(models.Model):
+    # TODO(lead): move to models/res_partner.py
+    _inherit = "res.partner"
+
+    loyalty_birthday = fields.Date(string="Birthday", copy=False)
+    loyalty_birthday_this_month = fields.Boolean(
+        compute="_compute_loyalty_birthday_this_month",
+        search="_search_loyalty_birthday_this_month",
+    )
+    loyalty_has_expiring_points = fields.Boolean(
+        compute="_compute_loyalty_has_expiring_points",
+        search="_search_loyalty_has_expiring_points",
+        help="Has points expiring within the program's warning period.",
+    )
+
+    def _compute_loyalty_birthday_this_month(self):
+        month = fields.Date.context_today(self).month
+        for partner in self:
+            partner.loyalty_birthday_this_month = bool(
+                partner.loyalty_birthday and partner.loyalty_birthday.month == month
+            )
+
+    def _search_loyalty_birthday_this_month(self, operator, value):
+        month = fields.Date.context_today(self).month
+        query = SQL(
+            "SELECT id FROM res_partner WHERE EXTRACT(MONTH FROM loyalty_birthday) = %s", month
+        )
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", query)]
+
+    def _compute_loyalty_has_expiring_points(self):
+        ids = set(self.search([("id", "in", self.ids), ("loyalty_has_expiring_points", "=", True)]).ids)
+        for partner in self:
+            partner.loyalty_has_expiring_points = partner.id in ids
+
+    def _search_loyalty_has_expiring_points(self, operator, value):
+        query = SQL(
+            """
+            SELECT c.partner_id
+              FROM loyalty_ledger_line l
+              JOIN loyalty_card c ON c.id = l.card_id
+              JOIN loyalty_program pr ON pr.id = c.program_id
+             WHERE l.points_residual > 0 AND l.state = 'posted'
+               AND l.expiry_date >= %(today)s
+               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days
+            """,
+            today=fields.Date.context_today(self),
+        )
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", query)]

@@ -30,6 +30,12 @@ class LoyaltyProgram(models.Model):
         default=90,
         help="A member who neither earns nor redeems for this many days is inactive.",
     )
+    loyalty_tier_grace_days = fields.Integer(
+        string="Tier Grace Period (days)",
+        default=0,
+        help="A member who no longer qualifies keeps their tier this many days "
+        "after the review that first found it; 0 = downgrade at that review.",
+    )
     loyalty_referrer_points = fields.Float(string="Referrer Points")
     loyalty_referee_points = fields.Float(string="Referee Points")
     loyalty_responsible_id = fields.Many2one(
@@ -43,7 +49,8 @@ class LoyaltyProgram(models.Model):
         (
             "loyalty_days_positive",
             "CHECK(loyalty_tier_window_days > 0 AND loyalty_points_validity_days >= 0"
-            " AND loyalty_pending_days >= 0 AND loyalty_inactivity_days > 0)",
+            " AND loyalty_pending_days >= 0 AND loyalty_inactivity_days > 0"
+            " AND loyalty_tier_grace_days >= 0)",
             "Day counts of a loyalty program cannot be negative.",
         ),
     ]
@@ -53,6 +60,20 @@ class LoyaltyProgram(models.Model):
         for program in self:
             if program.loyalty_referrer_points < 0 or program.loyalty_referee_points < 0:
                 raise ValidationError(_("Referral points cannot be negative."))
+
+    @api.constrains("program_type", "loyalty_tier_ids")
+    def _check_loyalty_tiers_membership(self):
+        for program in self:
+            if program.loyalty_tier_ids and program.program_type != "loyalty":
+                raise ValidationError(
+                    _("Tiers belong to membership (loyalty card) programs only.")
+                )
+
+    def _loyalty_tier_for_points(self, points):
+        """The highest tier whose threshold ``points`` meet."""
+        self.ensure_one()
+        reached = self.loyalty_tier_ids.filtered(lambda t: t.threshold <= points)
+        return reached.sorted("threshold")[-1:] if reached else reached
 
     def _compute_loyalty_ledger_line_count(self):
         data = dict(
@@ -71,3 +92,31 @@ class LoyaltyProgram(models.Model):
         action["domain"] = [("program_id", "=", self.id)]
         action["context"] = {}
         return action
+
+    # Member events (automation)
+    loyalty_points_milestone = fields.Float(
+        string="Points Milestone Every",
+        default=1000,
+        help="A member is congratulated each time the balance reaches a new "
+        "multiple of this many points; 0 = never.",
+    )
+    loyalty_nth_order = fields.Integer(
+        string="Milestone Order Every",
+        default=10,
+        help="Every Nth order earning points (sales and POS) is celebrated; 0 = never.",
+    )
+    loyalty_expiry_warning_days = fields.Integer(
+        string="Warn of Expiry (days)",
+        default=30,
+        help="Members are told of points expiring within this many days; 0 = never.",
+    )
+
+    @api.constrains("loyalty_points_milestone", "loyalty_nth_order", "loyalty_expiry_warning_days")
+    def _check_loyalty_event_settings(self):
+        for program in self:
+            if min(
+                program.loyalty_points_milestone,
+                program.loyalty_nth_order,
+                program.loyalty_expiry_warning_days,
+            ) < 0:
+                raise ValidationError(_("Milestones and warning days cannot be negative."))

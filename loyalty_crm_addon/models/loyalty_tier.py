@@ -19,27 +19,125 @@ class LoyaltyTier(models.Model):
         required=True,
         help="Points earned within the program's tier window to reach this tier.",
     )
-    earn_multiplier = fields.Float(default=1.0, digits=(16, 2))
+    earn_multiplier = fields.Float(
+        default=1.0,
+        digits=(16, 2),
+        help="Points earned by orders are multiplied by this for members of the tier.",
+    )
     color = fields.Integer()
+    member_count = fields.Integer(compute="_compute_member_count")
 
-    _sql_constraints = [
-        (
-            "threshold_unique",
-            "UNIQUE(program_id, threshold)",
-            "Two tiers of a program cannot share a threshold.",
-        ),
-        ("threshold_positive", "CHECK(threshold >= 0)", "Thresholds cannot be negative."),
-        (
-            "multiplier_positive",
-            "CHECK(earn_multiplier >= 0)",
-            "An earn multiplier cannot be negative.",
-        ),
-    ]
 
-    @api.constrains("program_id")
-    def _check_program_type(self):
-        for tier in self:
-            if tier.program_id.program_type != "loyalty":
+    @api.constrains("program_id", "threshold", "sequence", "earn_multiplier")
+    def _check_tier_ladder(self):
+        for program in self.program_id:
+            if program.program_type != "loyalty":
                 raise ValidationError(
                     _("Tiers belong to membership (loyalty card) programs only.")
                 )
+            tiers = program.loyalty_tier_ids.sorted(lambda t: (t.sequence, t.threshold, t.id))
+            if any(t.threshold < 0 for t in tiers):
+                raise ValidationError(_("Tier thresholds cannot be negative."))
+            if any(t.earn_multiplier < 0 for t in tiers):
+                raise ValidationError(_("An earn multiplier cannot be negative."))
+            thresholds = tiers.mapped("threshold")
+            if any(a >= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+                raise ValidationError(
+                    _(
+                        "Tiers of %(program)s must have increasing, distinct thresholds "
+                        "in their order.",
+                        program=program.display_name,
+                    )
+                )
+
+    def _compute_member_count(self):
+        counts = dict(
+            self.env["loyalty.card"]._read_group(
+                [("loyalty_tier_id", "in", self.ids)], ["loyalty_tier_id"], ["__count"]
+            )
+        )
+        for tier in self:
+            tier.member_count = counts.get(tier, 0)
+
+    def _next_tier(self):
+        """The tier above this one in its program (empty at the top)."""
+        self.ensure_one()
+        higher = self.program_id.loyalty_tier_ids.filtered(
+            lambda t: t.threshold > self.threshold
+        )
+        return higher.sorted("threshold")[:1]
+
+    # ------------------------------------------------------------------
+    # Review (scheduled): downgrades, grace periods, missed upgrades
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_review_tiers(self, batch_size=5000):
+        today = fields.Date.context_today(self)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            WITH qual AS (
+                SELECT l.card_id, SUM(l.points) AS points
+                  FROM loyalty_ledger_line l
+                  JOIN loyalty_program p ON p.id = l.program_id
+                 WHERE l.tier_qualifying
+                   AND l.date >= %(now)s - make_interval(days => p.loyalty_tier_window_days)
+                 GROUP BY l.card_id
+            )
+            SELECT c.id, c.loyalty_tier_id, target.id,
+                   COALESCE(target.threshold, -1) > COALESCE(cur.threshold, -1),
+                   c.loyalty_tier_review_date, p.loyalty_tier_grace_days
+              FROM loyalty_card c
+              JOIN loyalty_program p ON p.id = c.program_id
+              LEFT JOIN loyalty_tier cur ON cur.id = c.loyalty_tier_id
+              LEFT JOIN qual q ON q.card_id = c.id
+              LEFT JOIN LATERAL (
+                    SELECT t.id, t.threshold FROM loyalty_tier t
+                     WHERE t.program_id = c.program_id
+                       AND t.threshold <= COALESCE(q.points, 0)
+                     ORDER BY t.threshold DESC LIMIT 1
+              ) target ON TRUE
+             WHERE p.program_type = 'loyalty' AND p.active
+               AND EXISTS (SELECT 1 FROM loyalty_tier t2 WHERE t2.program_id = p.id)
+               AND (c.loyalty_tier_id IS DISTINCT FROM target.id
+                    OR c.loyalty_tier_review_date IS NOT NULL)
+            """,
+            {"now": fields.Datetime.now()},
+        )
+        changes, start_grace, requalified = [], [], []
+        for card_id, current, target, upgrade, review_date, grace in self.env.cr.fetchall():
+            if current == target:
+                requalified.append(card_id)
+            elif upgrade or not grace:
+                changes.append((card_id, current, target))
+            elif not review_date:
+                start_grace.append(card_id)
+            elif (today - review_date).days >= grace:
+                changes.append((card_id, current, target))
+        if start_grace:
+            self.env.cr.execute(
+                "UPDATE loyalty_card SET loyalty_tier_review_date = %s WHERE id = ANY(%s)",
+                [today, start_grace],
+            )
+        if requalified:
+            self.env.cr.execute(
+                "UPDATE loyalty_card SET loyalty_tier_review_date = NULL WHERE id = ANY(%s)",
+                [requalified],
+            )
+        self.env.invalidate_all()
+        Card = self.env["loyalty.card"].sudo()
+        Ledger = self.env["loyalty.ledger.line"]
+        done = 0
+        for start in range(0, len(changes), batch_size):
+            batch = changes[start : start + batch_size]
+            cards = Card.browse(c for c, _old, _new in batch)
+            cards.fetch(["loyalty_tier_id", "partner_id", "program_id", "company_id"])
+            Card._loyalty_change_tiers(
+                [(Card.browse(c), self.browse(old), self.browse(new)) for c, old, new in batch],
+                _("Tier review"),
+            )
+            done += len(batch)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(changes) - done)
+            if Ledger._cron_commits():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return len(changes)

@@ -2,6 +2,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
 
@@ -28,6 +29,25 @@ class PosOrder(models.Model):
             order.loyalty_points_spent = -sum(
                 ln.points for ln in lines if ln.entry_type == "redeem"
             )
+
+    @api.model
+    def _process_order(self, order, existing_order):
+        order_id = super()._process_order(order, existing_order)
+        self.browse(order_id)._loyalty_check_tier_rewards()
+        return order_id
+
+    def _loyalty_check_tier_rewards(self):
+        """The till offers tier-only rewards to their tiers; refuse an order
+        that claims one anyway."""
+        for line in self.lines.filtered(lambda ln: ln.reward_id.tier_ids and ln.coupon_id):
+            if not line.reward_id._loyalty_allowed_for(line.coupon_id):
+                raise UserError(
+                    _(
+                        "%(reward)s is kept for members of %(tiers)s.",
+                        reward=line.reward_id.description,
+                        tiers=", ".join(line.reward_id.tier_ids.mapped("name")),
+                    )
+                )
 
     def confirm_coupon_programs(self, coupon_data):
         # Two terminals spending from one card wait for each other here.
@@ -87,6 +107,7 @@ class PosOrder(models.Model):
                     Ledger._prepare_line(
                         card, "earn", earned,
                         state="pending" if card.program_id.loyalty_pending_days else "posted",
+                        multiplier=card.loyalty_tier_multiplier or 1.0,
                         description=_("Purchase at the till, %s", self.name), **common,
                     )
                 )
@@ -110,6 +131,13 @@ class PosOrder(models.Model):
         )
         if not refunded_lines:
             return
+        # In an exchange the till already earned points on the net amount
+        # (new items minus returned ones): only reverse what that left over.
+        offset = sum(
+            ln.price_subtotal
+            for ln in self.lines
+            if not ln.refunded_orderline_id and not ln.is_reward_line
+        )
         Ledger = self.env["loyalty.ledger.line"]
         vals_list = []
         for original, lines in refunded_lines.grouped(
@@ -120,7 +148,12 @@ class PosOrder(models.Model):
             )
             if float_is_zero(base, precision_digits=2):
                 continue
-            ratio = min(1.0, -sum(lines.mapped("price_subtotal")) / base)
+            refunded = -sum(lines.mapped("price_subtotal"))
+            netted = min(refunded, max(offset, 0.0))
+            offset -= netted
+            ratio = min(1.0, (refunded - netted) / base)
+            if ratio <= 0:
+                continue
             for line in original.sudo().loyalty_ledger_line_ids.filtered(
                 lambda ln: ln.entry_type in ("earn", "redeem")
             ):

@@ -47,7 +47,24 @@ class ResPartner(models.Model):
         compute="_compute_loyalty_figures", compute_sudo=True
     )
     loyalty_tier_id = fields.Many2one(
-        "loyalty.tier", string="Loyalty Tier", readonly=True, copy=False, index=True
+        "loyalty.tier",
+        string="Loyalty Tier",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        tracking=True,
+    )
+    loyalty_tier_points = fields.Float(
+        string="Qualifying Points",
+        compute="_compute_loyalty_tier_progress",
+        compute_sudo=True,
+        help="Points earned within the program's tier window.",
+    )
+    loyalty_next_tier_id = fields.Many2one(
+        "loyalty.tier", compute="_compute_loyalty_tier_progress", compute_sudo=True
+    )
+    loyalty_points_to_next_tier = fields.Float(
+        compute="_compute_loyalty_tier_progress", compute_sudo=True
     )
     loyalty_last_activity_date = fields.Date(
         string="Last Loyalty Activity",
@@ -62,17 +79,19 @@ class ResPartner(models.Model):
 
     @api.depends_context("company")
     @api.depends(
+        "loyalty_card_ids.points",
+        "loyalty_card_ids.ledger_line_ids.state",
         "commercial_partner_id.loyalty_card_ids.points",
         "commercial_partner_id.loyalty_card_ids.ledger_line_ids.state",
         "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
     )
     def _compute_loyalty_figures(self):
         program = self.env.company.loyalty_membership_program_id
-        commercial = self.commercial_partner_id
+        holders = self | self.commercial_partner_id
         cards = self.env["loyalty.card"]
-        if program and commercial:
+        if program and holders.ids:
             cards = cards.search(
-                [("program_id", "=", program.id), ("partner_id", "in", commercial.ids)]
+                [("program_id", "=", program.id), ("partner_id", "in", holders.ids)]
             )
         card_by_partner = {}
         for card in cards:
@@ -104,7 +123,11 @@ class ResPartner(models.Model):
             Ledger._read_group([("card_id", "in", cards.ids)], ["card_id"], ["__count"])
         )
         for partner in self:
-            card = card_by_partner.get(partner.commercial_partner_id, cards.browse())
+            # Native Odoo gives a contact who orders a card of their own;
+            # other contacts of a company share the company's card.
+            card = card_by_partner.get(partner._origin) or card_by_partner.get(
+                partner.commercial_partner_id, cards.browse()
+            )
             partner.loyalty_card_id = card
             partner.loyalty_balance = card.points
             partner.loyalty_pending_balance = pending.get(card, 0.0)
@@ -112,6 +135,23 @@ class ResPartner(models.Model):
             partner.loyalty_expiring_points = points
             partner.loyalty_next_expiry_date = first
             partner.loyalty_ledger_line_count = counts.get(card, 0)
+
+    @api.depends_context("company")
+    @api.depends("loyalty_card_ids.ledger_line_ids", "loyalty_tier_id")
+    def _compute_loyalty_tier_progress(self):
+        cards = self.loyalty_card_id
+        points = cards._loyalty_qualifying_points()
+        for partner in self:
+            card = partner.loyalty_card_id
+            qualifying = points.get(card, 0.0)
+            tiers = card.program_id.loyalty_tier_ids.filtered(
+                lambda t, q=qualifying: t.threshold > q
+            ).sorted("threshold")
+            partner.loyalty_tier_points = qualifying
+            partner.loyalty_next_tier_id = tiers[:1]
+            partner.loyalty_points_to_next_tier = (
+                tiers[:1].threshold - qualifying if tiers else 0.0
+            )
 
     # ------------------------------------------------------------------
     # Public API
@@ -127,9 +167,9 @@ class ResPartner(models.Model):
         error saying why there is none."""
         self.ensure_one()
         partner = self.commercial_partner_id
-        if not partner.active:
-            raise UserError(_("%s is archived.", partner.display_name))
-        card = partner.sudo().loyalty_card_id
+        if not (self.active and partner.active):
+            raise UserError(_("%s is archived.", self.display_name))
+        card = self.sudo().loyalty_card_id
         if not card:
             raise UserError(
                 _("%s has no membership card.", partner.display_name)
@@ -277,7 +317,7 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "loyalty_crm_addon.action_loyalty_ledger_line"
         )
-        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["domain"] = [("card_id", "=", self.loyalty_card_id.id)]
         action["context"] = {"search_default_group_by_month": 0}
         return action
 

@@ -2,6 +2,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
+from odoo.tools import float_round
 
 
 class SaleOrder(models.Model):
@@ -45,6 +46,49 @@ class SaleOrder(models.Model):
                 result[line.coupon_id][1] += line.points_cost
         return result
 
+    def _loyalty_card_for(self, program):
+        return self.env["loyalty.card"].sudo().search(
+            [("program_id", "=", program.id), ("partner_id", "=", self.partner_id.id)],
+            limit=1,
+        )
+
+    def _program_check_compute_points(self, programs):
+        """Members earn with their tier's multiplier."""
+        result = super()._program_check_compute_points(programs)
+        for program in programs.filtered("loyalty_tier_ids"):
+            status = result.get(program, {})
+            if "points" not in status:
+                continue
+            multiplier = self._loyalty_card_for(program).loyalty_tier_multiplier
+            if multiplier and multiplier != 1.0:
+                status["points"] = [
+                    float_round(p * multiplier, precision_digits=2, rounding_method="DOWN")
+                    for p in status["points"]
+                ]
+        return result
+
+    def _get_claimable_rewards(self, forced_coupons=None):
+        """Tier-only rewards are offered to members of those tiers only."""
+        result = super()._get_claimable_rewards(forced_coupons=forced_coupons)
+        for coupon, rewards in list(result.items()):
+            allowed = rewards.filtered(lambda r: r._loyalty_allowed_for(coupon))
+            if allowed:
+                result[coupon] = allowed
+            else:
+                del result[coupon]
+        return result
+
+    def _apply_program_reward(self, reward, coupon, **kwargs):
+        if not reward._loyalty_allowed_for(coupon):
+            return {
+                "error": _(
+                    "%(reward)s is kept for members of %(tiers)s.",
+                    reward=reward.description,
+                    tiers=", ".join(reward.tier_ids.mapped("name")),
+                )
+            }
+        return super()._apply_program_reward(reward, coupon, **kwargs)
+
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")
         res = super(SaleOrder, self.with_context(loyalty_ledger_defer=True)).action_confirm()
@@ -74,6 +118,7 @@ class SaleOrder(models.Model):
                         Ledger._prepare_line(
                             card, "earn", earned,
                             state="pending" if card.program_id.loyalty_pending_days else "posted",
+                            multiplier=card.loyalty_tier_multiplier or 1.0,
                             description=_("Order %s", order.name), **common,
                         )
                     )

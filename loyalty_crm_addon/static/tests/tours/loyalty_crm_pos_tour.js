@@ -89,3 +89,23 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_redeem", {
             payCashAndValidate("40.00"),
         ].flat(),
 });
+
+registry.category("web_tour.tours").add("loyalty_crm_pos_tier", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("AAA LCA Tier Member"),
+            PosLoyalty.customerIs("AAA LCA Tier Member"),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            ProductScreen.totalAmountIs("50.00"),
+            // Silver members earn double: 50.00 spent gives 100 points.
+            PosLoyalty.checkAddedLoyaltyPoints("100"),
+            // The Gold-only reward is not offered to a Silver member.
+            PosLoyalty.isRewardButtonHighlighted(false),
+
+            payCashAndValidate("50.00"),
+        ].flat(),
+});

@@ -1,0 +1,37 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class LoyaltyReward(models.Model):
+    _inherit = "loyalty.reward"
+
+    tier_ids = fields.Many2many(
+        "loyalty.tier",
+        string="Tiers",
+        domain="[('program_id', '=', program_id)]",
+        help="Only members of these tiers may claim the reward; empty = everyone.",
+    )
+    loyalty_tier_key = fields.Char(
+        compute="_compute_loyalty_tier_key",
+        help="Technical: the allowed tiers as the point of sale reads them.",
+    )
+
+    @api.depends("tier_ids")
+    def _compute_loyalty_tier_key(self):
+        for reward in self:
+            reward.loyalty_tier_key = ",".join(str(i) for i in reward.tier_ids.ids)
+
+    @api.constrains("tier_ids", "program_id")
+    def _check_tier_program(self):
+        for reward in self:
+            if reward.tier_ids.program_id - reward.program_id:
+                raise ValidationError(_("A reward can only be kept for tiers of its own program."))
+
+    def _load_pos_data_fields(self, config_id):
+        return super()._load_pos_data_fields(config_id) + ["loyalty_tier_key"]
+
+    def _loyalty_allowed_for(self, card):
+        """Whether the card's tier may claim the reward."""
+        self.ensure_one()
+        return not self.tier_ids or card.sudo().loyalty_tier_id in self.tier_ids

@@ -1,0 +1,45 @@
+/** @odoo-module */
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import { PosOrder } from "@point_of_sale/app/models/pos_order";
+import { patch } from "@web/core/utils/patch";
+import { roundPrecision } from "@web/core/utils/numbers";
+
+patch(PosOrder.prototype, {
+    /** The member's card of a membership program, when loaded. */
+    _loyaltyCrmCard(programId) {
+        const partner = this.get_partner();
+        if (!partner) {
+            return undefined;
+        }
+        return this.models["loyalty.card"].find(
+            (card) => card.partner_id?.id === partner.id && card.program_id?.id === programId
+        );
+    },
+    /** Members earn with their tier's multiplier, as the server does. */
+    pointsForPrograms(programs) {
+        const result = super.pointsForPrograms(...arguments);
+        for (const program of programs) {
+            if (program.program_type !== "loyalty" || !result[program.id]) {
+                continue;
+            }
+            const multiplier = this._loyaltyCrmCard(program.id)?.loyalty_tier_multiplier || 1;
+            if (multiplier !== 1) {
+                for (const entry of result[program.id]) {
+                    entry.points = roundPrecision(entry.points * multiplier, 0.01);
+                }
+            }
+        }
+        return result;
+    },
+    /** Tier-only rewards are offered to members of those tiers only. */
+    getClaimableRewards() {
+        return super.getClaimableRewards(...arguments).filter(({ coupon_id, reward }) => {
+            if (!reward.loyalty_tier_key) {
+                return true;
+            }
+            const card = this.models["loyalty.card"].get(coupon_id);
+            const allowed = reward.loyalty_tier_key.split(",");
+            return Boolean(card?.loyalty_tier_key) && allowed.includes(card.loyalty_tier_key);
+        });
+    },
+});
