@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 {
     "name": "Loyalty CRM",
-    "summary": "Points ledger, tiers, referrals and CRM automation on Odoo's loyalty programs",
+    "summary": "Points ledger, tiers and CRM automation on loyalty programs",
     "version": "18.0.1.0.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/loyalty-crm/loyalty_crm_addon",
@@ -31,6 +31,10 @@
         "views/pos_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/loyalty_crm_menus.xml",
+        "data/mail_template_data.xml",
+        "data/mailing_data.xml",
+        "data/loyalty_automation_data.xml",
+        "views/loyalty_member_event_views.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",

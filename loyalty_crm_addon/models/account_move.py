@@ -27,7 +27,10 @@ class AccountMove(models.Model):
                     order.amount_untaxed, precision_digits=2
                 ):
                     continue
-                ratio = min(1.0, sum(order_lines.mapped("price_subtotal")) / order.amount_untaxed)
+                ratio = min(
+                    1.0,
+                    sum(order_lines.mapped("price_subtotal")) / order.amount_untaxed,
+                )
                 if ratio > 0:
                     order._loyalty_reverse_ratio(
                         ratio, move_id=move.id, reference=move.name

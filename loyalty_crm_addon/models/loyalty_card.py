@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero, float_round
 
@@ -92,7 +92,9 @@ class LoyaltyCard(models.Model):
             current = card.loyalty_tier_id
             if target == current:
                 continue
-            upgrade = (target.threshold if target else -1) > (current.threshold if current else -1)
+            upgrade = (target.threshold if target else -1) > (
+                current.threshold if current else -1
+            )
             if upgrade or allow_downgrade:
                 changes.append((card, current, target))
         self._loyalty_change_tiers(changes, reason)
@@ -118,10 +120,10 @@ class LoyaltyCard(models.Model):
                 card.program_id == self.env.company.loyalty_membership_program_id
             ):
                 partner.loyalty_tier_id = new
-            message = _(
+            message = self.env._(
                 "Loyalty tier: %(old)s → %(new)s (%(reason)s)",
-                old=old.name or _("none"),
-                new=new.name or _("none"),
+                old=old.name or self.env._("none"),
+                new=new.name or self.env._("none"),
                 reason=reason,
             )
             partner.message_post(body=message, subtype_xmlid="mail.mt_note")
@@ -174,7 +176,7 @@ class LoyaltyCard(models.Model):
             "entry_type": ctx.get("loyalty_ledger_entry_type", "adjust"),
             "source": ctx.get("loyalty_ledger_source", "import"),
             "description": ctx.get("loyalty_ledger_description")
-            or _("Balance updated"),
+            or self.env._("Balance updated"),
             "sale_order_id": ctx.get("loyalty_ledger_sale_order_id", False),
         }
 
@@ -222,7 +224,7 @@ class LoyaltyCard(models.Model):
     def _unlink_except_ledger(self):
         if self.sudo().ledger_line_ids:
             raise UserError(
-                _(
+                self.env._(
                     "A membership card with a points history cannot be deleted; "
                     "archive it instead."
                 )

@@ -2,9 +2,9 @@
 from collections import defaultdict
 from datetime import timedelta
 
-from odoo import _, api, fields, models
-from odoo.modules import module
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.modules import module
 from odoo.tools import float_is_zero, float_round
 
 # Only the engine holds this object; RPC contexts are JSON and cannot carry it,
@@ -196,7 +196,7 @@ class LoyaltyLedgerLine(models.Model):
     def create(self, vals_list):
         if not self._is_engine():
             raise UserError(
-                _(
+                self.env._(
                     "Ledger lines are written by the loyalty engine only. "
                     "Use a manual adjustment to correct a balance."
                 )
@@ -209,7 +209,7 @@ class LoyaltyLedgerLine(models.Model):
             touched & ENGINE_FIELDS and not self._is_engine()
         ):
             raise UserError(
-                _(
+                self.env._(
                     "Ledger lines cannot be changed. "
                     "Record a reversal or an adjustment instead."
                 )
@@ -219,7 +219,7 @@ class LoyaltyLedgerLine(models.Model):
     @api.ondelete(at_uninstall=True)
     def _unlink_never(self):
         raise UserError(
-            _(
+            self.env._(
                 "Ledger lines cannot be deleted. "
                 "Record a reversal or an adjustment instead."
             )
@@ -256,9 +256,7 @@ class LoyaltyLedgerLine(models.Model):
             if validity:
                 vals["expiry_date"] = today + timedelta(days=validity)
         if state == "pending" and "release_date" not in values:
-            vals["release_date"] = today + timedelta(
-                days=program.loyalty_pending_days
-            )
+            vals["release_date"] = today + timedelta(days=program.loyalty_pending_days)
         vals.update(values)
         return vals
 
@@ -297,7 +295,7 @@ class LoyaltyLedgerLine(models.Model):
         """Follow-ups of new lines, once per batch: tiers, member events."""
         earning = self.filtered(lambda ln: ln.tier_qualifying and ln.points > 0)
         if earning:
-            earning.card_id._loyalty_apply_tiers(reason=_("Points earned"))
+            earning.card_id._loyalty_apply_tiers(reason=self.env._("Points earned"))
         self.env["loyalty.member.event"]._emit_from_ledger(self)
 
     def _consume_lots(self):
@@ -339,10 +337,10 @@ class LoyaltyLedgerLine(models.Model):
                 residual[lot] -= taken
                 to_take -= taken
         for lot, value in residual.items():
-            if not float_is_zero(value - lot.points_residual, precision_digits=PRECISION):
-                lot._engine().write(
-                    {"points_residual": float_round(value, PRECISION)}
-                )
+            if not float_is_zero(
+                value - lot.points_residual, precision_digits=PRECISION
+            ):
+                lot._engine().write({"points_residual": float_round(value, PRECISION)})
 
     def _prepare_reversal(self, ratio=1.0, **values):
         """Values reversing ``ratio`` of each line, never more than what is
@@ -364,7 +362,7 @@ class LoyaltyLedgerLine(models.Model):
                 state=line.state,
                 reversed_line_id=line.id,
                 tier_qualifying=line.tier_qualifying,
-                description=_("Reversal: %s", line.description or ""),
+                description=self.env._("Reversal: %s", line.description or ""),
                 **values,
             )
             if line.state == "pending":
@@ -461,7 +459,7 @@ class LoyaltyLedgerLine(models.Model):
                     "today": today,
                     "limit": batch_size,
                     "uid": self.env.uid,
-                    "description": _("Points expired"),
+                    "description": self.env._("Points expired"),
                 },
             )
             done = self.env.cr.fetchone()[0]
@@ -512,12 +510,12 @@ class LoyaltyLedgerLine(models.Model):
                 "tag": "display_notification",
                 "params": {
                     "type": "success",
-                    "message": _("Every membership card matches its ledger."),
+                    "message": self.env._("Every membership card matches its ledger."),
                 },
             }
         return {
             "type": "ir.actions.act_window",
-            "name": _("Cards not matching their ledger"),
+            "name": self.env._("Cards not matching their ledger"),
             "res_model": "loyalty.card",
             "view_mode": "list,form",
             "domain": [("id", "in", cards.ids)],

@@ -5,6 +5,11 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.tools import SQL, float_compare
 
+NO_TRACKING = {
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "tracking_disable": True,
+}
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
     ("tier_downgrade", "Tier Downgrade"),
@@ -77,7 +82,24 @@ class LoyaltyMemberEvent(models.Model):
             if vals["key"] not in known and vals["key"] not in seen:
                 seen.add(vals["key"])
                 new_vals.append(vals)
-        return self.sudo().create(new_vals) if new_vals else self.browse()
+        if not new_vals:
+            return self.browse()
+        # The rules run once per new event (base_automation); their heavy
+        # work is queued and done once for the whole batch.
+        queue = {}
+        events = self.sudo().with_context(loyalty_event_queue=queue).create(new_vals)
+        while queue:
+            (method, args), ids = queue.popitem()
+            getattr(self.sudo().browse(ids), method)(*args)
+        return self.sudo().browse(events.ids)
+
+    def _loyalty_defer(self, method, *args):
+        """Queue ``method`` for the batch being emitted; False outside one."""
+        queue = self.env.context.get("loyalty_event_queue")
+        if queue is None:
+            return False
+        queue.setdefault((method, args), []).extend(self.ids)
+        return True
 
     @api.model
     def _prepare_event(self, card, event_type, key, **values):
@@ -222,7 +244,13 @@ class LoyaltyMemberEvent(models.Model):
             if not rows:
                 break
             last = rows[-1][0]
-            done += len(self._emit([build_vals(row) for row in rows]))
+            # One notification email per activity would flood the assigned
+            # users: they get them in their activity menu.
+            done += len(
+                self.with_context(
+                    mail_activity_quick_update=True, **NO_TRACKING
+                )._emit([build_vals(row) for row in rows])
+            )
             cron._notify_progress(done=done, remaining=0)
             if commits:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -263,7 +291,7 @@ class LoyaltyMemberEvent(models.Model):
                 "tier_id": tier_id,
                 "event_type": "inactive",
                 "key": f"inactive:{partner_id}:{last}",
-                "description": _("No points earned or redeemed since %s", last),
+                "description": self.env._("No points earned or redeemed since %s", last),
             }
 
         today = fields.Date.context_today(self)
@@ -299,7 +327,7 @@ class LoyaltyMemberEvent(models.Model):
                 "company_id": company_id,
                 "event_type": "birthday",
                 "key": f"birthday:{partner_id}:{today.year}",
-                "description": _("Birthday"),
+                "description": self.env._("Birthday"),
             }
 
         params = {"month": today.month, "days": days}
@@ -340,7 +368,9 @@ class LoyaltyMemberEvent(models.Model):
                 "key": f"expiring:{card_id}:{expiry}",
                 "points": points,
                 "expiry_date": expiry,
-                "description": _("%(points)s points expire on %(date)s", points=f"{points:g}", date=expiry),
+                "description": self.env._(
+                    "%(points)s points expire on %(date)s", points=f"{points:g}", date=expiry
+                ),
             }
 
         return self._cron_batches(query, {"today": today}, build_vals, batch_size)
@@ -378,6 +408,8 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
+        if self._loyalty_defer("_loyalty_schedule_activity", summary, note):
+            return self.env["mail.activity"]
         activity_type = self.env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
         model_id = self.env["ir.model"]._get_id("res.partner")
         deadline = activity_type._get_date_deadline()
@@ -398,11 +430,13 @@ class LoyaltyMemberEvent(models.Model):
     def _loyalty_add_to_mailing_list(self, xmlid="loyalty_crm_addon.mailing_list_winback"):
         """Put the members on a mailing list: their mailing contact (made
         when missing) is subscribed once; an opt-out is respected."""
+        if self._loyalty_defer("_loyalty_add_to_mailing_list", xmlid):
+            return
         mailing_list = self.env.ref(xmlid)
         partners = self.partner_id.filtered("email_normalized")
         if not partners:
             return
-        Contact = self.env["mailing.contact"].sudo()
+        Contact = self.env["mailing.contact"].sudo().with_context(**NO_TRACKING)
         contacts = Contact.search(
             [("email_normalized", "in", partners.mapped("email_normalized"))], order="id"
         )
@@ -442,19 +476,29 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""
-        Lead = self.env["crm.lead"].sudo()
-        for event in self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier()):
-            partner = event.partner_id.commercial_partner_id
-            event.lead_id = Lead.create(
-                {
-                    "type": "opportunity",
-                    "name": _("Win back %s", partner.display_name),
-                    "partner_id": partner.id,
-                    "user_id": event._loyalty_responsible_user().id,
-                    "company_id": event.company_id.id,
-                    "description": event.description,
-                }
+        if self._loyalty_defer("_loyalty_create_opportunity"):
+            return
+        events = self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier())
+        leads = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(mail_create_nosubscribe=True)
+            .create(
+                [
+                    {
+                        "type": "opportunity",
+                        "name": _("Win back %s", event.partner_id.commercial_partner_id.display_name),
+                        "partner_id": event.partner_id.commercial_partner_id.id,
+                        "user_id": event._loyalty_responsible_user().id,
+                        "company_id": event.company_id.id,
+                        "description": event.description,
+                    }
+                    for event in events
+                ]
             )
+        )
+        for event, lead in zip(events, leads, strict=True):
+            event.lead_id = lead
 
 
 class ResPartner(models.Model):
@@ -482,7 +526,7 @@ class ResPartner(models.Model):
     def _search_loyalty_birthday_this_month(self, operator, value):
         month = fields.Date.context_today(self).month
         query = SQL(
-            "SELECT id FROM res_partner WHERE EXTRACT(MONTH FROM loyalty_birthday) = %s", month
+            "(SELECT id FROM res_partner WHERE EXTRACT(MONTH FROM loyalty_birthday) = %s)", month
         )
         positive = (operator == "=") == bool(value)
         return [("id", "in" if positive else "not in", query)]
@@ -495,13 +539,13 @@ class ResPartner(models.Model):
     def _search_loyalty_has_expiring_points(self, operator, value):
         query = SQL(
             """
-            SELECT c.partner_id
+            (SELECT c.partner_id
               FROM loyalty_ledger_line l
               JOIN loyalty_card c ON c.id = l.card_id
               JOIN loyalty_program pr ON pr.id = c.program_id
              WHERE l.points_residual > 0 AND l.state = 'posted'
                AND l.expiry_date >= %(today)s
-               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days
+               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days)
             """,
             today=fields.Date.context_today(self),
         )

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -26,7 +26,11 @@ class LoyaltyReward(models.Model):
     def _check_tier_program(self):
         for reward in self:
             if reward.tier_ids.program_id - reward.program_id:
-                raise ValidationError(_("A reward can only be kept for tiers of its own program."))
+                raise ValidationError(
+                    self.env._(
+                        "A reward can only be kept for tiers of its own program."
+                    )
+                )
 
     def _load_pos_data_fields(self, config_id):
         return super()._load_pos_data_fields(config_id) + ["loyalty_tier_key"]

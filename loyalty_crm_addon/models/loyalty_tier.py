@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -27,25 +27,30 @@ class LoyaltyTier(models.Model):
     color = fields.Integer()
     member_count = fields.Integer(compute="_compute_member_count")
 
-
     @api.constrains("program_id", "threshold", "sequence", "earn_multiplier")
     def _check_tier_ladder(self):
         for program in self.program_id:
             if program.program_type != "loyalty":
                 raise ValidationError(
-                    _("Tiers belong to membership (loyalty card) programs only.")
+                    self.env._(
+                        "Tiers belong to membership (loyalty card) programs only."
+                    )
                 )
-            tiers = program.loyalty_tier_ids.sorted(lambda t: (t.sequence, t.threshold, t.id))
+            tiers = program.loyalty_tier_ids.sorted(
+                lambda t: (t.sequence, t.threshold, t.id)
+            )
             if any(t.threshold < 0 for t in tiers):
-                raise ValidationError(_("Tier thresholds cannot be negative."))
+                raise ValidationError(self.env._("Tier thresholds cannot be negative."))
             if any(t.earn_multiplier < 0 for t in tiers):
-                raise ValidationError(_("An earn multiplier cannot be negative."))
+                raise ValidationError(
+                    self.env._("An earn multiplier cannot be negative.")
+                )
             thresholds = tiers.mapped("threshold")
             if any(a >= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
                 raise ValidationError(
-                    _(
-                        "Tiers of %(program)s must have increasing, distinct thresholds "
-                        "in their order.",
+                    self.env._(
+                        "Tiers of %(program)s must have increasing, distinct "
+                        "thresholds in their order.",
                         program=program.display_name,
                     )
                 )
@@ -81,7 +86,8 @@ class LoyaltyTier(models.Model):
                   FROM loyalty_ledger_line l
                   JOIN loyalty_program p ON p.id = l.program_id
                  WHERE l.tier_qualifying
-                   AND l.date >= %(now)s - make_interval(days => p.loyalty_tier_window_days)
+                   AND l.date >= %(now)s
+                                 - make_interval(days => p.loyalty_tier_window_days)
                  GROUP BY l.card_id
             )
             SELECT c.id, c.loyalty_tier_id, target.id,
@@ -105,7 +111,14 @@ class LoyaltyTier(models.Model):
             {"now": fields.Datetime.now()},
         )
         changes, start_grace, requalified = [], [], []
-        for card_id, current, target, upgrade, review_date, grace in self.env.cr.fetchall():
+        for (
+            card_id,
+            current,
+            target,
+            upgrade,
+            review_date,
+            grace,
+        ) in self.env.cr.fetchall():
             if current == target:
                 requalified.append(card_id)
             elif upgrade or not grace:
@@ -116,12 +129,14 @@ class LoyaltyTier(models.Model):
                 changes.append((card_id, current, target))
         if start_grace:
             self.env.cr.execute(
-                "UPDATE loyalty_card SET loyalty_tier_review_date = %s WHERE id = ANY(%s)",
+                "UPDATE loyalty_card SET loyalty_tier_review_date = %s"
+                " WHERE id = ANY(%s)",
                 [today, start_grace],
             )
         if requalified:
             self.env.cr.execute(
-                "UPDATE loyalty_card SET loyalty_tier_review_date = NULL WHERE id = ANY(%s)",
+                "UPDATE loyalty_card SET loyalty_tier_review_date = NULL"
+                " WHERE id = ANY(%s)",
                 [requalified],
             )
         self.env.invalidate_all()
@@ -133,11 +148,16 @@ class LoyaltyTier(models.Model):
             cards = Card.browse(c for c, _old, _new in batch)
             cards.fetch(["loyalty_tier_id", "partner_id", "program_id", "company_id"])
             Card._loyalty_change_tiers(
-                [(Card.browse(c), self.browse(old), self.browse(new)) for c, old, new in batch],
-                _("Tier review"),
+                [
+                    (Card.browse(c), self.browse(old), self.browse(new))
+                    for c, old, new in batch
+                ],
+                self.env._("Tier review"),
             )
             done += len(batch)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(changes) - done)
+            self.env["ir.cron"]._notify_progress(
+                done=done, remaining=len(changes) - done
+            )
             if Ledger._cron_commits():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return len(changes)

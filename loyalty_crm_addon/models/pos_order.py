@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
@@ -39,10 +39,12 @@ class PosOrder(models.Model):
     def _loyalty_check_tier_rewards(self):
         """The till offers tier-only rewards to their tiers; refuse an order
         that claims one anyway."""
-        for line in self.lines.filtered(lambda ln: ln.reward_id.tier_ids and ln.coupon_id):
+        for line in self.lines.filtered(
+            lambda ln: ln.reward_id.tier_ids and ln.coupon_id
+        ):
             if not line.reward_id._loyalty_allowed_for(line.coupon_id):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(reward)s is kept for members of %(tiers)s.",
                         reward=line.reward_id.description,
                         tiers=", ".join(line.reward_id.tier_ids.mapped("name")),
@@ -51,9 +53,12 @@ class PosOrder(models.Model):
 
     def confirm_coupon_programs(self, coupon_data):
         # Two terminals spending from one card wait for each other here.
-        existing = self.env["loyalty.card"].sudo().browse(
-            int(k) for k in coupon_data if int(k) > 0
-        ).exists()
+        existing = (
+            self.env["loyalty.card"]
+            .sudo()
+            .browse(int(k) for k in coupon_data if int(k) > 0)
+            .exists()
+        )
         existing.filtered("is_membership_card")._loyalty_lock()
         res = super(
             PosOrder, self.with_context(loyalty_ledger_defer=True)
@@ -74,9 +79,13 @@ class PosOrder(models.Model):
             if int(k) < 0
         }
         id_map = {u["id"]: u["old_id"] for u in result.get("coupon_updates", [])}
-        cards = self.env["loyalty.card"].sudo().browse(
-            set(id_map) | {k for k in net_by_old_id if k > 0}
-        ).exists().filtered("is_membership_card")
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .browse(set(id_map) | {k for k in net_by_old_id if k > 0})
+            .exists()
+            .filtered("is_membership_card")
+        )
         spent_by_card = defaultdict(float)
         for line in self.lines:
             if line.is_reward_line and line.coupon_id in cards:
@@ -98,17 +107,25 @@ class PosOrder(models.Model):
             if not float_is_zero(spent, precision_digits=2):
                 vals_list.append(
                     Ledger._prepare_line(
-                        card, "redeem", -spent,
-                        description=_("Reward at the till, %s", self.name), **common,
+                        card,
+                        "redeem",
+                        -spent,
+                        description=self.env._("Reward at the till, %s", self.name),
+                        **common,
                     )
                 )
             if not float_is_zero(earned, precision_digits=2):
                 vals_list.append(
                     Ledger._prepare_line(
-                        card, "earn", earned,
-                        state="pending" if card.program_id.loyalty_pending_days else "posted",
+                        card,
+                        "earn",
+                        earned,
+                        state="pending"
+                        if card.program_id.loyalty_pending_days
+                        else "posted",
                         multiplier=card.loyalty_tier_multiplier or 1.0,
-                        description=_("Purchase at the till, %s", self.name), **common,
+                        description=self.env._("Purchase at the till, %s", self.name),
+                        **common,
                     )
                 )
         Ledger._post(vals_list, applied=applied)

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
@@ -48,7 +48,6 @@ class ResPartner(models.Model):
     )
     loyalty_tier_id = fields.Many2one(
         "loyalty.tier",
-        string="Loyalty Tier",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -159,7 +158,7 @@ class ResPartner(models.Model):
     def _loyalty_check_group(self, xmlid):
         if not self.env.su and not self.env.user.has_group(xmlid):
             raise AccessError(
-                _("You are not allowed to do this with loyalty points.")
+                self.env._("You are not allowed to do this with loyalty points.")
             )
 
     def _loyalty_member_card(self):
@@ -168,29 +167,29 @@ class ResPartner(models.Model):
         self.ensure_one()
         partner = self.commercial_partner_id
         if not (self.active and partner.active):
-            raise UserError(_("%s is archived.", self.display_name))
+            raise UserError(self.env._("%s is archived.", self.display_name))
         card = self.sudo().loyalty_card_id
         if not card:
             raise UserError(
-                _("%s has no membership card.", partner.display_name)
+                self.env._("%s has no membership card.", partner.display_name)
             )
         if card.company_id and card.company_id not in self.env.companies:
-            raise UserError(_("This membership card belongs to another company."))
+            raise UserError(
+                self.env._("This membership card belongs to another company.")
+            )
         return card
 
     @api.model
     def _loyalty_check_points(self, points, program):
         if isinstance(points, bool) or not isinstance(points, int | float):
-            raise UserError(_("Points must be a number."))
+            raise UserError(self.env._("Points must be a number."))
         rounding = program.currency_id.rounding or 0.01
         if float_compare(
             float_round(points, precision_rounding=rounding),
             points,
             precision_digits=6,
         ):
-            raise UserError(
-                _("Points must be a multiple of %s.", rounding)
-            )
+            raise UserError(self.env._("Points must be a multiple of %s.", rounding))
 
     def loyalty_redeem_points(self, points, description, reference=False):
         """Spend ``points`` of the member's available balance.
@@ -203,9 +202,9 @@ class ResPartner(models.Model):
         card = self._loyalty_member_card()
         self._loyalty_check_points(points, card.program_id)
         if points <= 0:
-            raise UserError(_("Points to redeem must be positive."))
+            raise UserError(self.env._("Points to redeem must be positive."))
         if not (description or "").strip():
-            raise UserError(_("Say what the points are redeemed for."))
+            raise UserError(self.env._("Say what the points are redeemed for."))
         card._loyalty_lock()
         Ledger = self.env["loyalty.ledger.line"].sudo()
         if reference:
@@ -221,7 +220,7 @@ class ResPartner(models.Model):
                 return done.id
         if float_compare(points, card.points, precision_digits=PRECISION) > 0:
             raise UserError(
-                _(
+                self.env._(
                     "Not enough points: %(partner)s has %(balance)s available, "
                     "%(points)s asked.",
                     partner=self.commercial_partner_id.display_name,
@@ -250,13 +249,13 @@ class ResPartner(models.Model):
         card = self._loyalty_member_card()
         self._loyalty_check_points(points, card.program_id)
         if float_is_zero(points, precision_digits=PRECISION):
-            raise UserError(_("An adjustment needs a number of points."))
+            raise UserError(self.env._("An adjustment needs a number of points."))
         if not (reason or "").strip():
-            raise UserError(_("An adjustment needs a reason."))
+            raise UserError(self.env._("An adjustment needs a reason."))
         card._loyalty_lock()
         if float_compare(-points, card.points, precision_digits=PRECISION) > 0:
             raise UserError(
-                _(
+                self.env._(
                     "%(partner)s has only %(balance)s points to remove.",
                     partner=self.commercial_partner_id.display_name,
                     balance=card.points,
@@ -264,11 +263,19 @@ class ResPartner(models.Model):
             )
         Ledger = self.env["loyalty.ledger.line"]
         line = Ledger._post(
-            [Ledger._prepare_line(card, "adjust", points, source="manual", description=reason)]
+            [
+                Ledger._prepare_line(
+                    card, "adjust", points, source="manual", description=reason
+                )
+            ]
         )
         # Rights were checked above; staff may not edit contacts themselves.
         self.commercial_partner_id.sudo().message_post(
-            body=_("Loyalty points adjusted by %(points)s: %(reason)s", points=points, reason=reason),
+            body=self.env._(
+                "Loyalty points adjusted by %(points)s: %(reason)s",
+                points=points,
+                reason=reason,
+            ),
             author_id=self.env.user.partner_id.id,
         )
         return line.id
@@ -280,11 +287,14 @@ class ResPartner(models.Model):
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
         partner = self.commercial_partner_id
         if not partner.active:
-            raise UserError(_("%s is archived.", partner.display_name))
+            raise UserError(self.env._("%s is archived.", partner.display_name))
         program = self.env.company.loyalty_membership_program_id
         if not program:
             raise UserError(
-                _("Choose the company's membership program in the Loyalty settings first.")
+                self.env._(
+                    "Choose the company's membership program in the Loyalty "
+                    "settings first."
+                )
             )
         return (partner._loyalty_enroll(program)[partner]).id
 
@@ -302,12 +312,15 @@ class ResPartner(models.Model):
         missing = partners.filtered(lambda p: p not in card_by_partner)
         if missing:
             new_cards = Card.create(
-                [{"program_id": program.id, "partner_id": p.id, "points": 0} for p in missing]
+                [
+                    {"program_id": program.id, "partner_id": p.id, "points": 0}
+                    for p in missing
+                ]
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
             for partner in missing.sudo():
                 partner.message_post(
-                    body=_("Enrolled in %s.", program.display_name),
+                    body=self.env._("Enrolled in %s.", program.display_name),
                     subtype_xmlid="mail.mt_note",
                 )
         return card_by_partner
@@ -325,7 +338,7 @@ class ResPartner(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Adjust Loyalty Points"),
+            "name": self.env._("Adjust Loyalty Points"),
             "res_model": "loyalty.ledger.adjust",
             "view_mode": "form",
             "target": "new",

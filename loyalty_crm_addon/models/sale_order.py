@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import float_round
 
 
@@ -25,12 +25,16 @@ class SaleOrder(models.Model):
             order.loyalty_points_earned = sum(
                 ln.points for ln in lines if ln.entry_type == "earn"
             ) + sum(
-                ln.points for ln in lines.reversal_line_ids if ln.reversed_line_id.entry_type == "earn"
+                ln.points
+                for ln in lines.reversal_line_ids
+                if ln.reversed_line_id.entry_type == "earn"
             )
             order.loyalty_points_spent = -sum(
                 ln.points for ln in lines if ln.entry_type == "redeem"
             ) - sum(
-                ln.points for ln in lines.reversal_line_ids if ln.reversed_line_id.entry_type == "redeem"
+                ln.points
+                for ln in lines.reversal_line_ids
+                if ln.reversed_line_id.entry_type == "redeem"
             )
 
     def _loyalty_points_by_card(self):
@@ -47,9 +51,16 @@ class SaleOrder(models.Model):
         return result
 
     def _loyalty_card_for(self, program):
-        return self.env["loyalty.card"].sudo().search(
-            [("program_id", "=", program.id), ("partner_id", "=", self.partner_id.id)],
-            limit=1,
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "=", program.id),
+                    ("partner_id", "=", self.partner_id.id),
+                ],
+                limit=1,
+            )
         )
 
     def _program_check_compute_points(self, programs):
@@ -62,7 +73,9 @@ class SaleOrder(models.Model):
             multiplier = self._loyalty_card_for(program).loyalty_tier_multiplier
             if multiplier and multiplier != 1.0:
                 status["points"] = [
-                    float_round(p * multiplier, precision_digits=2, rounding_method="DOWN")
+                    float_round(
+                        p * multiplier, precision_digits=2, rounding_method="DOWN"
+                    )
                     for p in status["points"]
                 ]
         return result
@@ -71,7 +84,7 @@ class SaleOrder(models.Model):
         """Tier-only rewards are offered to members of those tiers only."""
         result = super()._get_claimable_rewards(forced_coupons=forced_coupons)
         for coupon, rewards in list(result.items()):
-            allowed = rewards.filtered(lambda r: r._loyalty_allowed_for(coupon))
+            allowed = rewards.filtered(lambda r, c=coupon: r._loyalty_allowed_for(c))
             if allowed:
                 result[coupon] = allowed
             else:
@@ -81,7 +94,7 @@ class SaleOrder(models.Model):
     def _apply_program_reward(self, reward, coupon, **kwargs):
         if not reward._loyalty_allowed_for(coupon):
             return {
-                "error": _(
+                "error": self.env._(
                     "%(reward)s is kept for members of %(tiers)s.",
                     reward=reward.description,
                     tiers=", ".join(reward.tier_ids.mapped("name")),
@@ -91,7 +104,9 @@ class SaleOrder(models.Model):
 
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")
-        res = super(SaleOrder, self.with_context(loyalty_ledger_defer=True)).action_confirm()
+        res = super(
+            SaleOrder, self.with_context(loyalty_ledger_defer=True)
+        ).action_confirm()
         to_confirm._loyalty_post_confirmation()
         return res
 
@@ -109,17 +124,25 @@ class SaleOrder(models.Model):
                 if spent:
                     vals_list.append(
                         Ledger._prepare_line(
-                            card, "redeem", -spent,
-                            description=_("Reward on %s", order.name), **common,
+                            card,
+                            "redeem",
+                            -spent,
+                            description=self.env._("Reward on %s", order.name),
+                            **common,
                         )
                     )
                 if earned:
                     vals_list.append(
                         Ledger._prepare_line(
-                            card, "earn", earned,
-                            state="pending" if card.program_id.loyalty_pending_days else "posted",
+                            card,
+                            "earn",
+                            earned,
+                            state="pending"
+                            if card.program_id.loyalty_pending_days
+                            else "posted",
                             multiplier=card.loyalty_tier_multiplier or 1.0,
-                            description=_("Order %s", order.name), **common,
+                            description=self.env._("Order %s", order.name),
+                            **common,
                         )
                     )
         Ledger._post(vals_list, applied=applied)
@@ -140,7 +163,9 @@ class SaleOrder(models.Model):
         for order in confirmed:
             for card, (earned, spent) in order._loyalty_points_by_card().items():
                 applied[card] -= earned - spent
-        res = super(SaleOrder, self.with_context(loyalty_ledger_defer=True))._action_cancel()
+        res = super(
+            SaleOrder, self.with_context(loyalty_ledger_defer=True)
+        )._action_cancel()
         lines = confirmed.sudo().loyalty_ledger_line_ids.filtered(
             lambda ln: ln.entry_type in ("earn", "redeem")
         )

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, models
+from odoo import models
 
 
 class SaleOrderLine(models.Model):
@@ -14,7 +14,7 @@ class SaleOrderLine(models.Model):
         return self.with_context(
             loyalty_ledger_source="sale",
             loyalty_ledger_sale_order_id=order.id,
-            loyalty_ledger_description=_("Rewards changed on %s", order.name),
+            loyalty_ledger_description=self.env._("Rewards changed on %s", order.name),
         )
 
     def write(self, vals):

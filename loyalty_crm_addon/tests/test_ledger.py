@@ -33,14 +33,18 @@ class TestLedgerSales(LoyaltyCrmCommon):
         redeem = self._lines(entry_type="redeem")
         earn = self._lines(entry_type="earn")
         self.assertEqual(redeem.points, -100)
-        self.assertEqual(earn.points, 100, "1 point per currency unit, as Odoo counts them")
+        self.assertEqual(
+            earn.points, 100, "1 point per currency unit, as Odoo counts them"
+        )
         self.assertEqual(self.card.points, 150 - 100 + 100)
         self.assertLedgerMatches()
 
         order._action_cancel()
         reversals = self._lines(entry_type="reversal")
         self.assertEqual(
-            sorted(reversals.mapped("points")), [-100, 100], "earned taken back, spent given back"
+            sorted(reversals.mapped("points")),
+            [-100, 100],
+            "earned taken back, spent given back",
         )
         self.assertEqual(reversals.reversed_line_id, redeem | earn)
         self.assertTrue(earn.exists() and redeem.exists(), "nothing is deleted")
@@ -79,7 +83,11 @@ class TestLedgerSales(LoyaltyCrmCommon):
 
     def test_card_balance_wizard_writes_an_adjustment(self):
         wizard = self.env["loyalty.card.update.balance"].create(
-            {"card_id": self.card.id, "new_balance": 40, "description": "Migrated points"}
+            {
+                "card_id": self.card.id,
+                "new_balance": 40,
+                "description": "Migrated points",
+            }
         )
         wizard.action_update_card_point()
         line = self._lines(entry_type="adjust")
@@ -102,7 +110,9 @@ class TestLedgerRedemption(LoyaltyCrmCommon):
         self._give_points(100)
         line_id = self.member.loyalty_redeem_points(30, "Coffee mug", reference="R-1")
         line = self.Ledger.browse(line_id)
-        self.assertEqual((line.entry_type, line.points, line.source), ("redeem", -30, "api"))
+        self.assertEqual(
+            (line.entry_type, line.points, line.source), ("redeem", -30, "api")
+        )
         self.assertEqual(self.member.loyalty_balance, 70)
         self.assertLedgerMatches()
 
@@ -179,7 +189,9 @@ class TestLedgerLifecycle(LoyaltyCrmCommon):
         self.assertEqual(self.card.points, 0)
         with freeze_time(fields.Date.today() + timedelta(days=15)):
             self.Ledger._cron_release_pending()
-        self.assertEqual(self.card.points, 0, "a cancelled pending earn never becomes spendable")
+        self.assertEqual(
+            self.card.points, 0, "a cancelled pending earn never becomes spendable"
+        )
         self.assertLedgerMatches()
 
     def test_partly_spent_lot_expires_what_is_left(self):
@@ -209,7 +221,9 @@ class TestLedgerLifecycle(LoyaltyCrmCommon):
         self.assertEqual((old_lot.points_residual, new_lot.points_residual), (0, 80))
         with freeze_time(fields.Date.today() + timedelta(days=31)):
             self.Ledger._cron_expire_points()
-            self.assertEqual(self.member.loyalty_balance, 80, "nothing left of the old lot")
+            self.assertEqual(
+                self.member.loyalty_balance, 80, "nothing left of the old lot"
+            )
         self.assertLedgerMatches()
 
     def test_expiring_soon_shows_on_the_contact(self):
@@ -217,7 +231,8 @@ class TestLedgerLifecycle(LoyaltyCrmCommon):
         self._confirmed_order()
         self.assertEqual(self.member.loyalty_expiring_points, 100)
         self.assertEqual(
-            self.member.loyalty_next_expiry_date, fields.Date.today() + timedelta(days=20)
+            self.member.loyalty_next_expiry_date,
+            fields.Date.today() + timedelta(days=20),
         )
 
 
@@ -227,10 +242,14 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.cashier = new_test_user(
-            cls.env, "cashier", groups="base.group_user,loyalty_crm_addon.group_loyalty_user"
+            cls.env,
+            "cashier",
+            groups="base.group_user,loyalty_crm_addon.group_loyalty_user",
         )
         cls.manager = new_test_user(
-            cls.env, "loyalty_mgr", groups="base.group_user,loyalty_crm_addon.group_loyalty_manager"
+            cls.env,
+            "loyalty_mgr",
+            groups="base.group_user,loyalty_crm_addon.group_loyalty_manager",
         )
 
     def test_nobody_edits_or_deletes_ledger_lines(self):
@@ -238,16 +257,25 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
         line = self._lines()
         for env in (self.env, self.env(su=True)):
             ledger = line.with_env(env)
-            for vals in ({"points": 1000}, {"entry_type": "bonus"}, {"date": "2020-01-01"},
-                         {"state": "pending"}, {"points_residual": 0}):
+            for vals in (
+                {"points": 1000},
+                {"entry_type": "bonus"},
+                {"date": "2020-01-01"},
+                {"state": "pending"},
+                {"points_residual": 0},
+            ):
                 with self.subTest(vals=vals), self.assertRaises(UserError):
                     ledger.write(vals)
             with self.assertRaises(UserError):
                 ledger.unlink()
             with self.assertRaises(UserError):
                 env["loyalty.ledger.line"].create(
-                    {"card_id": self.card.id, "program_id": self.program.id,
-                     "entry_type": "bonus", "points": 50}
+                    {
+                        "card_id": self.card.id,
+                        "program_id": self.program.id,
+                        "entry_type": "bonus",
+                        "points": 50,
+                    }
                 )
         self.assertEqual(self.member.loyalty_balance, 100)
 
@@ -262,15 +290,18 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
 
     def test_manager_adjusts_through_the_wizard(self):
         wizard = Form(
-            self.env["loyalty.ledger.adjust"].with_user(self.manager).with_context(
-                default_partner_id=self.member.id
-            )
+            self.env["loyalty.ledger.adjust"]
+            .with_user(self.manager)
+            .with_context(default_partner_id=self.member.id)
         )
         wizard.points = 25
         wizard.reason = "Late delivery"
         wizard.save().action_confirm()
         line = self._lines(entry_type="adjust")
-        self.assertEqual((line.points, line.description, line.user_id), (25, "Late delivery", self.manager))
+        self.assertEqual(
+            (line.points, line.description, line.user_id),
+            (25, "Late delivery", self.manager),
+        )
         with self.assertRaises(UserError):
             self.member.with_user(self.manager).loyalty_adjust_points(-26, "Too much")
         self.assertLedgerMatches()
@@ -279,8 +310,11 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
         self._give_points(100)
         other = self.env["res.company"].create({"name": "Other Shop"})
         outsider = new_test_user(
-            self.env, "outsider", groups="base.group_user,loyalty_crm_addon.group_loyalty_user",
-            company_id=other.id, company_ids=[(6, 0, other.ids)],
+            self.env,
+            "outsider",
+            groups="base.group_user,loyalty_crm_addon.group_loyalty_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
         )
         self.program.company_id = self.env.company
         self.assertFalse(self.Ledger.with_user(outsider).search([]))
@@ -289,7 +323,9 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
         self._give_points(100)
         action = self.Ledger.action_check_consistency()
         self.assertEqual(action["type"], "ir.actions.client")
-        self.env.cr.execute("UPDATE loyalty_card SET points = 999 WHERE id = %s", [self.card.id])
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET points = 999 WHERE id = %s", [self.card.id]
+        )
         self.card.invalidate_recordset()
         action = self.Ledger.action_check_consistency()
         self.assertEqual(action["domain"], [("id", "in", self.card.ids)])

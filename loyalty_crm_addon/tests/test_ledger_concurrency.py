@@ -42,7 +42,9 @@ class TestConcurrentRedemption(BaseCase):
     def _restore(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env.ref("base.main_company").loyalty_membership_program_id = self.previous_program
+            env.ref(
+                "base.main_company"
+            ).loyalty_membership_program_id = self.previous_program
 
     def _redeem(self, results, barrier, index):
         barrier.wait(timeout=10)
@@ -52,10 +54,12 @@ class TestConcurrentRedemption(BaseCase):
                 cr.transaction = Transaction(self.registry)
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 try:
-                    line_id = env["res.partner"].browse(self.partner_id).loyalty_redeem_points(
-                        30, "Parallel redemption %s" % index
+                    line_id = (
+                        env["res.partner"]
+                        .browse(self.partner_id)
+                        .loyalty_redeem_points(30, "Parallel redemption %s" % index)
                     )
-                    cr.commit()
+                    cr.commit()  # pylint: disable=invalid-commit
                     results.append(line_id)
                     return
                 except UserError:
@@ -74,7 +78,8 @@ class TestConcurrentRedemption(BaseCase):
     def test_parallel_redemptions_never_overspend(self):
         results, barrier = [], threading.Barrier(5)
         threads = [
-            threading.Thread(target=self._redeem, args=(results, barrier, i)) for i in range(5)
+            threading.Thread(target=self._redeem, args=(results, barrier, i))
+            for i in range(5)
         ]
         for thread in threads:
             thread.start()

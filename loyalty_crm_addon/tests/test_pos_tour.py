@@ -167,21 +167,40 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
         )
 
     def test_pos_tier_multiplier_and_upgrade_tour(self):
-        silver, gold = self.env["loyalty.tier"].sudo().create(
-            [
-                {"name": "Silver", "program_id": self.program.id, "threshold": 30,
-                 "earn_multiplier": 2.0, "sequence": 1},
-                {"name": "Gold", "program_id": self.program.id, "threshold": 200,
-                 "sequence": 2},
-            ]
+        silver, gold = (
+            self.env["loyalty.tier"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "name": "Silver",
+                        "program_id": self.program.id,
+                        "threshold": 30,
+                        "earn_multiplier": 2.0,
+                        "sequence": 1,
+                    },
+                    {
+                        "name": "Gold",
+                        "program_id": self.program.id,
+                        "threshold": 200,
+                        "sequence": 2,
+                    },
+                ]
+            )
         )
         self.reward.sudo().tier_ids = gold
         member = self._make_member("AAA LCA Tier Member", 0)
         card = self._card(member)
         self.Ledger._post(
-            [self.Ledger._prepare_line(card, "bonus", 140, source="manual", description="Welcome")]
+            [
+                self.Ledger._prepare_line(
+                    card, "bonus", 140, source="manual", description="Welcome"
+                )
+            ]
         )
-        self.assertEqual(member.loyalty_tier_id, silver, "140 qualifying points: Silver")
+        self.assertEqual(
+            member.loyalty_tier_id, silver, "140 qualifying points: Silver"
+        )
         # 140 points would pay the reward, but it is kept for Gold.
         self.assertEqual(card.points, 140)
 
@@ -189,33 +208,58 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
 
         order = self._member_order(member)
         earn = order.loyalty_ledger_line_ids
-        self.assertRecordValues(earn, [{"entry_type": "earn", "points": 100.0, "multiplier": 2.0}])
-        self.assertEqual(member.loyalty_tier_id, gold, "240 qualifying points: Gold at once")
+        self.assertRecordValues(
+            earn, [{"entry_type": "earn", "points": 100.0, "multiplier": 2.0}]
+        )
+        self.assertEqual(
+            member.loyalty_tier_id, gold, "240 qualifying points: Gold at once"
+        )
         event = self.env["loyalty.member.event"].search(
-            [("partner_id", "=", member.id), ("event_type", "=", "tier_upgrade")], order="id desc", limit=1
+            [("partner_id", "=", member.id), ("event_type", "=", "tier_upgrade")],
+            order="id desc",
+            limit=1,
         )
         self.assertEqual((event.previous_tier_id, event.tier_id), (silver, gold))
         self.assertLedgerMatches(member, 240)
 
     def test_pos_refuses_tier_only_reward_to_lower_tier(self):
-        gold = self.env["loyalty.tier"].sudo().create(
-            {"name": "Gold", "program_id": self.program.id, "threshold": 1000}
+        gold = (
+            self.env["loyalty.tier"]
+            .sudo()
+            .create({"name": "Gold", "program_id": self.program.id, "threshold": 1000})
         )
         self.reward.sudo().tier_ids = gold
         order = self.env["pos.order"].create(
             {
                 "session_id": self.main_pos_config.current_session_id.id,
                 "partner_id": self.redeem_member.id,
-                "amount_tax": 0, "amount_total": 40, "amount_paid": 0, "amount_return": 0,
+                "amount_tax": 0,
+                "amount_total": 40,
+                "amount_paid": 0,
+                "amount_return": 0,
                 "lines": [
-                    Command.create({"product_id": self.product.id, "qty": 1, "price_unit": 50,
-                                    "price_subtotal": 50, "price_subtotal_incl": 50}),
-                    Command.create({"product_id": self.reward.discount_line_product_id.id,
-                                    "qty": 1, "price_unit": -10, "price_subtotal": -10,
-                                    "price_subtotal_incl": -10, "is_reward_line": True,
-                                    "reward_id": self.reward.id,
-                                    "coupon_id": self._card(self.redeem_member).id,
-                                    "points_cost": 100}),
+                    Command.create(
+                        {
+                            "product_id": self.product.id,
+                            "qty": 1,
+                            "price_unit": 50,
+                            "price_subtotal": 50,
+                            "price_subtotal_incl": 50,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "product_id": self.reward.discount_line_product_id.id,
+                            "qty": 1,
+                            "price_unit": -10,
+                            "price_subtotal": -10,
+                            "price_subtotal_incl": -10,
+                            "is_reward_line": True,
+                            "reward_id": self.reward.id,
+                            "coupon_id": self._card(self.redeem_member).id,
+                            "points_cost": 100,
+                        }
+                    ),
                 ],
             }
         )
