@@ -1,0 +1,140 @@
+"""The ledger seen from outside: an integrator calling the public API over
+XML-RPC on a real two-worker Odoo server, as a web shop or kiosk would."""
+
+import uuid
+import xmlrpc.client
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import OdooRPC
+
+
+@pytest.fixture(scope="module")
+def member(rpc):
+    """A member of a fresh membership program holding 100 points."""
+    tag = uuid.uuid4().hex[:8]
+    program_id = rpc.execute(
+        "loyalty.program",
+        "create",
+        {
+            "name": f"RPC Club {tag}",
+            "program_type": "loyalty",
+            "trigger": "auto",
+            "applies_on": "both",
+            "rule_ids": [
+                (5, 0, 0),
+                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
+            ],
+        },
+    )
+    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
+        "company_id"
+    ][0]
+    rpc.execute(
+        "res.company",
+        "write",
+        [company_id],
+        {"loyalty_membership_program_id": program_id},
+    )
+    partner_id = rpc.execute("res.partner", "create", {"name": f"RPC Member {tag}"})
+    card_id = rpc.execute("res.partner", "action_loyalty_enroll", [partner_id])
+    rpc.execute("res.partner", "loyalty_adjust_points", [partner_id], 100, "Opening")
+    return {"partner_id": partner_id, "card_id": card_id, "program_id": program_id}
+
+
+def _balance(rpc, partner_id):
+    return rpc.execute("res.partner", "read", [partner_id], ["loyalty_balance"])[0][
+        "loyalty_balance"
+    ]
+
+
+def _ledger_sum(rpc, card_id):
+    lines = rpc.execute(
+        "loyalty.ledger.line",
+        "search_read",
+        [("card_id", "=", card_id), ("state", "=", "posted")],
+        fields=["points"],
+    )
+    return sum(line["points"] for line in lines)
+
+
+def test_parallel_redemptions_on_two_workers_never_overspend(rpc, member):
+    """Five terminals redeem 30 of the same member's 100 points at once:
+    exactly three succeed, the others are told there are not enough points."""
+
+    def redeem(index):
+        client = OdooRPC(rpc.url, rpc.db)  # a connection of its own
+        try:
+            return client.execute(
+                "res.partner",
+                "loyalty_redeem_points",
+                [member["partner_id"]],
+                30,
+                f"Terminal {index}",
+            )
+        except xmlrpc.client.Fault as fault:
+            return fault.faultString
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(redeem, range(5)))
+
+    granted = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, str)]
+    assert len(granted) == 3, results
+    assert len(refused) == 2 and all("Not enough points" in r for r in refused)
+    assert _balance(rpc, member["partner_id"]) == pytest.approx(10)
+    assert _ledger_sum(rpc, member["card_id"]) == pytest.approx(10)
+
+
+def test_same_reference_deducts_once(rpc, member):
+    before = _balance(rpc, member["partner_id"])
+    ref = f"WEB-{uuid.uuid4().hex[:6]}"
+    call = ("res.partner", "loyalty_redeem_points", [member["partner_id"]], 1, "Sticker")
+    first = rpc.execute(*call, reference=ref)
+    again = rpc.execute(*call, reference=ref)
+    assert first == again
+    assert _balance(rpc, member["partner_id"]) == pytest.approx(before - 1)
+
+
+def test_ledger_lines_cannot_be_forged_changed_or_deleted(rpc, member):
+    line_id = rpc.execute(
+        "loyalty.ledger.line",
+        "search",
+        [("card_id", "=", member["card_id"])],
+        limit=1,
+    )[0]
+    attempts = [
+        ("write", [[line_id], {"points": 5000}]),
+        ("unlink", [[line_id]]),
+        (
+            "create",
+            [
+                {
+                    "card_id": member["card_id"],
+                    "program_id": member["program_id"],
+                    "entry_type": "bonus",
+                    "points": 5000,
+                }
+            ],
+        ),
+    ]
+    before = _balance(rpc, member["partner_id"])
+    for method, args in attempts:
+        with pytest.raises(xmlrpc.client.Fault):
+            rpc.execute("loyalty.ledger.line", method, *args)
+    assert _balance(rpc, member["partner_id"]) == pytest.approx(before)
+
+
+def test_bad_input_is_refused_with_a_clear_error(rpc, member):
+    for points in (0, -5, 10**6):
+        with pytest.raises(xmlrpc.client.Fault) as error:
+            rpc.execute(
+                "res.partner",
+                "loyalty_redeem_points",
+                [member["partner_id"]],
+                points,
+                "Bad",
+            )
+        assert "UserError" in error.value.faultString or "points" in (
+            error.value.faultString.lower()
+        )
