@@ -89,7 +89,8 @@ def test_parallel_redemptions_on_two_workers_never_overspend(rpc, member):
 def test_same_reference_deducts_once(rpc, member):
     before = _balance(rpc, member["partner_id"])
     ref = f"WEB-{uuid.uuid4().hex[:6]}"
-    call = ("res.partner", "loyalty_redeem_points", [member["partner_id"]], 1, "Sticker")
+    partner = [member["partner_id"]]
+    call = ("res.partner", "loyalty_redeem_points", partner, 1, "Sticker")
     first = rpc.execute(*call, reference=ref)
     again = rpc.execute(*call, reference=ref)
     assert first == again
