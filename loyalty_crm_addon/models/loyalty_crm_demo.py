@@ -442,8 +442,10 @@ class LoyaltyCrmDemo(models.AbstractModel):
             self._demo_pos_close(pos)
 
         self._demo_backdate(program, stamps)
-        # Points older than the validity expire, as the nightly job would do.
+        # Points older than the validity expire and tiers follow the points
+        # earned over the last year, as the nightly jobs would do.
         Ledger._cron_expire_points()
+        self.env["loyalty.tier"]._cron_review_tiers()
 
         bad = Ledger._get_inconsistent_cards() - not_opened
         if bad:
