@@ -1,4 +1,5 @@
 from . import loyalty_ledger_line
+from . import loyalty_ledger_source_mixin
 from . import loyalty_tier
 from . import loyalty_program
 from . import loyalty_reward

@@ -375,12 +375,9 @@ class LoyaltyLedgerLine(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_release_pending(self, batch_size=50000):
-        cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
-        while True:
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
+        return self._run_batches(
+            """
                 WITH batch AS (
                     SELECT id FROM loyalty_ledger_line
                      WHERE state = 'pending' AND release_date <= %(today)s
@@ -401,25 +398,14 @@ class LoyaltyLedgerLine(models.Model):
                 )
                 SELECT COALESCE(SUM(n), 0) FROM cards
                 """,
-                {"today": today, "limit": batch_size},
-            )
-            done = self.env.cr.fetchone()[0]
-            self.env.invalidate_all()
-            if not done:
-                break
-            cron._notify_progress(done=done, remaining=0)
-            if self._cron_commits():
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        return True
+            {"today": today, "limit": batch_size},
+        )
 
     @api.model
     def _cron_expire_points(self, batch_size=50000):
-        cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
-        while True:
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
+        return self._run_batches(
+            """
                 WITH lots AS (
                     SELECT id, card_id, points_residual
                       FROM loyalty_ledger_line
@@ -455,21 +441,29 @@ class LoyaltyLedgerLine(models.Model):
                 )
                 SELECT COALESCE(SUM(n), 0) FROM cards
                 """,
-                {
-                    "today": today,
-                    "limit": batch_size,
-                    "uid": self.env.uid,
-                    "description": self.env._("Points expired"),
-                },
-            )
+            {
+                "today": today,
+                "limit": batch_size,
+                "uid": self.env.uid,
+                "description": self.env._("Points expired"),
+            },
+        )
+
+    def _run_batches(self, query, params):
+        """Run a batch statement (it returns how many rows it handled) until
+        nothing is left; commits between batches in a cron job."""
+        total = 0
+        while True:
+            self.env.flush_all()
+            self.env.cr.execute(query, params)
             done = self.env.cr.fetchone()[0]
             self.env.invalidate_all()
             if not done:
-                break
-            cron._notify_progress(done=done, remaining=0)
+                return total
+            total += done
+            self.env["ir.cron"]._notify_progress(done=total, remaining=0)
             if self._cron_commits():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        return True
 
     def _cron_commits(self):
         # Commit between batches in a cron job so an interrupted run keeps

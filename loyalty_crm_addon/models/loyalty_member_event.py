@@ -2,14 +2,27 @@
 import calendar
 from collections import defaultdict
 
+import psycopg2
+
 from odoo import _, api, fields, models
-from odoo.tools import SQL, float_compare
+from odoo.tools import SQL, float_compare, mute_logger
 
 NO_TRACKING = {
     "mail_create_nolog": True,
     "mail_create_nosubscribe": True,
     "tracking_disable": True,
 }
+
+
+class _FollowUps(dict):
+    """Work queued by the rules for one batch of events. Compared by
+    identity: environments are cached by context, and an equal but older
+    queue in the context would swallow the work."""
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
     ("tier_downgrade", "Tier Downgrade"),
@@ -86,8 +99,22 @@ class LoyaltyMemberEvent(models.Model):
             return self.browse()
         # The rules run once per new event (base_automation); their heavy
         # work is queued and done once for the whole batch.
-        queue = {}
-        events = self.sudo().with_context(loyalty_event_queue=queue).create(new_vals)
+        queue = _FollowUps()
+        Event = self.sudo().with_context(loyalty_event_queue=queue)
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                events = Event.create(new_vals)
+        except psycopg2.errors.UniqueViolation:
+            # A concurrent transaction recorded some of them first: the
+            # business transaction goes on, with the events left to record.
+            queue.clear()
+            events = Event.browse()
+            for vals in new_vals:
+                try:
+                    with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                        events |= Event.create([vals])
+                except psycopg2.errors.UniqueViolation:
+                    continue
         while queue:
             (method, args), ids = queue.popitem()
             getattr(self.sudo().browse(ids), method)(*args)
@@ -487,7 +514,9 @@ class LoyaltyMemberEvent(models.Model):
                 [
                     {
                         "type": "opportunity",
-                        "name": _("Win back %s", event.partner_id.commercial_partner_id.display_name),
+                        "name": self.env._(
+                            "Win back %s", event.partner_id.commercial_partner_id.display_name
+                        ),
                         "partner_id": event.partner_id.commercial_partner_id.id,
                         "user_id": event._loyalty_responsible_user().id,
                         "company_id": event.company_id.id,

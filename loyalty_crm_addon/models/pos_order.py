@@ -1,36 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
 
 class PosOrder(models.Model):
-    _inherit = "pos.order"
+    _name = "pos.order"
+    _inherit = ["pos.order", "loyalty.ledger.source.mixin"]
 
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "pos_order_id", string="Loyalty Ledger", readonly=True
     )
-    loyalty_points_earned = fields.Float(
-        compute="_compute_loyalty_points_ledger", compute_sudo=True
-    )
-    loyalty_points_spent = fields.Float(
-        compute="_compute_loyalty_points_ledger", compute_sudo=True
-    )
 
-    @api.depends("loyalty_ledger_line_ids")
-    def _compute_loyalty_points_ledger(self):
-        for order in self:
-            lines = order.loyalty_ledger_line_ids
-            order.loyalty_points_earned = sum(
-                ln.points for ln in lines if ln.entry_type == "earn"
-            )
-            order.loyalty_points_spent = -sum(
-                ln.points for ln in lines if ln.entry_type == "redeem"
-            )
-
-    @api.model
     def _process_order(self, order, existing_order):
         order_id = super()._process_order(order, existing_order)
         self.browse(order_id)._loyalty_check_tier_rewards()

@@ -44,7 +44,7 @@ class ResPartner(models.Model):
         help="Points that expire within the next 30 days.",
     )
     loyalty_next_expiry_date = fields.Date(
-        compute="_compute_loyalty_figures", compute_sudo=True
+        string="Next Expiry", compute="_compute_loyalty_figures", compute_sudo=True
     )
     loyalty_tier_id = fields.Many2one(
         "loyalty.tier",

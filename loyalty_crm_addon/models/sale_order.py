@@ -1,41 +1,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.tools import float_round
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "loyalty.ledger.source.mixin"]
 
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "sale_order_id", string="Loyalty Ledger", readonly=True
     )
-    loyalty_points_earned = fields.Float(
-        compute="_compute_loyalty_points_ledger", compute_sudo=True
-    )
-    loyalty_points_spent = fields.Float(
-        compute="_compute_loyalty_points_ledger", compute_sudo=True
-    )
-
-    @api.depends("loyalty_ledger_line_ids")
-    def _compute_loyalty_points_ledger(self):
-        for order in self:
-            lines = order.loyalty_ledger_line_ids
-            order.loyalty_points_earned = sum(
-                ln.points for ln in lines if ln.entry_type == "earn"
-            ) + sum(
-                ln.points
-                for ln in lines.reversal_line_ids
-                if ln.reversed_line_id.entry_type == "earn"
-            )
-            order.loyalty_points_spent = -sum(
-                ln.points for ln in lines if ln.entry_type == "redeem"
-            ) - sum(
-                ln.points
-                for ln in lines.reversal_line_ids
-                if ln.reversed_line_id.entry_type == "redeem"
-            )
 
     def _loyalty_points_by_card(self):
         """{card: (earned, spent)} of the order's membership cards, from the

@@ -1,5 +1,4 @@
 from . import test_ledger
-from . import test_ledger_concurrency
 from . import test_tiers
 from . import test_pos_tour
 from . import test_automation

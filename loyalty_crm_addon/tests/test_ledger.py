@@ -92,7 +92,7 @@ class TestLedgerSales(LoyaltyCrmCommon):
         wizard.action_update_card_point()
         line = self._lines(entry_type="adjust")
         self.assertEqual(line.points, 40)
-        self.assertEqual(line.source, "import")
+        self.assertEqual((line.source, line.description), ("manual", "Migrated points"))
         self.assertLedgerMatches()
 
     def test_imported_card_with_points_opens_its_ledger(self):

@@ -1,1 +1,2 @@
 from . import loyalty_ledger_adjust
+from . import loyalty_card_update_balance
