@@ -1,5 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
 from datetime import timedelta
+
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -102,32 +105,41 @@ class LoyaltyCard(models.Model):
 
     @api.model
     def _loyalty_change_tiers(self, changes, reason):
-        """Apply tier changes [(card, from, to)]: card, member, chatter and
-        one member event each."""
+        """Apply tier changes [(card, from, to)] in batch: cards, members,
+        one chatter note and one member event each."""
+        if not changes:
+            return
         today = fields.Date.context_today(self)
-        events = []
-        for card, old, new in changes:
-            upgrade = (new.threshold if new else -1) > (old.threshold if old else -1)
-            card.with_context(loyalty_ledger_sync=True).write(
+        Card = self.env["loyalty.card"].sudo().with_context(loyalty_ledger_sync=True)
+        by_tier = defaultdict(list)
+        for card, _old, new in changes:
+            by_tier[new].append(card.id)
+        for new, card_ids in by_tier.items():
+            Card.browse(card_ids).write(
                 {
                     "loyalty_tier_id": new.id,
                     "loyalty_tier_since": today,
                     "loyalty_tier_review_date": False,
                 }
             )
+        members = defaultdict(list)
+        bodies, events = {}, []
+        for card, old, new in changes:
             partner = card.partner_id
-            if card.program_id == partner.company_id.loyalty_membership_program_id or (
-                card.program_id == self.env.company.loyalty_membership_program_id
+            if card.program_id in (
+                partner.company_id.loyalty_membership_program_id,
+                self.env.company.loyalty_membership_program_id,
             ):
-                partner.loyalty_tier_id = new
+                members[new].append(partner.id)
+            upgrade = (new.threshold if new else -1) > (old.threshold if old else -1)
+            event_type = "tier_upgrade" if upgrade else "tier_downgrade"
             message = self.env._(
                 "Loyalty tier: %(old)s → %(new)s (%(reason)s)",
                 old=old.name or self.env._("none"),
                 new=new.name or self.env._("none"),
                 reason=reason,
             )
-            partner.message_post(body=message, subtype_xmlid="mail.mt_note")
-            event_type = "tier_upgrade" if upgrade else "tier_downgrade"
+            bodies[partner.id] = message
             events.append(
                 {
                     "partner_id": partner.id,
@@ -141,8 +153,14 @@ class LoyaltyCard(models.Model):
                     "key": f"{event_type}:{card.id}:{old.id}:{new.id}:{today}",
                 }
             )
-        if events:
-            self.env["loyalty.member.event"]._emit(events)
+        Partner = self.env["res.partner"].sudo()
+        for new, partner_ids in members.items():
+            Partner.browse(partner_ids).write({"loyalty_tier_id": new.id})
+        Partner.browse(list(bodies))._message_log_batch(
+            bodies={pid: Markup("<p>%s</p>") % body for pid, body in bodies.items()},
+            message_type="notification",
+        )
+        self.env["loyalty.member.event"]._emit(events)
 
     def _loyalty_ledger_skip(self):
         return self.env.context.get("loyalty_ledger_defer") or self.env.context.get(

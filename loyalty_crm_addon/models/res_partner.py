@@ -51,7 +51,6 @@ class ResPartner(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
-        tracking=True,
     )
     loyalty_tier_points = fields.Float(
         string="Qualifying Points",
