@@ -387,7 +387,7 @@ class LoyaltyLedgerLine(models.Model):
                     UPDATE loyalty_ledger_line l
                        SET state = 'posted', write_date = now() at time zone 'UTC'
                       FROM batch WHERE l.id = batch.id
-                    RETURNING l.card_id, l.points
+                    RETURNING l.id, l.card_id, l.points
                 ), per_card AS (
                     SELECT card_id, SUM(points) AS points, COUNT(*) AS n
                       FROM released GROUP BY card_id
@@ -396,9 +396,14 @@ class LoyaltyLedgerLine(models.Model):
                       FROM per_card WHERE c.id = per_card.card_id
                     RETURNING per_card.n
                 )
-                SELECT COALESCE(SUM(n), 0) FROM cards
+                SELECT (SELECT COALESCE(SUM(n), 0) FROM cards),
+                       (SELECT array_agg(id) FROM released)
                 """,
             {"today": today, "limit": batch_size},
+            # Released points can reach a milestone or unlock a reward.
+            on_batch=lambda row: self.env["loyalty.member.event"]._emit_from_ledger(
+                self.browse(row[1] or [])
+            ),
         )
 
     @api.model
@@ -449,17 +454,21 @@ class LoyaltyLedgerLine(models.Model):
             },
         )
 
-    def _run_batches(self, query, params):
-        """Run a batch statement (it returns how many rows it handled) until
-        nothing is left; commits between batches in a cron job."""
+    def _run_batches(self, query, params, on_batch=None):
+        """Run a batch statement (its first column says how many rows it
+        handled) until nothing is left; ``on_batch(row)`` follows each batch
+        up. Commits between batches in a cron job."""
         total = 0
         while True:
             self.env.flush_all()
             self.env.cr.execute(query, params)
-            done = self.env.cr.fetchone()[0]
+            row = self.env.cr.fetchone()
+            done = row[0]
             self.env.invalidate_all()
             if not done:
                 return total
+            if on_batch:
+                on_batch(row)
             total += done
             self.env["ir.cron"]._notify_progress(done=total, remaining=0)
             if self._cron_commits():

@@ -4,8 +4,8 @@ from collections import defaultdict
 
 import psycopg2
 
-from odoo import _, api, fields, models
-from odoo.tools import SQL, float_compare, mute_logger
+from odoo import api, fields, models
+from odoo.tools import float_compare, mute_logger
 
 NO_TRACKING = {
     "mail_create_nolog": True,
@@ -54,13 +54,19 @@ class LoyaltyMemberEvent(models.Model):
     partner_id = fields.Many2one(
         "res.partner", required=True, index=True, ondelete="cascade", readonly=True
     )
-    card_id = fields.Many2one("loyalty.card", index=True, ondelete="set null", readonly=True)
-    program_id = fields.Many2one("loyalty.program", index=True, ondelete="cascade", readonly=True)
+    card_id = fields.Many2one(
+        "loyalty.card", index=True, ondelete="set null", readonly=True
+    )
+    program_id = fields.Many2one(
+        "loyalty.program", index=True, ondelete="cascade", readonly=True
+    )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     event_type = fields.Selection(EVENT_TYPES, required=True, index=True, readonly=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     tier_id = fields.Many2one("loyalty.tier", ondelete="set null", readonly=True)
-    previous_tier_id = fields.Many2one("loyalty.tier", ondelete="set null", readonly=True)
+    previous_tier_id = fields.Many2one(
+        "loyalty.tier", ondelete="set null", readonly=True
+    )
     reward_id = fields.Many2one("loyalty.reward", ondelete="set null", readonly=True)
     points = fields.Float(readonly=True)
     expiry_date = fields.Date(readonly=True)
@@ -68,9 +74,12 @@ class LoyaltyMemberEvent(models.Model):
     key = fields.Char(
         required=True,
         readonly=True,
-        help="Identifies one occurrence of an event: the same key is never recorded twice.",
+        help="Identifies one occurrence of an event: the same key is never "
+        "recorded twice.",
     )
-    lead_id = fields.Many2one("crm.lead", string="Opportunity", ondelete="set null", readonly=True)
+    lead_id = fields.Many2one(
+        "crm.lead", string="Opportunity", ondelete="set null", readonly=True
+    )
 
     _sql_constraints = [
         ("key_unique", "UNIQUE(key)", "This event was already recorded."),
@@ -158,13 +167,15 @@ class LoyaltyMemberEvent(models.Model):
                 delta[line.card_id] += line.points
             if line.entry_type == "redeem":
                 redeemed[line.card_id] += 1
-            elif line.entry_type == "earn" and (line.sale_order_id or line.pos_order_id):
-                orders[line.card_id].add(
-                    (line.sale_order_id.id, line.pos_order_id.id)
-                )
+            elif line.entry_type == "earn" and (
+                line.sale_order_id or line.pos_order_id
+            ):
+                orders[line.card_id].add((line.sale_order_id.id, line.pos_order_id.id))
         vals_list = []
         rising = {card: d for card, d in delta.items() if d > 0}
-        rewards = self._loyalty_cheapest_rewards(self.env["loyalty.card"].union(*rising))
+        rewards = self._loyalty_cheapest_rewards(
+            self.env["loyalty.card"].union(*rising)
+        )
         for card, gained in rising.items():
             after = card.points
             before = after - gained
@@ -178,7 +189,9 @@ class LoyaltyMemberEvent(models.Model):
                             "points_reached",
                             f"points:{card.id}:{reached:g}",
                             points=reached,
-                            description=_("%(points)s points reached", points=f"{reached:g}"),
+                            description=self.env._(
+                                "%(points)s points reached", points=f"{reached:g}"
+                            ),
                         )
                     )
             reward = rewards.get(card)
@@ -190,13 +203,18 @@ class LoyaltyMemberEvent(models.Model):
                         f"reward:{card.id}:{reward.id}",
                         reward_id=reward.id,
                         points=after,
-                        description=_("Reward unlocked: %s", reward.description),
+                        description=self.env._(
+                            "Reward unlocked: %s", reward.description
+                        ),
                     )
                 )
         if redeemed:
             counts = dict(
                 Ledger._read_group(
-                    [("card_id", "in", [c.id for c in redeemed]), ("entry_type", "=", "redeem")],
+                    [
+                        ("card_id", "in", [c.id for c in redeemed]),
+                        ("entry_type", "=", "redeem"),
+                    ],
                     ["card_id"],
                     ["__count"],
                 )
@@ -208,7 +226,7 @@ class LoyaltyMemberEvent(models.Model):
                             card,
                             "first_redemption",
                             f"first_redeem:{card.id}",
-                            description=_("First redemption"),
+                            description=self.env._("First redemption"),
                         )
                     )
         cards = [card for card in orders if card.program_id.loyalty_nth_order > 0]
@@ -216,7 +234,10 @@ class LoyaltyMemberEvent(models.Model):
             totals = {
                 card: sales + pos
                 for card, sales, pos in Ledger._read_group(
-                    [("card_id", "in", [c.id for c in cards]), ("entry_type", "=", "earn")],
+                    [
+                        ("card_id", "in", [c.id for c in cards]),
+                        ("entry_type", "=", "earn"),
+                    ],
                     ["card_id"],
                     ["sale_order_id:count_distinct", "pos_order_id:count_distinct"],
                 )
@@ -231,7 +252,7 @@ class LoyaltyMemberEvent(models.Model):
                             "nth_order",
                             f"nth_order:{card.id}:{reached}",
                             points=reached,
-                            description=_("Order #%s", reached),
+                            description=self.env._("Order #%s", reached),
                         )
                     )
         return self._emit(vals_list)
@@ -249,7 +270,9 @@ class LoyaltyMemberEvent(models.Model):
         result = {}
         for card in cards:
             claimable = rewards.filtered(
-                lambda r, card=card: r.program_id == card.program_id and allowed(r, card)
+                lambda r, card=card: (
+                    r.program_id == card.program_id and allowed(r, card)
+                )
             )
             if claimable:
                 result[card] = min(claimable, key=lambda r: r.required_points)
@@ -274,9 +297,9 @@ class LoyaltyMemberEvent(models.Model):
             # One notification email per activity would flood the assigned
             # users: they get them in their activity menu.
             done += len(
-                self.with_context(
-                    mail_activity_quick_update=True, **NO_TRACKING
-                )._emit([build_vals(row) for row in rows])
+                self.with_context(mail_activity_quick_update=True, **NO_TRACKING)._emit(
+                    [build_vals(row) for row in rows]
+                )
             )
             cron._notify_progress(done=done, remaining=0)
             if commits:
@@ -287,7 +310,11 @@ class LoyaltyMemberEvent(models.Model):
     @api.model
     def _cron_detect_inactivity(self, batch_size=10000):
         """An event per member with no earn nor redeem for the program's
-        ``loyalty_inactivity_days``, once per period of inactivity."""
+        ``loyalty_inactivity_days``, once per period of inactivity.
+
+        Members already told about are skipped by ``_emit`` (a lookup in the
+        unique index on ``key``), not by an anti-join: its plan depends on
+        statistics that a big run makes stale."""
         query = """
             SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
                    COALESCE(c.company_id, pr.company_id), p.loyalty_tier_id, a.last
@@ -295,15 +322,12 @@ class LoyaltyMemberEvent(models.Model):
               JOIN loyalty_program pr ON pr.id = c.program_id
               JOIN res_partner p ON p.id = c.partner_id
              CROSS JOIN LATERAL (
-                   SELECT COALESCE(p.loyalty_last_activity_date, c.create_date::date) AS last
+                   SELECT COALESCE(p.loyalty_last_activity_date,
+                                   c.create_date::date) AS last
              ) a
              WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
                AND p.id > %(last)s
                AND a.last <= %(today)s::date - pr.loyalty_inactivity_days
-               AND NOT EXISTS (
-                   SELECT 1 FROM loyalty_member_event e
-                    WHERE e.key = 'inactive:' || p.id || ':' || a.last
-               )
              ORDER BY p.id, c.id
              LIMIT %(limit)s
         """
@@ -318,7 +342,9 @@ class LoyaltyMemberEvent(models.Model):
                 "tier_id": tier_id,
                 "event_type": "inactive",
                 "key": f"inactive:{partner_id}:{last}",
-                "description": self.env._("No points earned or redeemed since %s", last),
+                "description": self.env._(
+                    "No points earned or redeemed since %s", last
+                ),
             }
 
         today = fields.Date.context_today(self)
@@ -396,7 +422,9 @@ class LoyaltyMemberEvent(models.Model):
                 "points": points,
                 "expiry_date": expiry,
                 "description": self.env._(
-                    "%(points)s points expire on %(date)s", points=f"{points:g}", date=expiry
+                    "%(points)s points expire on %(date)s",
+                    points=f"{points:g}",
+                    date=expiry,
                 ),
             }
 
@@ -426,18 +454,32 @@ class LoyaltyMemberEvent(models.Model):
         self.ensure_one()
         name = self.partner_id.display_name
         return {
-            "tier_upgrade": _("Congratulate %(name)s on reaching %(tier)s", name=name, tier=self.tier_id.name),
-            "tier_downgrade": _("%(name)s moved down to %(tier)s: offer help", name=name, tier=self.tier_id.name or _("no tier")),
-            "first_redemption": _("%s redeemed points for the first time: ask for feedback", name),
-            "nth_order": _("Thank %(name)s for order #%(n)s", name=name, n=f"{self.points:g}"),
-            "inactive": _("Win back %s: no loyalty activity lately", name),
-        }.get(self.event_type) or _("Loyalty follow-up: %s", name)
+            "tier_upgrade": self.env._(
+                "Congratulate %(name)s on reaching %(tier)s",
+                name=name,
+                tier=self.tier_id.name,
+            ),
+            "tier_downgrade": self.env._(
+                "%(name)s moved down to %(tier)s: offer help",
+                name=name,
+                tier=self.tier_id.name or self.env._("no tier"),
+            ),
+            "first_redemption": self.env._(
+                "%s redeemed points for the first time: ask for feedback", name
+            ),
+            "nth_order": self.env._(
+                "Thank %(name)s for order #%(n)s", name=name, n=f"{self.points:g}"
+            ),
+            "inactive": self.env._("Win back %s: no loyalty activity lately", name),
+        }.get(self.event_type) or self.env._("Loyalty follow-up: %s", name)
 
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
         if self._loyalty_defer("_loyalty_schedule_activity", summary, note):
             return self.env["mail.activity"]
-        activity_type = self.env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
+        activity_type = self.env.ref(
+            "loyalty_crm_addon.mail_activity_type_loyalty_followup"
+        )
         model_id = self.env["ir.model"]._get_id("res.partner")
         deadline = activity_type._get_date_deadline()
         vals_list = [
@@ -454,7 +496,9 @@ class LoyaltyMemberEvent(models.Model):
         ]
         return self.env["mail.activity"].sudo().create(vals_list)
 
-    def _loyalty_add_to_mailing_list(self, xmlid="loyalty_crm_addon.mailing_list_winback"):
+    def _loyalty_add_to_mailing_list(
+        self, xmlid="loyalty_crm_addon.mailing_list_winback"
+    ):
         """Put the members on a mailing list: their mailing contact (made
         when missing) is subscribed once; an opt-out is respected."""
         if self._loyalty_defer("_loyalty_add_to_mailing_list", xmlid):
@@ -465,7 +509,8 @@ class LoyaltyMemberEvent(models.Model):
             return
         Contact = self.env["mailing.contact"].sudo().with_context(**NO_TRACKING)
         contacts = Contact.search(
-            [("email_normalized", "in", partners.mapped("email_normalized"))], order="id"
+            [("email_normalized", "in", partners.mapped("email_normalized"))],
+            order="id",
         )
         by_email = {}
         for contact in contacts:
@@ -473,7 +518,9 @@ class LoyaltyMemberEvent(models.Model):
         subscribed = set(
             self.env["mailing.subscription"]
             .sudo()
-            .search([("list_id", "=", mailing_list.id), ("contact_id", "in", contacts.ids)])
+            .search(
+                [("list_id", "=", mailing_list.id), ("contact_id", "in", contacts.ids)]
+            )
             .contact_id.mapped("email_normalized")
         )
         new_contacts, subscriptions = {}, []
@@ -483,7 +530,9 @@ class LoyaltyMemberEvent(models.Model):
                 continue
             if email in by_email:
                 subscribed.add(email)
-                subscriptions.append({"contact_id": by_email[email].id, "list_id": mailing_list.id})
+                subscriptions.append(
+                    {"contact_id": by_email[email].id, "list_id": mailing_list.id}
+                )
             else:
                 new_contacts[email] = {
                     "name": partner.name,
@@ -515,7 +564,8 @@ class LoyaltyMemberEvent(models.Model):
                     {
                         "type": "opportunity",
                         "name": self.env._(
-                            "Win back %s", event.partner_id.commercial_partner_id.display_name
+                            "Win back %s",
+                            event.partner_id.commercial_partner_id.display_name,
                         ),
                         "partner_id": event.partner_id.commercial_partner_id.id,
                         "user_id": event._loyalty_responsible_user().id,
@@ -528,55 +578,3 @@ class LoyaltyMemberEvent(models.Model):
         )
         for event, lead in zip(events, leads, strict=True):
             event.lead_id = lead
-
-
-class ResPartner(models.Model):
-    # TODO(lead): move to models/res_partner.py
-    _inherit = "res.partner"
-
-    loyalty_birthday = fields.Date(string="Birthday", copy=False)
-    loyalty_birthday_this_month = fields.Boolean(
-        compute="_compute_loyalty_birthday_this_month",
-        search="_search_loyalty_birthday_this_month",
-    )
-    loyalty_has_expiring_points = fields.Boolean(
-        compute="_compute_loyalty_has_expiring_points",
-        search="_search_loyalty_has_expiring_points",
-        help="Has points expiring within the program's warning period.",
-    )
-
-    def _compute_loyalty_birthday_this_month(self):
-        month = fields.Date.context_today(self).month
-        for partner in self:
-            partner.loyalty_birthday_this_month = bool(
-                partner.loyalty_birthday and partner.loyalty_birthday.month == month
-            )
-
-    def _search_loyalty_birthday_this_month(self, operator, value):
-        month = fields.Date.context_today(self).month
-        query = SQL(
-            "(SELECT id FROM res_partner WHERE EXTRACT(MONTH FROM loyalty_birthday) = %s)", month
-        )
-        positive = (operator == "=") == bool(value)
-        return [("id", "in" if positive else "not in", query)]
-
-    def _compute_loyalty_has_expiring_points(self):
-        ids = set(self.search([("id", "in", self.ids), ("loyalty_has_expiring_points", "=", True)]).ids)
-        for partner in self:
-            partner.loyalty_has_expiring_points = partner.id in ids
-
-    def _search_loyalty_has_expiring_points(self, operator, value):
-        query = SQL(
-            """
-            (SELECT c.partner_id
-              FROM loyalty_ledger_line l
-              JOIN loyalty_card c ON c.id = l.card_id
-              JOIN loyalty_program pr ON pr.id = c.program_id
-             WHERE l.points_residual > 0 AND l.state = 'posted'
-               AND l.expiry_date >= %(today)s
-               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days)
-            """,
-            today=fields.Date.context_today(self),
-        )
-        positive = (operator == "=") == bool(value)
-        return [("id", "in" if positive else "not in", query)]

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -43,7 +43,9 @@ class LoyaltyProgram(models.Model):
         string="Responsible",
         help="Gets the follow-up activities of members without a salesperson.",
     )
-    loyalty_ledger_line_count = fields.Integer(compute="_compute_loyalty_ledger_line_count")
+    loyalty_ledger_line_count = fields.Integer(
+        compute="_compute_loyalty_ledger_line_count"
+    )
 
     _sql_constraints = [
         (
@@ -58,15 +60,20 @@ class LoyaltyProgram(models.Model):
     @api.constrains("loyalty_referrer_points", "loyalty_referee_points")
     def _check_loyalty_referral_points(self):
         for program in self:
-            if program.loyalty_referrer_points < 0 or program.loyalty_referee_points < 0:
-                raise ValidationError(_("Referral points cannot be negative."))
+            if (
+                program.loyalty_referrer_points < 0
+                or program.loyalty_referee_points < 0
+            ):
+                raise ValidationError(self.env._("Referral points cannot be negative."))
 
     @api.constrains("program_type", "loyalty_tier_ids")
     def _check_loyalty_tiers_membership(self):
         for program in self:
             if program.loyalty_tier_ids and program.program_type != "loyalty":
                 raise ValidationError(
-                    _("Tiers belong to membership (loyalty card) programs only.")
+                    self.env._(
+                        "Tiers belong to membership (loyalty card) programs only."
+                    )
                 )
 
     def _loyalty_tier_for_points(self, points):
@@ -111,12 +118,19 @@ class LoyaltyProgram(models.Model):
         help="Members are told of points expiring within this many days; 0 = never.",
     )
 
-    @api.constrains("loyalty_points_milestone", "loyalty_nth_order", "loyalty_expiry_warning_days")
+    @api.constrains(
+        "loyalty_points_milestone", "loyalty_nth_order", "loyalty_expiry_warning_days"
+    )
     def _check_loyalty_event_settings(self):
         for program in self:
-            if min(
-                program.loyalty_points_milestone,
-                program.loyalty_nth_order,
-                program.loyalty_expiry_warning_days,
-            ) < 0:
-                raise ValidationError(_("Milestones and warning days cannot be negative."))
+            if (
+                min(
+                    program.loyalty_points_milestone,
+                    program.loyalty_nth_order,
+                    program.loyalty_expiry_warning_days,
+                )
+                < 0
+            ):
+                raise ValidationError(
+                    self.env._("Milestones and warning days cannot be negative.")
+                )

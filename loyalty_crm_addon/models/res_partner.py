@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
 from .loyalty_ledger_line import PRECISION
 
@@ -73,6 +73,16 @@ class ResPartner(models.Model):
     )
     loyalty_ledger_line_count = fields.Integer(
         compute="_compute_loyalty_figures", compute_sudo=True
+    )
+    loyalty_birthday = fields.Date(string="Birthday", copy=False)
+    loyalty_birthday_this_month = fields.Boolean(
+        compute="_compute_loyalty_birthday_this_month",
+        search="_search_loyalty_birthday_this_month",
+    )
+    loyalty_has_expiring_points = fields.Boolean(
+        compute="_compute_loyalty_has_expiring_points",
+        search="_search_loyalty_has_expiring_points",
+        help="Has points expiring within the program's warning period.",
     )
 
     @api.depends_context("company")
@@ -343,3 +353,45 @@ class ResPartner(models.Model):
             "target": "new",
             "context": {"default_partner_id": self.commercial_partner_id.id},
         }
+
+    def _compute_loyalty_birthday_this_month(self):
+        month = fields.Date.context_today(self).month
+        for partner in self:
+            partner.loyalty_birthday_this_month = bool(
+                partner.loyalty_birthday and partner.loyalty_birthday.month == month
+            )
+
+    def _search_loyalty_birthday_this_month(self, operator, value):
+        month = fields.Date.context_today(self).month
+        query = SQL(
+            "(SELECT id FROM res_partner"
+            " WHERE EXTRACT(MONTH FROM loyalty_birthday) = %s)",
+            month,
+        )
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", query)]
+
+    def _compute_loyalty_has_expiring_points(self):
+        ids = set(
+            self.search(
+                [("id", "in", self.ids), ("loyalty_has_expiring_points", "=", True)]
+            ).ids
+        )
+        for partner in self:
+            partner.loyalty_has_expiring_points = partner.id in ids
+
+    def _search_loyalty_has_expiring_points(self, operator, value):
+        query = SQL(
+            """
+            (SELECT c.partner_id
+              FROM loyalty_ledger_line l
+              JOIN loyalty_card c ON c.id = l.card_id
+              JOIN loyalty_program pr ON pr.id = c.program_id
+             WHERE l.points_residual > 0 AND l.state = 'posted'
+               AND l.expiry_date >= %(today)s
+               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days)
+            """,
+            today=fields.Date.context_today(self),
+        )
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", query)]

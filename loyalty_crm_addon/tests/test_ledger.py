@@ -170,6 +170,10 @@ class TestLedgerLifecycle(LoyaltyCrmCommon):
         self._confirmed_order()
         earn = self._lines(entry_type="earn")
         self.assertEqual(earn.state, "pending")
+        self.assertFalse(
+            self.env["loyalty.member.event"].search([("card_id", "=", self.card.id)]),
+            "pending points unlock nothing yet",
+        )
         self.assertEqual(earn.release_date, fields.Date.today() + timedelta(days=14))
         self.assertEqual(self.card.points, 0)
         self.assertLedgerMatches()
@@ -180,6 +184,10 @@ class TestLedgerLifecycle(LoyaltyCrmCommon):
         self.assertEqual(self.card.points, 100)
         self.assertEqual(self.member.loyalty_pending_balance, 0)
         self.assertLedgerMatches()
+        unlocked = self.env["loyalty.member.event"].search(
+            [("card_id", "=", self.card.id), ("event_type", "=", "reward_unlocked")]
+        )
+        self.assertEqual(unlocked.reward_id, self.reward, "released points unlock it")
 
     def test_return_before_release_cancels_pending_points(self):
         self.program.loyalty_pending_days = 14

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Inactivity detection over a million members.
+
+Creates ``--members`` members set-based (INSERT ... SELECT generate_series into
+res_partner and loyalty_card), a share of them (``--inactive-share``) inactive
+for longer than the program's ``loyalty_inactivity_days`` (the others active
+within it), then runs the inactivity cron method
+``loyalty.member.event._cron_detect_inactivity()`` twice: the first run emits
+the events, and the shipped automation rules put the members on the win-back
+list, give their salesperson an activity and, for top-tier members, an
+opportunity; the second run must find nothing new. Figures are printed; the
+transaction is rolled back at the end (nothing is committed).
+
+Target: a run over 1,000,000 members within 60 s.
+
+Usage::
+
+    python benchmarks/bench_inactivity.py DB [--members 1000000] [--inactive-share 0.01]
+
+``DB`` must have ``loyalty_crm_addon`` installed. ``ODOO_SRC`` points to the
+Odoo 18 tree (default ``~/odoo-18.0``).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+ODOO_SRC = os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
+sys.path.insert(0, ODOO_SRC)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("db")
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument(
+        "--inactive-share",
+        type=float,
+        default=0.01,
+        help="share of members that crossed the inactivity period (a daily run "
+        "sees those who crossed it since the day before)",
+    )
+    parser.add_argument(
+        "--top-tier-share",
+        type=float,
+        default=0.1,
+        help="share of inactive members in the top tier (they get an opportunity)",
+    )
+    args = parser.parse_args()
+
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.tools import config
+
+    addons = ",".join(
+        [
+            os.path.join(ODOO_SRC, "addons"),
+            os.path.join(ODOO_SRC, "odoo", "addons"),
+            REPO,
+        ]
+    )
+    config.parse_config(["-d", args.db, f"--addons-path={addons}", "--log-level=warn"])
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        try:
+            run(env, args)
+        finally:
+            cr.rollback()
+    print("# rolled back")
+
+
+def run(env, args):
+    cr = env.cr
+    program = env["loyalty.program"].create(
+        {
+            "name": "Bench Club",
+            "program_type": "loyalty",
+            "trigger": "auto",
+            "applies_on": "both",
+            "loyalty_inactivity_days": 90,
+            "loyalty_tier_ids": [
+                (0, 0, {"name": "Bench Silver", "threshold": 0}),
+                (0, 0, {"name": "Bench Gold", "threshold": 1000}),
+            ],
+        }
+    )
+    gold = program.loyalty_tier_ids.sorted("threshold")[-1]
+    env.company.loyalty_membership_program_id = program
+    env.flush_all()
+    n = args.members
+    every = max(int(round(1 / args.inactive_share)), 1) if args.inactive_share else 0
+    top_every = (
+        max(int(round(1 / args.top_tier_share)), 1) if args.top_tier_share else 0
+    )
+
+    t0 = time.perf_counter()
+    cr.execute(
+        """
+        WITH new AS (
+            INSERT INTO res_partner (name, email, email_normalized, active, type, is_company,
+                                     lang, autopost_bills, loyalty_last_activity_date,
+                                     loyalty_tier_id, create_date, write_date,
+                                     create_uid, write_uid)
+            SELECT 'Bench Member ' || g, 'bench' || g || '@example.com',
+                   'bench' || g || '@example.com', true, 'contact', false, 'en_US', 'ask',
+                   CASE WHEN %(every)s > 0 AND g %% %(every)s = 0
+                        THEN CURRENT_DATE - 120
+                        ELSE CURRENT_DATE - (g %% 90) END,
+                   CASE WHEN %(every)s > 0 AND %(top)s > 0 AND g %% (%(every)s * %(top)s) = 0
+                        THEN %(gold)s END,
+                   now() at time zone 'UTC', now() at time zone 'UTC', 1, 1
+              FROM generate_series(1, %(n)s) g
+            RETURNING id
+        )
+        INSERT INTO loyalty_card (code, program_id, partner_id, company_id, points, active,
+                                  create_date, write_date, create_uid, write_uid)
+        SELECT 'bench-' || id, %(program)s, id, %(company)s, 0, true,
+               now() at time zone 'UTC', now() at time zone 'UTC', 1, 1
+          FROM new
+        """,
+        {
+            "n": n,
+            "every": every,
+            "top": top_every,
+            "gold": gold.id,
+            "program": program.id,
+            "company": env.company.id,
+        },
+    )
+    cr.execute(
+        "UPDATE res_partner SET commercial_partner_id = id "
+        "WHERE commercial_partner_id IS NULL AND name LIKE 'Bench Member %%'"
+    )
+    cr.execute(
+        "ANALYZE res_partner; ANALYZE loyalty_card; ANALYZE loyalty_member_event"
+    )
+    print(f"members created: {n:,} in {time.perf_counter() - t0:.1f} s")
+
+    cr.execute(
+        """
+        SELECT COUNT(*)
+          FROM loyalty_card c
+          JOIN loyalty_program pr ON pr.id = c.program_id
+          JOIN res_partner p ON p.id = c.partner_id
+         WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
+           AND COALESCE(p.loyalty_last_activity_date, c.create_date::date)
+               <= CURRENT_DATE - pr.loyalty_inactivity_days
+        """
+    )
+    print(f"inactive members expected: {cr.fetchone()[0]:,}")
+
+    Event = env["loyalty.member.event"]
+    counts_before = figures(env)
+    t0 = time.perf_counter()
+    emitted = Event._cron_detect_inactivity()
+    env.flush_all()
+    first = time.perf_counter() - t0
+    after = figures(env)
+    print(f"first run: {first:.1f} s, events emitted: {emitted:,}")
+    for key, value in after.items():
+        print(f"  {key}: +{value - counts_before[key]:,}")
+
+    t0 = time.perf_counter()
+    again = Event._cron_detect_inactivity()
+    env.flush_all()
+    second = time.perf_counter() - t0
+    print(f"second run: {second:.1f} s, events emitted: {again:,} (expected 0)")
+    print(f"total: {first + second:.1f} s for {n:,} members (target <= 60 s per run)")
+
+
+def figures(env):
+    cr = env.cr
+    env.flush_all()
+    activity_type = env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
+    winback = env.ref("loyalty_crm_addon.mailing_list_winback")
+    result = {}
+    for key, query, params in (
+        (
+            "events",
+            "SELECT COUNT(*) FROM loyalty_member_event WHERE event_type = 'inactive'",
+            [],
+        ),
+        (
+            "activities",
+            "SELECT COUNT(*) FROM mail_activity WHERE activity_type_id = %s",
+            [activity_type.id],
+        ),
+        (
+            "win-back subscriptions",
+            "SELECT COUNT(*) FROM mailing_subscription WHERE list_id = %s",
+            [winback.id],
+        ),
+        (
+            "opportunities",
+            "SELECT COUNT(*) FROM crm_lead WHERE type = 'opportunity'",
+            [],
+        ),
+    ):
+        cr.execute(query, params)
+        result[key] = cr.fetchone()[0]
+    return result
+
+
+if __name__ == "__main__":
+    main()
