@@ -46,7 +46,8 @@ def main():
                     method: 'POST', headers: {'Content-Type': 'application/json'},
                     body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {
                         model: 'res.partner', method: 'search', args: [[
-                            ['loyalty_tier_id', '!=', false], ['is_company', '=', false]]],
+                            ['loyalty_tier_id', '!=', false],
+                            ['is_company', '=', false]]],
                         kwargs: {limit: 1, order: 'id'}}})});
                 return (await res.json()).result[0];
             }"""
@@ -56,7 +57,9 @@ def main():
             page.click("a.nav-link:has-text('Loyalty')")
 
         shot(page, f"/odoo/contacts/{member}", "contact_loyalty_tab", loyalty_tab)
-        shot(page, "/odoo/action-loyalty_crm_addon.action_loyalty_ledger_line", "ledger")
+        shot(
+            page, "/odoo/action-loyalty_crm_addon.action_loyalty_ledger_line", "ledger"
+        )
         shot(
             page,
             "/odoo/action-loyalty_crm_addon.action_loyalty_tier_distribution",

@@ -20,7 +20,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
             cls.env, login="loyalty_sales", groups="sales_team.group_sale_salesman"
         )
         cls.responsible = new_test_user(
-            cls.env, login="loyalty_resp", groups="loyalty_crm_addon.group_loyalty_manager"
+            cls.env,
+            login="loyalty_resp",
+            groups="loyalty_crm_addon.group_loyalty_manager",
         )
         cls.program.write(
             {
@@ -35,7 +37,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         )
         cls.silver, cls.gold = cls.program.loyalty_tier_ids.sorted("threshold")
         cls.member.user_id = cls.salesperson
-        cls.activity_type = cls.env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
+        cls.activity_type = cls.env.ref(
+            "loyalty_crm_addon.mail_activity_type_loyalty_followup"
+        )
         cls.winback = cls.env.ref("loyalty_crm_addon.mailing_list_winback")
 
     # ------------------------------------------------------------------
@@ -85,7 +89,10 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
 
     def _events(self, event_type, partner=None):
         return self.Event.search(
-            [("event_type", "=", event_type), ("partner_id", "=", (partner or self.member).id)]
+            [
+                ("event_type", "=", event_type),
+                ("partner_id", "=", (partner or self.member).id),
+            ]
         )
 
     def _go_inactive(self, partner=None, days=100):
@@ -100,13 +107,18 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self._give_points(250)
         self.member.sudo().loyalty_tier_id = self.gold
         event = self._emit(
-            "tier_upgrade", "tier:test:1", tier_id=self.gold.id, previous_tier_id=self.silver.id
+            "tier_upgrade",
+            "tier:test:1",
+            tier_id=self.gold.id,
+            previous_tier_id=self.silver.id,
         )
         self.assertEqual(len(event), 1)
         activity = self._activities()
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.salesperson, "the member's salesperson")
-        self.assertEqual(activity.res_model, "res.partner", "on the partner, not on the event")
+        self.assertEqual(
+            activity.res_model, "res.partner", "on the partner, not on the event"
+        )
         self.assertIn("Gold", activity.summary)
         mail = self._mails("tier_upgrade")
         self.assertEqual(len(mail), 1)
@@ -129,13 +141,19 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.assertFalse(self._mails(), "no email on a downgrade")
 
         self.program.loyalty_responsible_id = False
-        other = self.env["res.partner"].create({"name": "Nobody's", "email": "n@example.com"})
+        other = self.env["res.partner"].create(
+            {"name": "Nobody's", "email": "n@example.com"}
+        )
         other.action_loyalty_enroll()
         self._emit("tier_downgrade", "tier:test:down2", partner=other)
-        self.assertEqual(self._activities(other).user_id, self.env.ref("base.user_admin"))
+        self.assertEqual(
+            self._activities(other).user_id, self.env.ref("base.user_admin")
+        )
 
     def test_archived_rule_does_nothing(self):
-        self.env.ref("loyalty_crm_addon.base_automation_loyalty_tier_upgrade").active = False
+        self.env.ref(
+            "loyalty_crm_addon.base_automation_loyalty_tier_upgrade"
+        ).active = False
         event = self._emit("tier_upgrade", "tier:test:off", tier_id=self.gold.id)
         self.assertTrue(event, "the event is still recorded")
         self.assertFalse(self._activities())
@@ -149,9 +167,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.member.invalidate_recordset()
         event = self._emit("tier_upgrade", "tier:test:render", tier_id=self.silver.id)
         template = self.env.ref("loyalty_crm_addon.mail_template_loyalty_tier_upgrade")
-        values = template._generate_template(event.ids, ["subject", "body_html", "partner_to"])[
-            event.id
-        ]
+        values = template._generate_template(
+            event.ids, ["subject", "body_html", "partner_to"]
+        )[event.id]
         self.assertEqual(values["subject"], "Welcome to Silver, Martha Member!")
         body = values["body_html"]
         self.assertIn("1,290", body, "balance")
@@ -159,7 +177,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.assertIn("56", body, "points expiring soon")
         self.assertEqual(self.member.loyalty_next_tier_id, self.gold)
         self.assertIn("Gold", body, "next tier")
-        self.assertIn(f"{self.member.loyalty_points_to_next_tier:,.0f}", body, "progress")
+        self.assertIn(
+            f"{self.member.loyalty_points_to_next_tier:,.0f}", body, "progress"
+        )
         self.assertEqual(values["partner_ids"], self.member.ids)
 
     # ------------------------------------------------------------------
@@ -234,7 +254,10 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
 
         def cost(some_cards):
             lines = Ledger._engine().create(
-                [Ledger._prepare_line(card, "adjust", 10, source="manual") for card in some_cards]
+                [
+                    Ledger._prepare_line(card, "adjust", 10, source="manual")
+                    for card in some_cards
+                ]
             )
             self.env.flush_all()
             self.env.invalidate_all()
@@ -254,7 +277,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         existing = self.env["mailing.contact"].create(
             {"name": "Martha", "email": "Martha@example.com"}
         )
-        active = self.env["res.partner"].create({"name": "Busy", "email": "busy@example.com"})
+        active = self.env["res.partner"].create(
+            {"name": "Busy", "email": "busy@example.com"}
+        )
         active.action_loyalty_enroll()
         active.sudo().loyalty_last_activity_date = fields.Date.today()
         self.Event._cron_detect_inactivity()
@@ -270,7 +295,12 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.assertEqual(len(self._events("inactive")), 1)
         self.assertEqual(len(self._activities()), 1)
         self.assertEqual(
-            len(self.env["mailing.subscription"].search([("list_id", "=", self.winback.id)])), 1
+            len(
+                self.env["mailing.subscription"].search(
+                    [("list_id", "=", self.winback.id)]
+                )
+            ),
+            1,
         )
 
         # Active again, then inactive again: a new period, a new event.
@@ -278,24 +308,32 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.Event._cron_detect_inactivity()
         self.assertEqual(len(self._events("inactive")), 2)
         self.assertEqual(len(self._activities()), 2)
-        self.assertEqual(len(self._winback_contacts()), 1, "still one contact, one subscription")
+        self.assertEqual(
+            len(self._winback_contacts()), 1, "still one contact, one subscription"
+        )
 
     def test_inactivity_respects_opt_out(self):
         contact = self.env["mailing.contact"].create(
             {
                 "name": "Martha",
                 "email": "martha@example.com",
-                "subscription_ids": [Command.create({"list_id": self.winback.id, "opt_out": True})],
+                "subscription_ids": [
+                    Command.create({"list_id": self.winback.id, "opt_out": True})
+                ],
             }
         )
         self._go_inactive()
         self.Event._cron_detect_inactivity()
         self.assertTrue(contact.subscription_ids.opt_out)
-        self.assertEqual(len(self.env["mailing.contact"].search([("email", "ilike", "martha@")])), 1)
+        self.assertEqual(
+            len(self.env["mailing.contact"].search([("email", "ilike", "martha@")])), 1
+        )
 
     def test_inactive_top_tier_member_gets_an_opportunity(self):
         self.member.sudo().loyalty_tier_id = self.gold
-        silver_member = self.env["res.partner"].create({"name": "Sil", "email": "s@example.com"})
+        silver_member = self.env["res.partner"].create(
+            {"name": "Sil", "email": "s@example.com"}
+        )
         silver_member.action_loyalty_enroll()
         silver_member.sudo().loyalty_tier_id = self.silver
         self._go_inactive()
@@ -319,12 +357,17 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         with freeze_time("2025-03-14"):
             self.Event._cron_detect_birthdays()
             self.Event._cron_detect_birthdays()
-            self.assertEqual(self._events("birthday").key, f"birthday:{self.member.id}:2025")
+            self.assertEqual(
+                self._events("birthday").key, f"birthday:{self.member.id}:2025"
+            )
             self.assertEqual(len(self._mails("birthday")), 1)
             self.assertIn("Happy birthday", self._mails("birthday").subject)
-            self.assertIn(self.member, self.env["res.partner"].search(
-                [("loyalty_birthday_this_month", "=", True)]
-            ))
+            self.assertIn(
+                self.member,
+                self.env["res.partner"].search(
+                    [("loyalty_birthday_this_month", "=", True)]
+                ),
+            )
 
     def test_leap_day_birthday_in_common_year(self):
         self.member.loyalty_birthday = date(2000, 2, 29)
@@ -333,7 +376,9 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.assertEqual(len(self._events("birthday")), 1)
 
     def test_points_expiring_warning(self):
-        self.program.write({"loyalty_points_validity_days": 20, "loyalty_expiry_warning_days": 30})
+        self.program.write(
+            {"loyalty_points_validity_days": 20, "loyalty_expiry_warning_days": 30}
+        )
         self._give_points(80)
         self.Event._cron_detect_expiring_points()
         self.Event._cron_detect_expiring_points()
@@ -344,9 +389,12 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         mail = self._mails("points_expiring")
         self.assertEqual(len(mail), 1)
         self.assertIn("80", mail.body_html)
-        self.assertIn(self.member, self.env["res.partner"].search(
-            [("loyalty_has_expiring_points", "=", True)]
-        ))
+        self.assertIn(
+            self.member,
+            self.env["res.partner"].search(
+                [("loyalty_has_expiring_points", "=", True)]
+            ),
+        )
         # Spent lots are no longer announced.
         self.program.loyalty_expiry_warning_days = 10
         self.Event._cron_detect_expiring_points()
@@ -366,4 +414,6 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self.assertEqual(winback.contact_list_ids, self.winback)
         for xmlid in ("tier_welcome", "points_expiring", "birthday"):
             mailing = self.env.ref(f"loyalty_crm_addon.mailing_loyalty_{xmlid}")
-            self.env["res.partner"].search(mailing._get_recipients_domain())  # valid domain
+            self.env["res.partner"].search(
+                mailing._get_recipients_domain()
+            )  # valid domain
