@@ -190,7 +190,7 @@ class LoyaltyMemberEvent(models.Model):
                             f"points:{card.id}:{reached:g}",
                             points=reached,
                             description=self.env._(
-                                "%(points)s points reached", points=f"{reached:g}"
+                                "%(points)s points reached", points=format(reached, "g")
                             ),
                         )
                     )
@@ -423,7 +423,7 @@ class LoyaltyMemberEvent(models.Model):
                 "expiry_date": expiry,
                 "description": self.env._(
                     "%(points)s points expire on %(date)s",
-                    points=f"{points:g}",
+                    points=format(points, "g"),
                     date=expiry,
                 ),
             }
@@ -468,7 +468,7 @@ class LoyaltyMemberEvent(models.Model):
                 "%s redeemed points for the first time: ask for feedback", name
             ),
             "nth_order": self.env._(
-                "Thank %(name)s for order #%(n)s", name=name, n=f"{self.points:g}"
+                "Thank %(name)s for order #%(n)s", name=name, n=format(self.points, "g")
             ),
             "inactive": self.env._("Win back %s: no loyalty activity lately", name),
         }.get(self.event_type) or self.env._("Loyalty follow-up: %s", name)
