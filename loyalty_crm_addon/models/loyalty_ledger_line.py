@@ -280,14 +280,16 @@ class LoyaltyLedgerLine(models.Model):
             target[card] -= delta
         for line in lines.filtered(lambda ln: ln.state == "posted"):
             target[line.card_id] += line.points
+        moves = {
+            card: delta
+            for card, delta in target.items()
+            if not float_is_zero(delta, precision_digits=PRECISION)
+        }
         lines.card_id._loyalty_add_points(
-            {card: delta for card, delta in target.items() if card.exists()}
+            {card: delta for card, delta in moves.items() if card.exists()}
         )
-        partners = lines.filtered(
-            lambda ln: ln.entry_type in ("earn", "redeem")
-        ).partner_id.commercial_partner_id
-        if partners:
-            partners.sudo().write({"loyalty_last_activity_date": fields.Date.today()})
+        active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
+        active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()
         return lines
 
@@ -407,17 +409,32 @@ class LoyaltyLedgerLine(models.Model):
         )
 
     @api.model
-    def _cron_expire_points(self, batch_size=50000):
-        today = fields.Date.context_today(self)
+    def _cron_expire_points(self, batch_size=10000):
+        """Expire what is left of lots past their date, ``batch_size`` cards
+        at a time in card order: one ``expire`` line per card and run."""
+        params = {
+            "today": fields.Date.context_today(self),
+            "limit": batch_size,
+            "last": 0,
+            "uid": self.env.uid,
+            "description": self.env._("Points expired"),
+        }
         return self._run_batches(
             """
-                WITH lots AS (
-                    SELECT id, card_id, points_residual
+                SET LOCAL work_mem = '64MB';
+                WITH batch AS (
+                    SELECT DISTINCT card_id
                       FROM loyalty_ledger_line
                      WHERE points_residual > 0 AND state = 'posted'
-                       AND expiry_date < %(today)s
-                     ORDER BY id LIMIT %(limit)s
-                       FOR UPDATE SKIP LOCKED
+                       AND expiry_date < %(today)s AND card_id > %(last)s
+                     ORDER BY card_id LIMIT %(limit)s
+                ), lots AS (
+                    SELECT l.id, l.card_id, l.points_residual
+                      FROM loyalty_ledger_line l
+                      JOIN batch ON batch.card_id = l.card_id
+                     WHERE l.points_residual > 0 AND l.state = 'posted'
+                       AND l.expiry_date < %(today)s
+                       FOR UPDATE OF l
                 ), spent AS (
                     UPDATE loyalty_ledger_line l SET points_residual = 0
                       FROM lots WHERE l.id = lots.id
@@ -426,7 +443,8 @@ class LoyaltyLedgerLine(models.Model):
                     SELECT card_id, SUM(points_residual) AS points, COUNT(*) AS n
                       FROM spent GROUP BY card_id
                 ), cards AS (
-                    UPDATE loyalty_card c SET points = c.points - per_card.points
+                    UPDATE loyalty_card c
+                       SET points = ROUND((c.points - per_card.points)::numeric, 2)
                       FROM per_card WHERE c.id = per_card.card_id
                     RETURNING c.id, c.partner_id, c.company_id, c.program_id,
                               per_card.points, per_card.n
@@ -437,21 +455,19 @@ class LoyaltyLedgerLine(models.Model):
                         description, multiplier, user_id,
                         create_uid, create_date, write_uid, write_date)
                     SELECT id, program_id, partner_id, company_id,
-                           now() at time zone 'UTC', 'expire', -points, 0,
+                           now() at time zone 'UTC', 'expire',
+                           -ROUND(points::numeric, 2), 0,
                            'posted', 'system', %(description)s, 1, %(uid)s,
                            %(uid)s, now() at time zone 'UTC',
                            %(uid)s, now() at time zone 'UTC'
                       FROM cards
                     RETURNING id
                 )
-                SELECT COALESCE(SUM(n), 0) FROM cards
+                SELECT COALESCE(SUM(n), 0), MAX(id) FROM cards
                 """,
-            {
-                "today": today,
-                "limit": batch_size,
-                "uid": self.env.uid,
-                "description": self.env._("Points expired"),
-            },
+            params,
+            # Resume after the last card done, never rescanning earlier ones.
+            on_batch=lambda row: params.update(last=row[1]),
         )
 
     def _run_batches(self, query, params, on_batch=None):

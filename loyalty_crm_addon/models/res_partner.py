@@ -161,6 +161,21 @@ class ResPartner(models.Model):
                 tiers[:1].threshold - qualifying if tiers else 0.0
             )
 
+    def _loyalty_touch_activity(self):
+        """Today is the members' (and their companies') last loyalty
+        activity. A plain UPDATE: an engine-owned date, written on every
+        order, that must not go through the contact sync of ``write``."""
+        partners = self | self.commercial_partner_id
+        today = fields.Date.context_today(self)
+        stale = partners.filtered(lambda p: p.loyalty_last_activity_date != today)
+        if stale:
+            self.env.cr.execute(
+                "UPDATE res_partner SET loyalty_last_activity_date = %s"
+                " WHERE id = ANY(%s)",
+                [today, stale.ids],
+            )
+            stale.invalidate_recordset(["loyalty_last_activity_date"])
+
     # ------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------

@@ -122,13 +122,17 @@ class SaleOrder(models.Model):
                         )
                     )
         Ledger._post(vals_list, applied=applied)
-        self._loyalty_autoenroll()
+        self._loyalty_autoenroll(
+            members={(c.program_id, c.partner_id) for c in applied}
+        )
 
-    def _loyalty_autoenroll(self):
+    def _loyalty_autoenroll(self, members=()):
+        """Make the customers of confirmed orders members, but for those the
+        order already earned or spent on a card of the program."""
         by_program = defaultdict(lambda: self.env["res.partner"])
         for order in self:
             program = order.company_id.loyalty_membership_program_id
-            if program:
+            if program and (program, order.partner_id) not in members:
                 by_program[program] |= order.partner_id.commercial_partner_id
         for program, partners in by_program.items():
             partners._loyalty_enroll(program)
