@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Sale confirmation with and without the loyalty ledger, side by side.
+
+Target: confirming 500 sales orders of 5 lines for members costs at most 15%
+more time than native sale_loyalty, and at most 10 more SQL queries per
+confirmation.
+
+Two databases are compared: one with the dependencies only (native), one with
+the same plus ``loyalty_crm_addon``. Each measurement runs in its own
+subprocess (its own Odoo registry) with the same worker function, in one
+transaction that is rolled back at the end, so the script can be rerun.
+
+Two scenarios are measured in each database:
+
+* ``raw``: draft orders are confirmed as created. Native
+  ``action_confirm`` calls ``_update_programs_and_rewards()`` itself, so the
+  timed section includes the program computation.
+* ``pre-updated``: ``_update_programs_and_rewards()`` is called on each draft
+  order beforehand (not timed), as happens when a user opens the order /
+  clicks "Promotions" before confirming; confirm still calls it again (cheaper,
+  the point entries already exist).
+
+Per order, the ORM cache is flushed and emptied and the order is browsed
+alone (fresh prefetch set) before the timer starts, like a new request; the
+timer covers ``action_confirm()`` plus the final ``flush_all()``. 20 orders
+are confirmed first as a warm-up and not counted.
+
+Usage (from anywhere)::
+
+    python benchmarks/bench_ledger.py                      # creates dbs from lca_base
+    python benchmarks/bench_ledger.py --native-db A --addon-db B --orders 500
+
+The exit code is 0 whatever the verdict: the figures are printed.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+DEFAULT_ODOO = os.environ.get("ODOO_ROOT", "/root/odoo-18.0")
+ADDON = "loyalty_crm_addon"
+
+TIME_TARGET = 0.15
+QUERY_TARGET = 10
+
+
+# ----------------------------------------------------------------------------
+# Database helpers (parent process)
+# ----------------------------------------------------------------------------
+def db_exists(name):
+    out = subprocess.run(
+        [
+            "psql",
+            "-d",
+            "postgres",
+            "-Atc",
+            "SELECT 1 FROM pg_database WHERE datname = %s" % _sql_literal(name),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return out == "1"
+
+
+def _sql_literal(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def module_state(db, module):
+    out = subprocess.run(
+        [
+            "psql",
+            "-d",
+            db,
+            "-Atc",
+            "SELECT state FROM ir_module_module WHERE name = %s" % _sql_literal(module),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return out or "absent"
+
+
+def addons_path(odoo_root, addons_dir=REPO):
+    return ",".join(
+        [
+            os.path.join(odoo_root, "addons"),
+            os.path.join(odoo_root, "odoo", "addons"),
+            addons_dir,
+        ]
+    )
+
+
+def snapshot_addon(addons_dir=REPO):
+    """Copy the addon to a scratch folder so that every step of one run (the
+    -u and all workers) sees the same code while others keep editing it.
+    Returns (folder to put in the addons path, short digest of the code)."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    src = os.path.join(addons_dir, ADDON)
+    dest_root = tempfile.mkdtemp(prefix="lca_bench_")
+    dest = os.path.join(dest_root, ADDON)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    digest = hashlib.sha1()
+    for root, dirs, files in sorted(os.walk(dest)):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, dest).encode())
+            with open(path, "rb") as fh:
+                digest.update(fh.read())
+    return dest_root, digest.hexdigest()[:12]
+
+
+def odoo_bin(name, odoo_root, option, addons_dir=REPO):
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(odoo_root, "odoo-bin"),
+            "-d",
+            name,
+            f"--addons-path={addons_path(odoo_root, addons_dir)}",
+            option,
+            ADDON,
+            "--stop-after-init",
+            "--log-level=warn",
+        ],
+        cwd=odoo_root,
+        check=True,
+    )
+
+
+def ensure_db(name, template, odoo_root, with_addon, update=True, addons_dir=REPO):
+    """Create ``name`` from ``template`` when missing (installing the addon when
+    ``with_addon``); an existing addon db is updated (-u) so its schema follows
+    the addon's current code."""
+    if not db_exists(name):
+        print(f"# creating {name} from {template}", flush=True)
+        subprocess.run(["createdb", "-T", template, name], check=True)
+        if with_addon:
+            print(f"# installing {ADDON} in {name}", flush=True)
+            odoo_bin(name, odoo_root, "-i", addons_dir)
+    elif with_addon and update:
+        print(f"# updating {ADDON} in {name}", flush=True)
+        odoo_bin(name, odoo_root, "-u", addons_dir)
+    # Earlier rolled-back runs leave dead rows: clean them so that both dbs
+    # start alike (planner statistics, no bloat).
+    subprocess.run(["vacuumdb", "--quiet", "--analyze", name], check=True)
+    state = module_state(name, ADDON)
+    if with_addon and state != "installed":
+        sys.exit(f"{name}: {ADDON} is {state}, expected installed")
+    if not with_addon and state == "installed":
+        sys.exit(f"{name}: {ADDON} is installed, the native db must not have it")
+
+
+# ----------------------------------------------------------------------------
+# Worker (subprocess: one registry, one transaction, rolled back)
+# ----------------------------------------------------------------------------
+def _cpu_ns(pid):
+    """CPU time a process has run, in ns (/proc/PID/schedstat, first field)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as fh:
+            return int(fh.read().split()[0])
+    except OSError:
+        return 0
+
+
+def worker(db, odoo_root, n_orders, n_warmup, mode, product_type, profile, addons_dir,
+           dump_queries=False):
+    sys.path.insert(0, odoo_root)
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.tools import config
+
+    config.parse_config(
+        [
+            "-d",
+            db,
+            f"--addons-path={addons_path(odoo_root, addons_dir)}",
+            "--log-level=warn",
+        ]
+    )
+    registry = odoo.modules.registry.Registry(db)
+    cr = registry.cursor()
+    result = {"db": db, "mode": mode}
+    try:
+        env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": False})
+        result["addon"] = ADDON in env.registry._init_modules
+        t_setup = time.perf_counter()
+        product_vals = {"consu": {"type": "consu"}, "service": {"type": "service"}}
+        products = env["product.product"].create(
+            [
+                {
+                    "name": f"Bench product {i}",
+                    "list_price": 10.0 * (i + 1),
+                    "sale_ok": True,
+                    **product_vals[product_type],
+                }
+                for i in range(5)
+            ]
+        )
+        program = env["loyalty.program"].create(
+            {
+                "name": "Bench Membership",
+                "program_type": "loyalty",
+                "trigger": "auto",
+                "applies_on": "both",
+                "rule_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "mode": "auto",
+                            "reward_point_mode": "money",
+                            "reward_point_amount": 1,
+                            "minimum_amount": 0,
+                            "minimum_qty": 0,
+                        },
+                    )
+                ],
+                "reward_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "percent",
+                            "discount_applicability": "order",
+                            "required_points": 1000,
+                        },
+                    )
+                ],
+            }
+        )
+        assert len(program.rule_ids) == 1 and len(program.reward_ids) == 1, (
+            "program defaults"
+        )
+        assert program.rule_ids.reward_point_mode == "money"
+        if "loyalty_membership_program_id" in env.company._fields:
+            env.company.loyalty_membership_program_id = program
+        total = n_orders + n_warmup
+        partners = env["res.partner"].create(
+            [
+                {"name": f"Bench Member {i}", "email": f"member{i}@bench.example"}
+                for i in range(total)
+            ]
+        )
+        if hasattr(env["res.partner"], "action_loyalty_enroll"):
+            for partner in partners:
+                partner.action_loyalty_enroll()
+            result["enroll"] = "action_loyalty_enroll"
+        else:
+            env["loyalty.card"].create(
+                [
+                    {"program_id": program.id, "partner_id": p.id, "points": 0}
+                    for p in partners
+                ]
+            )
+            result["enroll"] = "loyalty.card.create"
+        cards = env["loyalty.card"].search([("program_id", "=", program.id)])
+        assert len(cards) == total, (len(cards), total)
+        orders = env["sale.order"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "order_line": [
+                        (0, 0, {"product_id": product.id, "product_uom_qty": q + 1})
+                        for q, product in enumerate(products)
+                    ],
+                }
+                for partner in partners
+            ]
+        )
+        env.flush_all()
+        if mode == "pre-updated":
+            for order_id in orders.ids:
+                env.invalidate_all()
+                env["sale.order"].browse(order_id)._update_programs_and_rewards()
+                env.flush_all()
+        result["setup_s"] = round(time.perf_counter() - t_setup, 2)
+
+        order_ids = orders.ids
+        cr.execute("SELECT pg_backend_pid()")
+        backend = cr.fetchone()[0]
+        times, queries, cpu_py, cpu_pg = [], [], [], []
+        dump = None
+        prof = None
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+        for i, order_id in enumerate(order_ids):
+            env.flush_all()
+            env.invalidate_all()
+            order = env["sale.order"].browse(order_id)
+            counted = i >= n_warmup
+            if counted and prof:
+                prof.enable()
+            if dump_queries and i == n_warmup:
+                dump = []
+                orig_execute = cr.execute
+
+                def logged(query, params=None, log_exceptions=True, _orig=orig_execute):
+                    code, args = (query.code, query.params) if hasattr(
+                        query, "code"
+                    ) else (query, params)
+                    try:
+                        dump.append(cr._obj.mogrify(code, args).decode())
+                    except Exception:  # noqa: BLE001
+                        dump.append(f"{code} -- {args!r}")
+                    return _orig(query, params, log_exceptions)
+
+                cr.execute = logged
+            q0 = odoo.sql_db.sql_counter
+            c0, b0 = _cpu_ns("self"), _cpu_ns(backend)
+            t0 = time.perf_counter()
+            order.action_confirm()
+            env.flush_all()
+            dt = time.perf_counter() - t0
+            c1, b1 = _cpu_ns("self"), _cpu_ns(backend)
+            dq = odoo.sql_db.sql_counter - q0
+            if dump is not None and "execute" in vars(cr):
+                del cr.execute
+            if counted and prof:
+                prof.disable()
+            if counted:
+                times.append(dt)
+                queries.append(dq)
+                cpu_py.append((c1 - c0) / 1e9)
+                cpu_pg.append((b1 - b0) / 1e9)
+        # sanity: every order confirmed, points given
+        env.invalidate_all()
+        confirmed = (
+            env["sale.order"].browse(order_ids).filtered(lambda o: o.state == "sale")
+        )
+        assert len(confirmed) == total, "not all orders confirmed"
+        points = sum(cards.mapped("points"))
+        result.update(
+            n=len(times),
+            total_s=sum(times),
+            ms_per_order=1000 * sum(times) / len(times),
+            median_ms=1000 * statistics.median(times),
+            p95_ms=1000 * sorted(times)[int(0.95 * (len(times) - 1))],
+            queries_per_order=sum(queries) / len(queries),
+            queries_min=min(queries),
+            queries_max=max(queries),
+            cpu_s=sum(cpu_py) + sum(cpu_pg),
+            cpu_py_s=sum(cpu_py),
+            cpu_pg_s=sum(cpu_pg),
+            first100_ms=1000 * statistics.mean(times[:100]),
+            last100_ms=1000 * statistics.mean(times[-100:]),
+            card_points=points,
+        )
+        if "loyalty.ledger.line" in env:
+            lines = env["loyalty.ledger.line"].search_count(
+                [("sale_order_id", "in", order_ids)]
+            )
+            result["ledger_lines"] = lines
+        if dump:
+            path = f"/tmp/bench_ledger_{db}_{mode}_queries.sql"
+            with open(path, "w") as fh:
+                fh.write(";\n\n".join(dump) + ";\n")
+            result["queries_dump"] = path
+        if prof:
+            path = f"/tmp/bench_ledger_{db}_{mode}.prof"
+            prof.dump_stats(path)
+            result["profile"] = path
+    finally:
+        cr.rollback()
+        cr.close()
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_worker(args, db, mode):
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        "--db",
+        db,
+        "--mode",
+        mode,
+        "--orders",
+        str(args.orders),
+        "--warmup",
+        str(args.warmup),
+        "--product-type",
+        args.product_type,
+        "--odoo-root",
+        args.odoo_root,
+        "--addons-dir",
+        args.addons_dir,
+    ]
+    if args.profile:
+        cmd.append("--profile")
+    if args.dump_queries:
+        cmd.append("--dump-queries")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
+    raise SystemExit(f"worker failed on {db} ({mode})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--native-db", default="lca_bench_native")
+    parser.add_argument("--addon-db", default="lca_bench_addon")
+    parser.add_argument("--template", default="lca_base")
+    parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate native/addon runs this many times, keep the best",
+    )
+    parser.add_argument("--modes", default="raw,pre-updated")
+    parser.add_argument(
+        "--product-type",
+        choices=["consu", "service"],
+        default="consu",
+        help="consu: goods, sale_stock makes a delivery per order",
+    )
+    parser.add_argument(
+        "--no-update",
+        action="store_true",
+        help="do not run -u on an existing addon db first",
+    )
+    parser.add_argument(
+        "--dump-queries",
+        action="store_true",
+        help="write the SQL of the first counted confirmation to /tmp",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the counted confirmations (/tmp/bench_ledger_*.prof)",
+    )
+    # worker-only
+    parser.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="use the addon in place instead of a scratch copy",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        worker(
+            args.db,
+            args.odoo_root,
+            args.orders,
+            args.warmup,
+            args.mode,
+            args.product_type,
+            args.profile,
+            args.addons_dir,
+            args.dump_queries,
+        )
+        return
+
+    if not args.no_snapshot:
+        args.addons_dir, digest = snapshot_addon()
+        print(f"# addon code snapshot {digest} in {args.addons_dir}", flush=True)
+    ensure_db(args.native_db, args.template, args.odoo_root, with_addon=False)
+    ensure_db(
+        args.addon_db,
+        args.template,
+        args.odoo_root,
+        with_addon=True,
+        update=not args.no_update,
+        addons_dir=args.addons_dir,
+    )
+    print(
+        f"# {args.orders} orders x 5 lines ({args.product_type}), warm-up {args.warmup}, "
+        f"{os.cpu_count()} CPUs, rounds {args.rounds}",
+        flush=True,
+    )
+    for mode in args.modes.split(","):
+        best = {}
+        for rnd in range(args.rounds):
+            for label, db in (("native", args.native_db), ("addon", args.addon_db)):
+                res = run_worker(args, db, mode)
+                print(
+                    f"  [{mode} round {rnd + 1}] {label:6} {db}: "
+                    f"{res['total_s']:.2f} s wall, {res['ms_per_order']:.1f} ms/order "
+                    f"(median {res['median_ms']:.1f}, p95 {res['p95_ms']:.1f}, "
+                    f"first/last 100: {res['first100_ms']:.0f}/{res['last100_ms']:.0f}), "
+                    f"CPU {res['cpu_s']:.2f} s (python {res['cpu_py_s']:.2f} + "
+                    f"postgres {res['cpu_pg_s']:.2f}), "
+                    f"{res['queries_per_order']:.1f} queries/order "
+                    f"[{res['queries_min']}-{res['queries_max']}], setup {res['setup_s']} s"
+                    + (
+                        f", ledger lines {res['ledger_lines']}"
+                        if "ledger_lines" in res
+                        else ""
+                    ),
+                    flush=True,
+                )
+                for extra in (res.get("queries_dump"), res.get("profile")):
+                    if extra:
+                        print(f"     -> {extra}", flush=True)
+                mine = best.setdefault(label, {"res": res})
+                for key in ("total_s", "cpu_s"):
+                    mine[key] = min(mine.get(key, res[key]), res[key])
+        nat, add = best["native"], best["addon"]
+        n = nat["res"]["n"]
+        overhead = (add["total_s"] - nat["total_s"]) / nat["total_s"]
+        cpu_overhead = (add["cpu_s"] - nat["cpu_s"]) / nat["cpu_s"]
+        extra_q = add["res"]["queries_per_order"] - nat["res"]["queries_per_order"]
+        for label, fig in (("native", nat), ("addon", add)):
+            print(
+                f"== {mode} {label:6} (best of {args.rounds}): {fig['total_s']:.2f} s wall, "
+                f"{1000 * fig['total_s'] / n:.1f} ms/order, CPU {fig['cpu_s']:.2f} s, "
+                f"{fig['res']['queries_per_order']:.1f} queries/order"
+            )
+        print(
+            f"   overhead wall {100 * overhead:+.1f}%: "
+            f"{'PASS' if overhead <= TIME_TARGET else 'FAIL'}, "
+            f"CPU {100 * cpu_overhead:+.1f}%: "
+            f"{'PASS' if cpu_overhead <= TIME_TARGET else 'FAIL'} "
+            f"(target <= {100 * TIME_TARGET:.0f}%)"
+        )
+        print(
+            f"   extra queries/order {extra_q:+.1f} (target <= {QUERY_TARGET}): "
+            f"{'PASS' if extra_q <= QUERY_TARGET else 'FAIL'}",
+            flush=True,
+        )
+
+if __name__ == "__main__":
+    main()
