@@ -177,6 +177,14 @@ class LoyaltyLedgerLine(models.Model):
             WHERE tier_qualifying
             """
         )
+        # Points waiting for release: few rows, read by the release cron.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS loyalty_ledger_line_pending_idx
+            ON loyalty_ledger_line (id) INCLUDE (release_date)
+            WHERE state = 'pending'
+            """
+        )
         # Lots still open, the hot path of spending and expiry.
         self.env.cr.execute(
             """
@@ -377,12 +385,28 @@ class LoyaltyLedgerLine(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_release_pending(self, batch_size=50000):
-        today = fields.Date.context_today(self)
+        params = {
+            "today": fields.Date.context_today(self),
+            "limit": batch_size,
+            "last": 0,
+        }
+        Event = self.env["loyalty.member.event"]
+        Card = self.env["loyalty.card"]
+
+        def follow_up(row):
+            # Resume after the last line done; released points can reach a
+            # milestone or unlock a reward.
+            params["last"] = row[1]
+            gains = dict(zip(Card.browse(row[2]), row[3], strict=True))
+            Event._emit(Event._balance_event_vals(gains))
+
         return self._run_batches(
             """
+                SET LOCAL work_mem = '64MB';
                 WITH batch AS (
                     SELECT id FROM loyalty_ledger_line
                      WHERE state = 'pending' AND release_date <= %(today)s
+                       AND id > %(last)s
                      ORDER BY id LIMIT %(limit)s
                        FOR UPDATE SKIP LOCKED
                 ), released AS (
@@ -394,18 +418,18 @@ class LoyaltyLedgerLine(models.Model):
                     SELECT card_id, SUM(points) AS points, COUNT(*) AS n
                       FROM released GROUP BY card_id
                 ), cards AS (
-                    UPDATE loyalty_card c SET points = c.points + per_card.points
+                    UPDATE loyalty_card c
+                       SET points = ROUND((c.points + per_card.points)::numeric, 2)
                       FROM per_card WHERE c.id = per_card.card_id
-                    RETURNING per_card.n
+                    RETURNING c.id, per_card.points, per_card.n
                 )
                 SELECT (SELECT COALESCE(SUM(n), 0) FROM cards),
-                       (SELECT array_agg(id) FROM released)
+                       (SELECT MAX(id) FROM released),
+                       (SELECT array_agg(id ORDER BY id) FROM cards),
+                       (SELECT array_agg(points ORDER BY id) FROM cards)
                 """,
-            {"today": today, "limit": batch_size},
-            # Released points can reach a milestone or unlock a reward.
-            on_batch=lambda row: self.env["loyalty.member.event"]._emit_from_ledger(
-                self.browse(row[1] or [])
-            ),
+            params,
+            on_batch=follow_up,
         )
 
     @api.model

@@ -171,43 +171,7 @@ class LoyaltyMemberEvent(models.Model):
                 line.sale_order_id or line.pos_order_id
             ):
                 orders[line.card_id].add((line.sale_order_id.id, line.pos_order_id.id))
-        vals_list = []
-        rising = {card: d for card, d in delta.items() if d > 0}
-        rewards = self._loyalty_cheapest_rewards(
-            self.env["loyalty.card"].union(*rising)
-        )
-        for card, gained in rising.items():
-            after = card.points
-            before = after - gained
-            step = card.program_id.loyalty_points_milestone
-            if step > 0:
-                reached = (after // step) * step
-                if reached >= step and float_compare(reached, before, 2) > 0:
-                    vals_list.append(
-                        self._prepare_event(
-                            card,
-                            "points_reached",
-                            f"points:{card.id}:{reached:g}",
-                            points=reached,
-                            description=self.env._(
-                                "%(points)s points reached", points=format(reached, "g")
-                            ),
-                        )
-                    )
-            reward = rewards.get(card)
-            if reward and before < reward.required_points <= after:
-                vals_list.append(
-                    self._prepare_event(
-                        card,
-                        "reward_unlocked",
-                        f"reward:{card.id}:{reward.id}",
-                        reward_id=reward.id,
-                        points=after,
-                        description=self.env._(
-                            "Reward unlocked: %s", reward.description
-                        ),
-                    )
-                )
+        vals_list = self._balance_event_vals(delta)
         if redeemed:
             counts = dict(
                 Ledger._read_group(
@@ -256,6 +220,49 @@ class LoyaltyMemberEvent(models.Model):
                         )
                     )
         return self._emit(vals_list)
+
+    @api.model
+    def _balance_event_vals(self, gains):
+        """Points milestones and rewards that balances rising by ``gains``
+        ({card: points}, already on the cards) reach."""
+        vals_list = []
+        rising = {card: d for card, d in gains.items() if d > 0}
+        rewards = self._loyalty_cheapest_rewards(
+            self.env["loyalty.card"].union(*rising)
+        )
+        for card, gained in rising.items():
+            after = card.points
+            before = after - gained
+            step = card.program_id.loyalty_points_milestone
+            if step > 0:
+                reached = (after // step) * step
+                if reached >= step and float_compare(reached, before, 2) > 0:
+                    vals_list.append(
+                        self._prepare_event(
+                            card,
+                            "points_reached",
+                            f"points:{card.id}:{reached:g}",
+                            points=reached,
+                            description=self.env._(
+                                "%(points)s points reached", points=format(reached, "g")
+                            ),
+                        )
+                    )
+            reward = rewards.get(card)
+            if reward and before < reward.required_points <= after:
+                vals_list.append(
+                    self._prepare_event(
+                        card,
+                        "reward_unlocked",
+                        f"reward:{card.id}:{reward.id}",
+                        reward_id=reward.id,
+                        points=after,
+                        description=self.env._(
+                            "Reward unlocked: %s", reward.description
+                        ),
+                    )
+                )
+        return vals_list
 
     @api.model
     def _loyalty_cheapest_rewards(self, cards):
