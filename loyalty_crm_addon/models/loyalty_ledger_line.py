@@ -269,6 +269,33 @@ class LoyaltyLedgerLine(models.Model):
         return vals
 
     @api.model
+    def _prepare_order_lines(self, card, earned, spent, labels, **common):
+        """Lines of what an order spent on rewards and earned on a card;
+        ``labels`` are the (earn, redeem) descriptions."""
+        vals_list = []
+        if not float_is_zero(spent, precision_digits=PRECISION):
+            vals_list.append(
+                self._prepare_line(
+                    card, "redeem", -spent, description=labels[1], **common
+                )
+            )
+        if not float_is_zero(earned, precision_digits=PRECISION):
+            vals_list.append(
+                self._prepare_line(
+                    card,
+                    "earn",
+                    earned,
+                    state="pending"
+                    if card.program_id.loyalty_pending_days
+                    else "posted",
+                    multiplier=card.loyalty_tier_multiplier or 1.0,
+                    description=labels[0],
+                    **common,
+                )
+            )
+        return vals_list
+
+    @api.model
     def _post(self, vals_list, applied=None):
         """Create ledger lines and make the cards' balances follow them.
 

@@ -84,33 +84,19 @@ class PosOrder(models.Model):
                     (card.program_id.id, card.partner_id.id), 0.0
                 )
             spent = spent_by_card[card]
-            earned = net + spent
             applied[card] = net
-            common = {"source": "pos", "pos_order_id": self.id, "reference": self.name}
-            if not float_is_zero(spent, precision_digits=2):
-                vals_list.append(
-                    Ledger._prepare_line(
-                        card,
-                        "redeem",
-                        -spent,
-                        description=self.env._("Reward at the till, %s", self.name),
-                        **common,
-                    )
-                )
-            if not float_is_zero(earned, precision_digits=2):
-                vals_list.append(
-                    Ledger._prepare_line(
-                        card,
-                        "earn",
-                        earned,
-                        state="pending"
-                        if card.program_id.loyalty_pending_days
-                        else "posted",
-                        multiplier=card.loyalty_tier_multiplier or 1.0,
-                        description=self.env._("Purchase at the till, %s", self.name),
-                        **common,
-                    )
-                )
+            vals_list += Ledger._prepare_order_lines(
+                card,
+                net + spent,
+                spent,
+                (
+                    self.env._("Purchase at the till, %s", self.name),
+                    self.env._("Reward at the till, %s", self.name),
+                ),
+                source="pos",
+                pos_order_id=self.id,
+                reference=self.name,
+            )
         Ledger._post(vals_list, applied=applied)
         # The till shows the balance the ledger allows (pending points excluded).
         for update in result.get("coupon_updates", []):

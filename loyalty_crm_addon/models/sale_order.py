@@ -92,35 +92,18 @@ class SaleOrder(models.Model):
         for order in self.filtered(lambda o: o.state == "sale"):
             for card, (earned, spent) in order._loyalty_points_by_card().items():
                 applied[card] += earned - spent
-                common = {
-                    "source": "sale",
-                    "sale_order_id": order.id,
-                    "reference": order.name,
-                }
-                if spent:
-                    vals_list.append(
-                        Ledger._prepare_line(
-                            card,
-                            "redeem",
-                            -spent,
-                            description=self.env._("Reward on %s", order.name),
-                            **common,
-                        )
-                    )
-                if earned:
-                    vals_list.append(
-                        Ledger._prepare_line(
-                            card,
-                            "earn",
-                            earned,
-                            state="pending"
-                            if card.program_id.loyalty_pending_days
-                            else "posted",
-                            multiplier=card.loyalty_tier_multiplier or 1.0,
-                            description=self.env._("Order %s", order.name),
-                            **common,
-                        )
-                    )
+                vals_list += Ledger._prepare_order_lines(
+                    card,
+                    earned,
+                    spent,
+                    (
+                        self.env._("Order %s", order.name),
+                        self.env._("Reward on %s", order.name),
+                    ),
+                    source="sale",
+                    sale_order_id=order.id,
+                    reference=order.name,
+                )
         Ledger._post(vals_list, applied=applied)
         self._loyalty_autoenroll(
             members={(c.program_id, c.partner_id) for c in applied}
