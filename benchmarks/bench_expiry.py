@@ -135,7 +135,8 @@ def timed_cron(env, method):
 
 def has_column(cr, table, column):
     cr.execute(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+        "SELECT 1 FROM information_schema.columns"
+        " WHERE table_name = %s AND column_name = %s",
         [table, column],
     )
     return bool(cr.fetchone())
@@ -179,7 +180,8 @@ def build_fixture(env, scenario, n_cards, lots_per_card, expired_ratio):
     cr.execute(
         """
         INSERT INTO loyalty_card (program_id, company_id, partner_id, code, points,
-                                  active, create_uid, create_date, write_uid, write_date)
+                                  active, create_uid, create_date, write_uid,
+                                  write_date)
         SELECT %(program)s, %(company)s, p, 'BX-' || %(token)s || '-' || p, 0, true,
                %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
           FROM unnest(%(partners)s::int[]) p
@@ -300,11 +302,13 @@ def snapshot(cr, card_ids):
     cr.execute(
         """
         SELECT (SELECT COUNT(*) FROM loyalty_ledger_line WHERE card_id = ANY(%(c)s)),
-               (SELECT ROUND(SUM(points)::numeric, 2) FROM loyalty_card WHERE id = ANY(%(c)s)),
+               (SELECT ROUND(SUM(points)::numeric, 2) FROM loyalty_card
+                 WHERE id = ANY(%(c)s)),
                (SELECT COUNT(*) FROM loyalty_ledger_line
                  WHERE card_id = ANY(%(c)s) AND state = 'pending'),
                (SELECT COALESCE(SUM(points_residual), 0) FROM loyalty_ledger_line
-                 WHERE card_id = ANY(%(c)s) AND state = 'posted' AND points_residual > 0)
+                 WHERE card_id = ANY(%(c)s) AND state = 'posted'
+                   AND points_residual > 0)
         """,
         {"c": card_ids},
     )
@@ -317,7 +321,8 @@ def check_invariant(cr, card_ids, sample):
         """
         SELECT COUNT(*) FROM loyalty_card c
           LEFT JOIN (SELECT card_id, SUM(points) AS points FROM loyalty_ledger_line
-                      WHERE state = 'posted' AND card_id = ANY(%(c)s) GROUP BY card_id) l
+                      WHERE state = 'posted' AND card_id = ANY(%(c)s)
+                      GROUP BY card_id) l
                  ON l.card_id = c.id
          WHERE c.id = ANY(%(c)s) AND ABS(c.points - COALESCE(l.points, 0)) > 0.005
         """,
@@ -340,7 +345,8 @@ def run_scenario(env, args, scenario, fixture):
     if scenario == "expire":
         method = Ledger._cron_expire_points
         cr.execute(
-            """SELECT COUNT(*), COALESCE(SUM(points_residual), 0) FROM loyalty_ledger_line
+            """SELECT COUNT(*), COALESCE(SUM(points_residual), 0)
+                 FROM loyalty_ledger_line
                 WHERE card_id = ANY(%s) AND state = 'posted' AND points_residual > 0
                   AND expiry_date < CURRENT_DATE""",
             [card_ids],
@@ -384,7 +390,8 @@ def run_scenario(env, args, scenario, fixture):
         what = "lines released"
     verdict = "PASS" if seconds <= TARGET_S else "FAIL"
     print(
-        f"run 1: {seconds:.2f} s (target <= {TARGET_S:.0f} s: {verdict}), {done} {what} "
+        f"run 1: {seconds:.2f} s (target <= {TARGET_S:.0f} s: {verdict}), "
+        f"{done} {what} "
         f"(expected {due}), lines written {written or {}}, {queries} queries, "
         f"{len(batches)} batch statements",
         flush=True,
@@ -395,7 +402,8 @@ def run_scenario(env, args, scenario, fixture):
     )
     print(
         f"  card points {float(before[1]):.2f} -> {float(after[1]):.2f} "
-        f"(delta {float(after[1] - before[1]):+.2f}, due {'-' if scenario == 'expire' else '+'}"
+        f"(delta {float(after[1] - before[1]):+.2f}, "
+        f"due {'-' if scenario == 'expire' else '+'}"
         f"{float(due_points):.2f})",
         flush=True,
     )
@@ -421,7 +429,8 @@ def run_scenario(env, args, scenario, fixture):
     new2 = cr.fetchone()[0]
     same = again == after and not new2
     print(
-        f"run 2: {seconds2:.2f} s, {queries2} queries, {len(batches2)} batch statements, "
+        f"run 2: {seconds2:.2f} s, {queries2} queries, "
+        f"{len(batches2)} batch statements, "
         f"{new2} lines written, state unchanged: {'PASS' if same else 'FAIL'}",
         flush=True,
     )
@@ -527,7 +536,8 @@ def main():
                     check=True,
                 )
                 print(
-                    f"(fixture committed, VACUUM ANALYZE {time.perf_counter() - t0:.1f} s)",
+                    "(fixture committed, VACUUM ANALYZE "
+                    f"{time.perf_counter() - t0:.1f} s)",
                     flush=True,
                 )
                 cr = registry.cursor()
@@ -546,7 +556,8 @@ def main():
     for res in results:
         print(
             f"{res['scenario']}: {res['seconds']:.2f} s for {res['done']} lines "
-            f"({'PASS' if res['seconds'] <= TARGET_S else 'FAIL'} vs {TARGET_S:.0f} s), "
+            f"({'PASS' if res['seconds'] <= TARGET_S else 'FAIL'} "
+            f"vs {TARGET_S:.0f} s), "
             f"written {res['written']}, second run {res['seconds2']:.2f} s, "
             f"invariant {'OK' if not res['invariant_bad'] else 'BROKEN'}, "
             f"idempotent {'yes' if res['idempotent'] else 'NO'}"

@@ -176,8 +176,49 @@ def _cpu_ns(pid):
         return 0
 
 
-def worker(db, odoo_root, n_orders, n_warmup, mode, product_type, profile, addons_dir,
-           dump_queries=False):
+def _start_query_log(cr):
+    """Record the SQL ``cr`` runs, mogrified, until ``del cr.execute``."""
+    dump = []
+    orig = cr.execute
+
+    def logged(query, params=None, log_exceptions=True):
+        code, args = (
+            (query.code, query.params) if hasattr(query, "code") else (query, params)
+        )
+        try:
+            dump.append(cr._obj.mogrify(code, args).decode())
+        except Exception:  # noqa: BLE001
+            dump.append(f"{code} -- {args!r}")
+        return orig(query, params, log_exceptions)
+
+    cr.execute = logged
+    return dump
+
+
+def _enroll(env, program, partners):
+    """Make the partners members, through the addon's API when it is there;
+    returns how."""
+    if hasattr(env["res.partner"], "action_loyalty_enroll"):
+        for partner in partners:
+            partner.action_loyalty_enroll()
+        return "action_loyalty_enroll"
+    env["loyalty.card"].create(
+        [{"program_id": program.id, "partner_id": p.id, "points": 0} for p in partners]
+    )
+    return "loyalty.card.create"
+
+
+def worker(
+    db,
+    odoo_root,
+    n_orders,
+    n_warmup,
+    mode,
+    product_type,
+    profile,
+    addons_dir,
+    dump_queries=False,
+):
     sys.path.insert(0, odoo_root)
     import odoo
     from odoo import SUPERUSER_ID, api
@@ -257,18 +298,7 @@ def worker(db, odoo_root, n_orders, n_warmup, mode, product_type, profile, addon
                 for i in range(total)
             ]
         )
-        if hasattr(env["res.partner"], "action_loyalty_enroll"):
-            for partner in partners:
-                partner.action_loyalty_enroll()
-            result["enroll"] = "action_loyalty_enroll"
-        else:
-            env["loyalty.card"].create(
-                [
-                    {"program_id": program.id, "partner_id": p.id, "points": 0}
-                    for p in partners
-                ]
-            )
-            result["enroll"] = "loyalty.card.create"
+        result["enroll"] = _enroll(env, program, partners)
         cards = env["loyalty.card"].search([("program_id", "=", program.id)])
         assert len(cards) == total, (len(cards), total)
         orders = env["sale.order"].create(
@@ -309,20 +339,7 @@ def worker(db, odoo_root, n_orders, n_warmup, mode, product_type, profile, addon
             if counted and prof:
                 prof.enable()
             if dump_queries and i == n_warmup:
-                dump = []
-                orig_execute = cr.execute
-
-                def logged(query, params=None, log_exceptions=True, _orig=orig_execute):
-                    code, args = (query.code, query.params) if hasattr(
-                        query, "code"
-                    ) else (query, params)
-                    try:
-                        dump.append(cr._obj.mogrify(code, args).decode())
-                    except Exception:  # noqa: BLE001
-                        dump.append(f"{code} -- {args!r}")
-                    return _orig(query, params, log_exceptions)
-
-                cr.execute = logged
+                dump = _start_query_log(cr)
             q0 = odoo.sql_db.sql_counter
             c0, b0 = _cpu_ns("self"), _cpu_ns(backend)
             t0 = time.perf_counter()
@@ -490,7 +507,8 @@ def main():
         addons_dir=args.addons_dir,
     )
     print(
-        f"# {args.orders} orders x 5 lines ({args.product_type}), warm-up {args.warmup}, "
+        f"# {args.orders} orders x 5 lines ({args.product_type}), "
+        f"warm-up {args.warmup}, "
         f"{os.cpu_count()} CPUs, rounds {args.rounds}",
         flush=True,
     )
@@ -503,11 +521,13 @@ def main():
                     f"  [{mode} round {rnd + 1}] {label:6} {db}: "
                     f"{res['total_s']:.2f} s wall, {res['ms_per_order']:.1f} ms/order "
                     f"(median {res['median_ms']:.1f}, p95 {res['p95_ms']:.1f}, "
-                    f"first/last 100: {res['first100_ms']:.0f}/{res['last100_ms']:.0f}), "
+                    f"first/last 100: {res['first100_ms']:.0f}/"
+                    f"{res['last100_ms']:.0f}), "
                     f"CPU {res['cpu_s']:.2f} s (python {res['cpu_py_s']:.2f} + "
                     f"postgres {res['cpu_pg_s']:.2f}), "
                     f"{res['queries_per_order']:.1f} queries/order "
-                    f"[{res['queries_min']}-{res['queries_max']}], setup {res['setup_s']} s"
+                    f"[{res['queries_min']}-{res['queries_max']}], "
+                    f"setup {res['setup_s']} s"
                     + (
                         f", ledger lines {res['ledger_lines']}"
                         if "ledger_lines" in res
@@ -528,7 +548,8 @@ def main():
         extra_q = add["res"]["queries_per_order"] - nat["res"]["queries_per_order"]
         for label, fig in (("native", nat), ("addon", add)):
             print(
-                f"== {mode} {label:6} (best of {args.rounds}): {fig['total_s']:.2f} s wall, "
+                f"== {mode} {label:6} (best of {args.rounds}): "
+                f"{fig['total_s']:.2f} s wall, "
                 f"{1000 * fig['total_s'] / n:.1f} ms/order, CPU {fig['cpu_s']:.2f} s, "
                 f"{fig['res']['queries_per_order']:.1f} queries/order"
             )
@@ -544,6 +565,7 @@ def main():
             f"{'PASS' if extra_q <= QUERY_TARGET else 'FAIL'}",
             flush=True,
         )
+
 
 if __name__ == "__main__":
     main()
