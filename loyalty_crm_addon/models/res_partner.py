@@ -19,7 +19,7 @@ class ResPartner(models.Model):
     loyalty_card_id = fields.Many2one(
         "loyalty.card",
         string="Membership Card",
-        compute="_compute_loyalty_figures",
+        compute="_compute_loyalty_card_id",
         compute_sudo=True,
     )
     loyalty_balance = fields.Float(
@@ -86,14 +86,8 @@ class ResPartner(models.Model):
     )
 
     @api.depends_context("company")
-    @api.depends(
-        "loyalty_card_ids.points",
-        "loyalty_card_ids.ledger_line_ids.state",
-        "commercial_partner_id.loyalty_card_ids.points",
-        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.state",
-        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
-    )
-    def _compute_loyalty_figures(self):
+    @api.depends("loyalty_card_ids", "commercial_partner_id.loyalty_card_ids")
+    def _compute_loyalty_card_id(self):
         program = self.env.company.loyalty_membership_program_id
         holders = self | self.commercial_partner_id
         cards = self.env["loyalty.card"]
@@ -104,6 +98,24 @@ class ResPartner(models.Model):
         card_by_partner = {}
         for card in cards:
             card_by_partner.setdefault(card.partner_id, card)
+        for partner in self:
+            # Native Odoo gives a contact who orders a card of their own;
+            # other contacts of a company share the company's card.
+            partner.loyalty_card_id = card_by_partner.get(
+                partner._origin
+            ) or card_by_partner.get(partner.commercial_partner_id, cards.browse())
+
+    @api.depends_context("company")
+    @api.depends(
+        "loyalty_card_ids.points",
+        "loyalty_card_ids.ledger_line_ids.state",
+        "loyalty_card_ids.ledger_line_ids.points_residual",
+        "commercial_partner_id.loyalty_card_ids.points",
+        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.state",
+        "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
+    )
+    def _compute_loyalty_figures(self):
+        cards = self.loyalty_card_id
         Ledger = self.env["loyalty.ledger.line"]
         today = fields.Date.context_today(self)
         pending = dict(
@@ -131,12 +143,7 @@ class ResPartner(models.Model):
             Ledger._read_group([("card_id", "in", cards.ids)], ["card_id"], ["__count"])
         )
         for partner in self:
-            # Native Odoo gives a contact who orders a card of their own;
-            # other contacts of a company share the company's card.
-            card = card_by_partner.get(partner._origin) or card_by_partner.get(
-                partner.commercial_partner_id, cards.browse()
-            )
-            partner.loyalty_card_id = card
+            card = partner.loyalty_card_id
             partner.loyalty_balance = card.points
             partner.loyalty_pending_balance = pending.get(card, 0.0)
             points, first = expiring.get(card, (0.0, False))
