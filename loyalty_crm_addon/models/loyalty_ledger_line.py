@@ -224,7 +224,7 @@ class LoyaltyLedgerLine(models.Model):
             )
         return super().write(vals)
 
-    @api.ondelete(at_uninstall=True)
+    @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
         raise UserError(
             self.env._(
