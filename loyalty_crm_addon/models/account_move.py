@@ -12,7 +12,12 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
-        posted.filtered(lambda m: m.move_type == "out_refund")._loyalty_reverse_points()
+        # A credit note reset to draft and posted again reverses nothing more.
+        posted.filtered(
+            lambda m: (
+                m.move_type == "out_refund" and not m.sudo().loyalty_ledger_line_ids
+            )
+        )._loyalty_reverse_points()
         return posted
 
     def _loyalty_reverse_points(self):

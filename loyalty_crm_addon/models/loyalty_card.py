@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero, float_round
 
-from .loyalty_ledger_line import PRECISION
+from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin
 
 
 class LoyaltyCard(models.Model):
@@ -110,7 +110,7 @@ class LoyaltyCard(models.Model):
         if not changes:
             return
         today = fields.Date.context_today(self)
-        Card = self.env["loyalty.card"].sudo().with_context(loyalty_ledger_sync=True)
+        Card = self.env["loyalty.card"].sudo().with_context(loyalty_ledger_sync=ENGINE)
         by_tier = defaultdict(list)
         for card, _old, new in changes:
             by_tier[new].append(card.id)
@@ -163,8 +163,10 @@ class LoyaltyCard(models.Model):
         self.env["loyalty.member.event"]._emit(events)
 
     def _loyalty_ledger_skip(self):
-        return self.env.context.get("loyalty_ledger_defer") or self.env.context.get(
-            "loyalty_ledger_sync"
+        ctx = self.env.context
+        return (
+            ctx.get("loyalty_ledger_defer") is ENGINE
+            or ctx.get("loyalty_ledger_sync") is ENGINE
         )
 
     def _loyalty_add_points(self, deltas):
@@ -172,9 +174,9 @@ class LoyaltyCard(models.Model):
         says, without writing ledger lines again."""
         for card, delta in deltas.items():
             if not float_is_zero(delta, precision_digits=PRECISION):
-                card.sudo().with_context(loyalty_ledger_sync=True).points = float_round(
-                    card.points + delta, PRECISION
-                )
+                card.sudo().with_context(
+                    loyalty_ledger_sync=ENGINE
+                ).points = float_round(card.points + delta, PRECISION)
 
     def _loyalty_lock(self):
         """Row lock on the cards: money-like values move under it."""
@@ -188,15 +190,17 @@ class LoyaltyCard(models.Model):
 
     def _loyalty_origin(self):
         """Ledger values for a change of points made outside the engine's
-        flows: the context tells where it comes from."""
-        ctx = self.env.context
-        return {
-            "entry_type": ctx.get("loyalty_ledger_entry_type", "adjust"),
-            "source": ctx.get("loyalty_ledger_source", "import"),
-            "description": ctx.get("loyalty_ledger_description")
-            or self.env._("Balance updated"),
-            "sale_order_id": ctx.get("loyalty_ledger_sale_order_id", False),
+        flows (card wizard, import, reward lines changed on a confirmed
+        order): what the engine's caller said, else a plain adjustment."""
+        values = {
+            "entry_type": "adjust",
+            "source": "import",
+            "description": self.env._("Balance updated"),
         }
+        origin = self.env.context.get("loyalty_ledger_origin")
+        if isinstance(origin, LedgerOrigin):
+            values.update(origin.values)
+        return values
 
     def _loyalty_record_changes(self, deltas):
         origin = self._loyalty_origin()

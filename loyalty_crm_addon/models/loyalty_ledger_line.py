@@ -3,13 +3,26 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.modules import module
 from odoo.tools import float_is_zero, float_round
 
 # Only the engine holds this object; RPC contexts are JSON and cannot carry it,
 # so ledger lines cannot be forged or edited from outside (see queue_job).
-_ENGINE = object()
+# The same goes for the context switches below (defer, sync, origin).
+ENGINE = object()
+
+
+class LedgerOrigin:
+    """Where a change of card points comes from, as the engine's own callers
+    say it (context key ``loyalty_ledger_origin``); a Python object, so an RPC
+    caller cannot forge it."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, **values):
+        self.values = values
+
 
 PROTECTED_FIELDS = {
     "card_id",
@@ -198,7 +211,7 @@ class LoyaltyLedgerLine(models.Model):
     # Immutability
     # ------------------------------------------------------------------
     def _is_engine(self):
-        return self.env.context.get("loyalty_ledger_engine") is _ENGINE
+        return self.env.context.get("loyalty_ledger_engine") is ENGINE
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -234,7 +247,7 @@ class LoyaltyLedgerLine(models.Model):
         )
 
     def _engine(self):
-        return self.sudo().with_context(loyalty_ledger_engine=_ENGINE)
+        return self.sudo().with_context(loyalty_ledger_engine=ENGINE)
 
     # ------------------------------------------------------------------
     # Engine
@@ -573,7 +586,11 @@ class LoyaltyLedgerLine(models.Model):
 
     @api.model
     def action_check_consistency(self):
-        cards = self._get_inconsistent_cards()
+        if not self.env.user.has_group("loyalty_crm_addon.group_loyalty_manager"):
+            raise AccessError(self.env._("Only loyalty managers check the ledger."))
+        cards = self._get_inconsistent_cards().filtered_domain(
+            [("company_id", "in", self.env.companies.ids + [False])]
+        )
         if not cards:
             return {
                 "type": "ir.actions.client",

@@ -5,6 +5,8 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
+from .loyalty_ledger_line import ENGINE
+
 
 class PosOrder(models.Model):
     _name = "pos.order"
@@ -16,7 +18,8 @@ class PosOrder(models.Model):
 
     def _process_order(self, order, existing_order):
         order_id = super()._process_order(order, existing_order)
-        self.browse(order_id)._loyalty_check_tier_rewards()
+        paid = self.browse(order_id).filtered(lambda o: o.state != "draft")
+        paid._loyalty_check_tier_rewards()
         return order_id
 
     def _loyalty_check_tier_rewards(self):
@@ -35,7 +38,8 @@ class PosOrder(models.Model):
                 )
 
     def confirm_coupon_programs(self, coupon_data):
-        # Two terminals spending from one card wait for each other here.
+        # Terminals moving points of one card are serialized on its row:
+        # the later one is retried against the balance the first left.
         existing = (
             self.env["loyalty.card"]
             .sudo()
@@ -44,7 +48,7 @@ class PosOrder(models.Model):
         )
         existing.filtered("is_membership_card")._loyalty_lock()
         res = super(
-            PosOrder, self.with_context(loyalty_ledger_defer=True)
+            PosOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).confirm_coupon_programs(coupon_data)
         self._loyalty_post_payment(coupon_data, res)
         return res

@@ -211,16 +211,16 @@ class ResPartner(models.Model):
         return card
 
     @api.model
-    def _loyalty_check_points(self, points, program):
+    def _loyalty_check_points(self, points):
+        """Points are numbers with at most the ledger's two decimals."""
         if isinstance(points, bool) or not isinstance(points, int | float):
             raise UserError(self.env._("Points must be a number."))
-        rounding = program.currency_id.rounding or 0.01
         if float_compare(
-            float_round(points, precision_rounding=rounding),
+            float_round(points, precision_digits=PRECISION),
             points,
             precision_digits=6,
         ):
-            raise UserError(self.env._("Points must be a multiple of %s.", rounding))
+            raise UserError(self.env._("Points have at most %s decimals.", PRECISION))
 
     def loyalty_redeem_points(self, points, description, reference=False):
         """Spend ``points`` of the member's available balance.
@@ -231,7 +231,7 @@ class ResPartner(models.Model):
         self.ensure_one()
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
         card = self._loyalty_member_card()
-        self._loyalty_check_points(points, card.program_id)
+        self._loyalty_check_points(points)
         if points <= 0:
             raise UserError(self.env._("Points to redeem must be positive."))
         if not (description or "").strip():
@@ -278,7 +278,7 @@ class ResPartner(models.Model):
         self.ensure_one()
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_manager")
         card = self._loyalty_member_card()
-        self._loyalty_check_points(points, card.program_id)
+        self._loyalty_check_points(points)
         if float_is_zero(points, precision_digits=PRECISION):
             raise UserError(self.env._("An adjustment needs a number of points."))
         if not (reason or "").strip():

@@ -4,6 +4,8 @@ from collections import defaultdict
 from odoo import fields, models
 from odoo.tools import float_round
 
+from .loyalty_ledger_line import ENGINE
+
 
 class SaleOrder(models.Model):
     _name = "sale.order"
@@ -56,6 +58,24 @@ class SaleOrder(models.Model):
                 ]
         return result
 
+    def _get_real_points_for_coupon(self, coupon, post_confirm=False):
+        """Points this order earns wait as pending when the program has a
+        pending period: they cannot pay for the order's own rewards."""
+        points = super()._get_real_points_for_coupon(coupon, post_confirm=post_confirm)
+        program = coupon.program_id
+        if (
+            program.loyalty_pending_days
+            and program.applies_on != "future"
+            and self.state not in ("sale", "done")
+        ):
+            points -= sum(
+                self.coupon_point_ids.filtered(lambda p: p.coupon_id == coupon).mapped(
+                    "points"
+                )
+            )
+            points = coupon.currency_id.round(points)
+        return points
+
     def _get_claimable_rewards(self, forced_coupons=None):
         """Tier-only rewards are offered to members of those tiers only."""
         result = super()._get_claimable_rewards(forced_coupons=forced_coupons)
@@ -81,7 +101,7 @@ class SaleOrder(models.Model):
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")
         res = super(
-            SaleOrder, self.with_context(loyalty_ledger_defer=True)
+            SaleOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).action_confirm()
         to_confirm._loyalty_post_confirmation()
         return res
@@ -127,7 +147,7 @@ class SaleOrder(models.Model):
             for card, (earned, spent) in order._loyalty_points_by_card().items():
                 applied[card] -= earned - spent
         res = super(
-            SaleOrder, self.with_context(loyalty_ledger_defer=True)
+            SaleOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         )._action_cancel()
         lines = confirmed.sudo().loyalty_ledger_line_ids.filtered(
             lambda ln: ln.entry_type in ("earn", "redeem")

@@ -1,20 +1,36 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import models
+from odoo import api, models
+
+from .loyalty_ledger_line import LedgerOrigin
 
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
-    def _loyalty_ledger_context(self):
+    def _loyalty_ledger_context(self, orders=None):
         """Reward lines changed on a confirmed order move points: say so in
-        the ledger."""
-        order = self.order_id[:1]
-        if not order or len(self.order_id) > 1:
+        the ledger, as redemptions of the order, so that cancelling it or a
+        credit note reverses them too."""
+        order = self.order_id if orders is None else orders
+        if len(order) != 1:
             return self
         return self.with_context(
-            loyalty_ledger_source="sale",
-            loyalty_ledger_sale_order_id=order.id,
-            loyalty_ledger_description=self.env._("Rewards changed on %s", order.name),
+            loyalty_ledger_origin=LedgerOrigin(
+                entry_type="redeem",
+                source="sale",
+                sale_order_id=order.id,
+                reference=order.name,
+                description=self.env._("Rewards changed on %s", order.name),
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        orders = self.env["sale.order"].browse(
+            {vals["order_id"] for vals in vals_list if vals.get("order_id")}
+        )
+        return super(SaleOrderLine, self._loyalty_ledger_context(orders)).create(
+            vals_list
         )
 
     def write(self, vals):

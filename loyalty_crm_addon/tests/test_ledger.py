@@ -60,6 +60,41 @@ class TestLedgerSales(LoyaltyCrmCommon):
         self.assertEqual(self.card.points, 0)
         self.assertLedgerMatches()
 
+    def test_reward_cost_changed_after_confirmation_then_cancel_gives_back_once(self):
+        self._give_points(150)
+        order = self._order()
+        order._update_programs_and_rewards()
+        order._apply_program_reward(self.reward, self.card)
+        order.action_confirm()
+        self.assertEqual(self.card.points, 150)  # -100 reward, +100 earned
+        order.order_line.filtered("is_reward_line").points_cost = 60
+        given_back = self._lines(entry_type="redeem").filtered(lambda ln: ln.points > 0)
+        self.assertEqual(given_back.points, 40)
+        self.assertEqual(given_back.sale_order_id, order)
+        self.assertEqual(self.card.points, 190)
+        order._action_cancel()
+        self.assertEqual(self.card.points, 150, "the points are given back only once")
+        self.assertLedgerMatches()
+
+    def test_credit_note_posted_twice_reverses_once(self):
+        order = self._confirmed_order(qty=4, price=25.0)
+        invoice = order._create_invoices()
+        invoice.action_post()
+        refund = invoice._reverse_moves()
+        refund.action_post()
+        refund.button_draft()
+        refund.action_post()
+        self.assertEqual(len(self._lines(entry_type="reversal")), 1)
+        self.assertEqual(self.card.points, 0)
+        self.assertLedgerMatches()
+
+    def test_pending_points_cannot_pay_for_the_order_earning_them(self):
+        self.program.loyalty_pending_days = 14
+        order = self._order(qty=10)  # earns 200 pending points
+        order._update_programs_and_rewards()
+        self.assertIn("error", order._apply_program_reward(self.reward, self.card))
+        self.assertFalse(order.order_line.filtered("is_reward_line"))
+
     def test_credit_note_reverses_in_proportion(self):
         order = self._confirmed_order(qty=4, price=25.0)
         invoice = order._create_invoices()
@@ -326,6 +361,22 @@ class TestLedgerSecurity(LoyaltyCrmCommon):
         )
         self.program.company_id = self.env.company
         self.assertFalse(self.Ledger.with_user(outsider).search([]))
+
+    def test_context_switches_cannot_be_forged_over_rpc(self):
+        """An RPC context is JSON: the engine's switches are Python objects,
+        so a card write that claims to be the engine is still recorded."""
+        self.card.with_context(
+            loyalty_ledger_sync=True,
+            loyalty_ledger_defer=True,
+            loyalty_ledger_origin={"entry_type": "referral"},
+        ).write({"points": 1000})
+        line = self._lines()
+        self.assertEqual((line.entry_type, line.points), ("adjust", 1000))
+        self.assertLedgerMatches()
+
+    def test_only_managers_check_consistency(self):
+        with self.assertRaises(AccessError):
+            self.Ledger.with_user(self.cashier).action_check_consistency()
 
     def test_consistency_check_finds_tampered_cards(self):
         self._give_points(100)

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
+from ..models.loyalty_ledger_line import LedgerOrigin
+
 
 class LoyaltyCardUpdateBalance(models.TransientModel):
     _inherit = "loyalty.card.update.balance"
@@ -10,7 +12,8 @@ class LoyaltyCardUpdateBalance(models.TransientModel):
         return super(
             LoyaltyCardUpdateBalance,
             self.with_context(
-                loyalty_ledger_source="manual",
-                loyalty_ledger_description=self.description,
+                loyalty_ledger_origin=LedgerOrigin(
+                    source="manual", description=self.description
+                )
             ),
         ).action_update_card_point()

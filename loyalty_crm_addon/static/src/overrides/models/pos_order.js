@@ -2,7 +2,6 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { PosOrder } from "@point_of_sale/app/models/pos_order";
 import { patch } from "@web/core/utils/patch";
-import { roundPrecision } from "@web/core/utils/numbers";
 
 patch(PosOrder.prototype, {
     /** The member's card of a membership program, when loaded. */
@@ -25,7 +24,8 @@ patch(PosOrder.prototype, {
             const multiplier = this._loyaltyCrmCard(program.id)?.loyalty_tier_multiplier || 1;
             if (multiplier !== 1) {
                 for (const entry of result[program.id]) {
-                    entry.points = roundPrecision(entry.points * multiplier, 0.01);
+                    // Rounded down to the cent, as the server does.
+                    entry.points = Math.floor(entry.points * multiplier * 100 + 1e-6) / 100;
                 }
             }
         }
