@@ -104,25 +104,24 @@ def run(env, args):
             INSERT INTO res_partner (name, email, email_normalized, active, type,
                                      is_company, lang, autopost_bills,
                                      loyalty_last_activity_date,
-                                     loyalty_tier_id, create_date, write_date,
-                                     create_uid, write_uid)
+                                     create_date, write_date, create_uid, write_uid)
             SELECT 'Bench Member ' || g, 'bench' || g || '@example.com',
                    'bench' || g || '@example.com', true, 'contact', false, 'en_US',
                    'ask',
                    CASE WHEN %(every)s > 0 AND g %% %(every)s = 0
                         THEN CURRENT_DATE - 120
                         ELSE CURRENT_DATE - (g %% 90) END,
-                   CASE WHEN %(every)s > 0 AND %(top)s > 0
-                             AND g %% (%(every)s * %(top)s) = 0
-                        THEN %(gold)s END,
                    now() at time zone 'UTC', now() at time zone 'UTC', 1, 1
               FROM generate_series(1, %(n)s) g
-            RETURNING id
+            RETURNING id, substr(name, 14)::int AS g
         )
         INSERT INTO loyalty_card (code, program_id, partner_id, company_id, points,
-                                  active, create_date, write_date, create_uid,
-                                  write_uid)
+                                  active, loyalty_tier_id, create_date, write_date,
+                                  create_uid, write_uid)
         SELECT 'bench-' || id, %(program)s, id, %(company)s, 0, true,
+               CASE WHEN %(every)s > 0 AND %(top)s > 0
+                         AND g %% (%(every)s * %(top)s) = 0
+                    THEN %(gold)s END,
                now() at time zone 'UTC', now() at time zone 'UTC', 1, 1
           FROM new
         """,

@@ -105,8 +105,9 @@ class LoyaltyCard(models.Model):
 
     @api.model
     def _loyalty_change_tiers(self, changes, reason):
-        """Apply tier changes [(card, from, to)] in batch: cards, members,
-        one chatter note and one member event each."""
+        """Apply tier changes [(card, from, to)] in batch: the cards (the
+        members' tier follows theirs), one chatter note and one member event
+        each."""
         if not changes:
             return
         today = fields.Date.context_today(self)
@@ -122,15 +123,9 @@ class LoyaltyCard(models.Model):
                     "loyalty_tier_review_date": False,
                 }
             )
-        members = defaultdict(list)
         bodies, events = {}, []
         for card, old, new in changes:
             partner = card.partner_id
-            if card.program_id in (
-                partner.company_id.loyalty_membership_program_id,
-                self.env.company.loyalty_membership_program_id,
-            ):
-                members[new].append(partner.id)
             upgrade = (new.threshold if new else -1) > (old.threshold if old else -1)
             event_type = "tier_upgrade" if upgrade else "tier_downgrade"
             message = self.env._(
@@ -153,10 +148,7 @@ class LoyaltyCard(models.Model):
                     "key": f"{event_type}:{card.id}:{old.id}:{new.id}:{today}",
                 }
             )
-        Partner = self.env["res.partner"].sudo()
-        for new, partner_ids in members.items():
-            Partner.browse(partner_ids).write({"loyalty_tier_id": new.id})
-        Partner.browse(list(bodies))._message_log_batch(
+        self.env["res.partner"].sudo().browse(list(bodies))._message_log_batch(
             bodies={pid: Markup("<p>%s</p>") % body for pid, body in bodies.items()},
             message_type="notification",
         )

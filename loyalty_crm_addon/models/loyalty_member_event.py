@@ -324,7 +324,7 @@ class LoyaltyMemberEvent(models.Model):
         statistics that a big run makes stale."""
         query = """
             SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
-                   COALESCE(c.company_id, pr.company_id), p.loyalty_tier_id, a.last
+                   COALESCE(c.company_id, pr.company_id), c.loyalty_tier_id, a.last
               FROM loyalty_card c
               JOIN loyalty_program pr ON pr.id = c.program_id
               JOIN res_partner p ON p.id = c.partner_id
@@ -553,7 +553,7 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_is_top_tier(self):
         self.ensure_one()
-        tier = self.tier_id or self.partner_id.loyalty_tier_id
+        tier = self.tier_id or self.card_id.loyalty_tier_id
         tiers = self.program_id.loyalty_tier_ids
         return bool(tier) and tier == tiers.sorted("threshold")[-1:]
 

@@ -48,9 +48,11 @@ class ResPartner(models.Model):
     )
     loyalty_tier_id = fields.Many2one(
         "loyalty.tier",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
+        string="Loyalty Tier",
+        compute="_compute_loyalty_tier_id",
+        search="_search_loyalty_tier_id",
+        compute_sudo=True,
+        help="The tier of the member's card in the company's membership program.",
     )
     loyalty_tier_points = fields.Float(
         string="Qualifying Points",
@@ -104,6 +106,25 @@ class ResPartner(models.Model):
             partner.loyalty_card_id = card_by_partner.get(
                 partner._origin
             ) or card_by_partner.get(partner.commercial_partner_id, cards.browse())
+
+    @api.depends_context("company")
+    @api.depends(
+        "loyalty_card_ids.loyalty_tier_id",
+        "commercial_partner_id.loyalty_card_ids.loyalty_tier_id",
+    )
+    def _compute_loyalty_tier_id(self):
+        for partner in self:
+            partner.loyalty_tier_id = partner.loyalty_card_id.loyalty_tier_id
+
+    def _search_loyalty_tier_id(self, operator, value):
+        program = self.env.company.loyalty_membership_program_id
+        return [
+            (
+                "loyalty_card_ids",
+                "any",
+                [("program_id", "=", program.id), ("loyalty_tier_id", operator, value)],
+            )
+        ]
 
     @api.depends_context("company")
     @api.depends(
