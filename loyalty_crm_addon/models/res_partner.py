@@ -48,7 +48,6 @@ class ResPartner(models.Model):
     )
     loyalty_tier_id = fields.Many2one(
         "loyalty.tier",
-        string="Loyalty Tier",
         compute="_compute_loyalty_tier_id",
         search="_search_loyalty_tier_id",
         compute_sudo=True,
