@@ -34,19 +34,6 @@ class LoyaltyCard(models.Model):
         compute="_compute_loyalty_tier_key",
         help="Technical: the tier as the point of sale compares it with rewards.",
     )
-    is_membership_card = fields.Boolean(
-        compute="_compute_is_membership_card",
-        search="_search_is_membership_card",
-    )
-
-    @api.depends("program_id.program_type")
-    def _compute_is_membership_card(self):
-        for card in self:
-            card.is_membership_card = card.program_id.program_type == "loyalty"
-
-    def _search_is_membership_card(self, operator, value):
-        positive = (operator == "=") == bool(value)
-        return [("program_type", "=" if positive else "!=", "loyalty")]
 
     @api.depends("loyalty_tier_id")
     def _compute_loyalty_tier_key(self):
@@ -212,7 +199,7 @@ class LoyaltyCard(models.Model):
             deltas = {
                 card: card.points
                 for card in cards
-                if card.is_membership_card
+                if card.program_type == "loyalty"
                 and not float_is_zero(card.points, precision_digits=PRECISION)
             }
             if deltas:
@@ -222,7 +209,7 @@ class LoyaltyCard(models.Model):
     def write(self, vals):
         if "points" not in vals or self._loyalty_ledger_skip():
             return super().write(vals)
-        members = self.filtered("is_membership_card")
+        members = self.filtered(lambda c: c.program_type == "loyalty")
         before = {card: card.points for card in members}
         res = super().write(vals)
         deltas = {

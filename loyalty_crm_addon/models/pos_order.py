@@ -46,7 +46,7 @@ class PosOrder(models.Model):
             .browse(int(k) for k in coupon_data if int(k) > 0)
             .exists()
         )
-        existing.filtered("is_membership_card")._loyalty_lock()
+        existing.filtered(lambda c: c.program_type == "loyalty")._loyalty_lock()
         res = super(
             PosOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).confirm_coupon_programs(coupon_data)
@@ -71,7 +71,7 @@ class PosOrder(models.Model):
             .sudo()
             .browse(set(id_map) | {k for k in net_by_old_id if k > 0})
             .exists()
-            .filtered("is_membership_card")
+            .filtered(lambda c: c.program_type == "loyalty")
         )
         spent_by_card = defaultdict(float)
         for line in self.lines:

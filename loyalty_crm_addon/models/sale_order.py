@@ -21,10 +21,10 @@ class SaleOrder(models.Model):
         self.ensure_one()
         result = defaultdict(lambda: [0.0, 0.0])
         for coupon_point in self.coupon_point_ids:
-            if coupon_point.coupon_id.is_membership_card:
+            if coupon_point.coupon_id.program_type == "loyalty":
                 result[coupon_point.coupon_id][0] += coupon_point.points
         for line in self.order_line:
-            if line.reward_id and line.coupon_id.is_membership_card:
+            if line.reward_id and line.coupon_id.program_type == "loyalty":
                 result[line.coupon_id][1] += line.points_cost
         return result
 
