@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
@@ -369,11 +371,13 @@ class ResPartner(models.Model):
                 ]
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
-            for partner in missing.sudo():
-                partner.message_post(
-                    body=self.env._("Enrolled in %s.", program.display_name),
-                    subtype_xmlid="mail.mt_note",
-                )
+            # One note per new member, in one batch (order confirmation path).
+            body = Markup("<p>%s</p>") % self.env._(
+                "Enrolled in %s.", program.display_name
+            )
+            missing.sudo()._message_log_batch(
+                bodies=dict.fromkeys(missing.ids, body), message_type="notification"
+            )
         return card_by_partner
 
     def action_open_loyalty_ledger(self):
