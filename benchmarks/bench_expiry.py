@@ -448,7 +448,9 @@ def run_scenario(env, args, scenario, fixture):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="lca_bench_addon")
-    parser.add_argument("--template", default="lca_base")
+    parser.add_argument(
+        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
+    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--cards", type=int, default=100_000)
     parser.add_argument("--lots-per-card", type=int, default=10)

@@ -16,9 +16,10 @@ Target: a run over 1,000,000 members within 60 s.
 
 Usage::
 
-    python benchmarks/bench_inactivity.py DB [--members 1000000] [--inactive-share 0.01]
+    ./dev bench bench_inactivity [DB] [--members 1000000] [--inactive-share 0.01]
 
-``DB`` must have ``loyalty_crm_addon`` installed. ``ODOO_SRC`` points to the
+``DB`` (default ``lca_bench_addon``) is built from the benchmark template
+with the addon when missing. ``ODOO_SRC`` points to the
 Odoo 18 tree (default ``~/odoo-18.0``).
 """
 
@@ -34,7 +35,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("db")
+    parser.add_argument(
+        "db",
+        nargs="?",
+        default="lca_bench_addon",
+        help="a database with the addon (built from the template when missing)",
+    )
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument(
         "--inactive-share",
@@ -50,6 +56,15 @@ def main():
         help="share of inactive members in the top tier (they get an opportunity)",
     )
     args = parser.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_ledger import ensure_db
+
+    ensure_db(
+        args.db,
+        os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base"),
+        ODOO_SRC,
+        with_addon=True,
+    )
 
     import odoo
     from odoo import SUPERUSER_ID, api

@@ -436,7 +436,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--native-db", default="lca_bench_native")
     parser.add_argument("--addon-db", default="lca_bench_addon")
-    parser.add_argument("--template", default="lca_base")
+    parser.add_argument(
+        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
+    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=20)

@@ -19,7 +19,7 @@ the window since: the daily review's real work.
 
 Usage::
 
-    python benchmarks/bench_tiers.py --db lca_bench_addon [--members 1000000]
+    ./dev bench bench_tiers [--db lca_bench_addon] [--members 1000000]
 """
 
 import argparse
@@ -31,6 +31,9 @@ sys.path.insert(0, os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ledger import ensure_db  # noqa: E402
 
 TARGET_S = 60.0
 TARGET_QUERIES = 3
@@ -151,7 +154,11 @@ def upgrade_check_queries(env, program):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, help="a database with the addon")
+    parser.add_argument(
+        "--db",
+        default="lca_bench_addon",
+        help="a database with the addon (built from the template when missing)",
+    )
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument(
         "--stale-every",
@@ -163,6 +170,12 @@ def main():
     args = parser.parse_args()
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     src = os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
+    ensure_db(
+        args.db,
+        os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base"),
+        src,
+        with_addon=True,
+    )
     addons = args.addons_path or f"{src}/addons,{src}/odoo/addons,{here}"
     odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={addons}"])
     registry = odoo.modules.registry.Registry(args.db)
