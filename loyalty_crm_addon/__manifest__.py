@@ -16,6 +16,8 @@
         "crm",
         "mass_mailing",
         "base_automation",
+        "portal",
+        "auth_signup",
     ],
     "data": [
         "security/loyalty_crm_security.xml",
@@ -35,9 +37,13 @@
         "data/mailing_data.xml",
         "data/loyalty_automation_data.xml",
         "views/loyalty_member_event_views.xml",
+        "views/loyalty_referral_views.xml",
+        "views/portal_templates.xml",
+        "data/loyalty_referral_data.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",
+        "demo/loyalty_referral_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

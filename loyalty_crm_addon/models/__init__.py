@@ -13,3 +13,4 @@ from . import pos_order
 from . import account_move
 from . import loyalty_crm_demo
 from . import loyalty_member_event
+from . import loyalty_referral

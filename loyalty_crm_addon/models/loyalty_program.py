@@ -134,3 +134,28 @@ class LoyaltyProgram(models.Model):
                 raise ValidationError(
                     self.env._("Milestones and warning days cannot be negative.")
                 )
+
+    # Referrals
+    loyalty_referral_monthly_cap = fields.Integer(
+        string="Referral Cap per Month",
+        default=0,
+        help="A member earns referral points for at most this many new "
+        "customers per month; 0 = no cap.",
+    )
+    loyalty_referral_min_amount = fields.Float(
+        string="Referral Minimum Order",
+        default=0.0,
+        help="The referred customer's first order must reach this total for "
+        "the referral to convert.",
+    )
+
+    @api.constrains("loyalty_referral_monthly_cap", "loyalty_referral_min_amount")
+    def _check_loyalty_referral_settings(self):
+        for program in self:
+            if (
+                program.loyalty_referral_monthly_cap < 0
+                or program.loyalty_referral_min_amount < 0
+            ):
+                raise ValidationError(
+                    self.env._("Referral cap and minimum cannot be negative.")
+                )

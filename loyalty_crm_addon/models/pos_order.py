@@ -15,11 +15,14 @@ class PosOrder(models.Model):
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "pos_order_id", string="Loyalty Ledger", readonly=True
     )
+    # Referrals: the code the till sends with the order (referral button).
+    loyalty_referral_code = fields.Char(string="Referral Code", copy=False)
 
     def _process_order(self, order, existing_order):
         order_id = super()._process_order(order, existing_order)
         paid = self.browse(order_id).filtered(lambda o: o.state != "draft")
         paid._loyalty_check_tier_rewards()
+        self.env["loyalty.referral"]._loyalty_convert(paid)
         return order_id
 
     def _loyalty_check_tier_rewards(self):

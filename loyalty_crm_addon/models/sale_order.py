@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import float_round
 
 from .loyalty_ledger_line import ENGINE
@@ -13,6 +13,13 @@ class SaleOrder(models.Model):
 
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "sale_order_id", string="Loyalty Ledger", readonly=True
+    )
+    # Referrals: the code a new customer gives; checked on entry, used at
+    # confirmation (loyalty.referral._loyalty_convert).
+    loyalty_referral_code = fields.Char(
+        string="Referral Code",
+        copy=False,
+        help="The referral code of the member who brought this new customer.",
     )
 
     def _loyalty_points_by_card(self):
@@ -104,6 +111,7 @@ class SaleOrder(models.Model):
             SaleOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).action_confirm()
         to_confirm._loyalty_post_confirmation()
+        self.env["loyalty.referral"]._loyalty_convert(to_confirm)
         return res
 
     def _loyalty_post_confirmation(self):
@@ -175,3 +183,9 @@ class SaleOrder(models.Model):
                 ratio, source="invoice", sale_order_id=line.sale_order_id.id, **values
             )
         return Ledger._post(vals_list)
+
+    @api.constrains("loyalty_referral_code")
+    def _check_loyalty_referral_code(self):
+        Referral = self.env["loyalty.referral"]
+        for order in self.filtered("loyalty_referral_code"):
+            Referral._loyalty_find_referrer(order.loyalty_referral_code)
