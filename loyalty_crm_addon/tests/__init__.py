@@ -2,3 +2,4 @@ from . import test_ledger
 from . import test_tiers
 from . import test_pos_tour
 from . import test_automation
+from . import test_referral
