@@ -256,6 +256,8 @@ class LoyaltyReferral(models.Model):
                 "program_id": program.id,
                 "company_id": company.id,
                 "channel": channel,
+                # The order giving the code is not a purchase "before" it.
+                "date": order.date_order if order else fields.Datetime.now(),
             }
         )
         if partner.loyalty_referred_by_id != referrer:
