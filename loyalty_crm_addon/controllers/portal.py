@@ -51,7 +51,9 @@ class LoyaltyPortal(CustomerPortal):
         )
         balance = partner.loyalty_balance
         rewards = card.program_id.reward_ids.filtered(
-            lambda r: r.active and r.required_points > 0 and r._loyalty_allowed_for(card)
+            lambda r: (
+                r.active and r.required_points > 0 and r._loyalty_allowed_for(card)
+            )
         ).sorted("required_points")
         next_tier = partner.loyalty_next_tier_id
         values.update(
@@ -70,7 +72,10 @@ class LoyaltyPortal(CustomerPortal):
                     if r.required_points > balance
                 ][:3],
                 "tier_progress": (
-                    min(100, int(100 * partner.loyalty_tier_points / next_tier.threshold))
+                    min(
+                        100,
+                        int(100 * partner.loyalty_tier_points / next_tier.threshold),
+                    )
                     if next_tier and next_tier.threshold
                     else 100
                 ),

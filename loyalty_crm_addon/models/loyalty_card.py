@@ -195,6 +195,9 @@ class LoyaltyCard(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         cards = super().create(vals_list)
+        # New members, however their card was made, get a referral code.
+        members = cards.filtered(lambda c: c.program_type == "loyalty").partner_id
+        members.commercial_partner_id._loyalty_assign_referral_codes()
         if not self._loyalty_ledger_skip():
             deltas = {
                 card: card.points

@@ -61,7 +61,6 @@ class LoyaltyReferral(models.Model):
 
     referrer_id = fields.Many2one(
         "res.partner",
-        string="Referrer",
         required=True,
         index=True,
         ondelete="restrict",
@@ -203,8 +202,13 @@ class LoyaltyReferral(models.Model):
         unknown code or a customer referred already changes nothing."""
         if isinstance(referrer, str):
             if not strict:
-                referrer = self.env["res.partner"].sudo().search(
-                    [("loyalty_referral_code", "=", normalize_code(referrer))], limit=1
+                referrer = (
+                    self.env["res.partner"]
+                    .sudo()
+                    .search(
+                        [("loyalty_referral_code", "=", normalize_code(referrer))],
+                        limit=1,
+                    )
                 )
                 if not referrer:
                     return self.browse()
@@ -246,7 +250,8 @@ class LoyaltyReferral(models.Model):
                 )
             )
         active._loyalty_reject(
-            "manual", self.env._("Replaced by the code %s", referrer.loyalty_referral_code)
+            "manual",
+            self.env._("Replaced by the code %s", referrer.loyalty_referral_code),
         )
         referral = Referral.create(
             {
@@ -280,7 +285,9 @@ class LoyaltyReferral(models.Model):
         if not self.env.user.has_group("loyalty_crm_addon.group_loyalty_manager"):
             raise UserError(self.env._("Only loyalty managers reject referrals."))
         pending = self.filtered(lambda r: r.state == "pending")
-        pending._loyalty_reject("manual", self.env._("Rejected by %s", self.env.user.name))
+        pending._loyalty_reject(
+            "manual", self.env._("Rejected by %s", self.env.user.name)
+        )
         return True
 
     # ------------------------------------------------------------------
@@ -305,9 +312,9 @@ class LoyaltyReferral(models.Model):
             ("same_phone", _norm_phone, ("phone", "mobile")),
             ("same_vat", _norm_vat, ("vat",)),
         ):
-            mine = {
-                normalize(p[f]) for p in referrers for f in field_names if p[f]
-            } - {""}
+            mine = {normalize(p[f]) for p in referrers for f in field_names if p[f]} - {
+                ""
+            }
             theirs = {
                 normalize(p[f]) for p in referees for f in field_names if p[f]
             } - {""}
@@ -373,7 +380,9 @@ class LoyaltyReferral(models.Model):
         else:
             orders = orders.filtered(lambda o: o.state in PAID_POS_STATES)
             channel = "pos"
-        for order in orders.filtered(lambda o: o.loyalty_referral_code and o.partner_id):
+        for order in orders.filtered(
+            lambda o: o.loyalty_referral_code and o.partner_id
+        ):
             self._loyalty_register(
                 order.partner_id,
                 order.loyalty_referral_code,
@@ -527,19 +536,6 @@ class LoyaltyLedgerLine(models.Model):
 PROTECTED_FIELDS.add("referral_id")
 
 
-class LoyaltyCard(models.Model):
-    _inherit = "loyalty.card"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        """New members (however their card was made) get a referral code."""
-        cards = super().create(vals_list)
-        members = cards.filtered(lambda c: c.program_type == "loyalty").partner_id
-        members.commercial_partner_id._loyalty_assign_referral_codes()
-        return cards
-
-
-
 class LoyaltyReferralDemo(models.AbstractModel):
     _inherit = "loyalty.crm.demo"
 
@@ -576,7 +572,6 @@ class LoyaltyReferralDemo(models.AbstractModel):
             return order
 
         confirmed_order(portal, 240.0)
-        portal.loyalty_adjust_points(150, "Welcome gift")
         members = Partner.search(
             [
                 ("loyalty_referral_code", "!=", False),
@@ -609,4 +604,6 @@ class LoyaltyReferralDemo(models.AbstractModel):
             Referral._loyalty_register(sam, members[0], "contact")
             # Rejected: a member referring themselves.
             Referral._loyalty_register(members[-1], members[-1], "contact")
+        # Some rewards within reach, others a few points away.
+        portal.loyalty_redeem_points(300, "Cinema tickets (partner offer)")
         return True

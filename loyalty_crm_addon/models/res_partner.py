@@ -654,7 +654,11 @@ class ResPartner(models.Model):
             else:
                 Referral.sudo().search(
                     [
-                        ("referee_commercial_id", "=", partner.commercial_partner_id.id),
+                        (
+                            "referee_commercial_id",
+                            "=",
+                            partner.commercial_partner_id.id,
+                        ),
                         ("state", "=", "pending"),
                     ]
                 )._loyalty_reject("manual", self.env._("Referrer removed"))

@@ -143,7 +143,9 @@ class TestLoyaltyPortal(LoyaltyCrmCommon, HttpCase):
         self.authenticate("lca_martha", "lca_martha_pw")
         home = self.url_open("/my/home")
         self.assertIn('href="/my/loyalty"', home.text)
-        counters = self.make_jsonrpc_request("/my/counters", {"counters": ["loyalty_count"]})
+        counters = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["loyalty_count"]}
+        )
         self.assertEqual(counters["loyalty_count"], 1)
         self.authenticate(None, None)
         response = self.url_open("/my/loyalty", allow_redirects=False)
@@ -170,7 +172,9 @@ class TestLoyaltyPortal(LoyaltyCrmCommon, HttpCase):
             },
         )
         self.assertEqual(response.status_code, 200)
-        user = self.env["res.users"].search([("login", "=", "friend.signup@example.com")])
+        user = self.env["res.users"].search(
+            [("login", "=", "friend.signup@example.com")]
+        )
         self.assertTrue(user)
         self.assertEqual(user.partner_id.loyalty_referred_by_id, self.member)
         referral = self.env["loyalty.referral"].search(

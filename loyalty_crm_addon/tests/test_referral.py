@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
 
+import psycopg2
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -32,7 +34,11 @@ class TestReferral(LoyaltyCrmCommon):
 
     def _friend(self, name="Fiona Friend", **values):
         return self.env["res.partner"].create(
-            {"name": name, "email": "%s@example.org" % name.split()[0].lower(), **values}
+            {
+                "name": name,
+                "email": "%s@example.org" % name.split()[0].lower(),
+                **values,
+            }
         )
 
     def _referral(self, partner):
@@ -64,7 +70,9 @@ class TestReferral(LoyaltyCrmCommon):
         codes = others.mapped("loyalty_referral_code")
         self.assertTrue(all(CODE_RE.match(c) for c in codes))
         self.assertEqual(len(set(codes + [self.member.loyalty_referral_code])), 31)
-        self.assertIn(self.member.loyalty_referral_code, self.member.loyalty_referral_url)
+        self.assertIn(
+            self.member.loyalty_referral_code, self.member.loyalty_referral_url
+        )
         # Members from before the addon's referral codes get one at upgrade.
         self.env.flush_all()
         self.env.cr.execute(
@@ -76,7 +84,7 @@ class TestReferral(LoyaltyCrmCommon):
         self.assertTrue(all(others[:5].mapped("loyalty_referral_code")))
         # Codes are unique in the database too.
         with (
-            self.assertRaises(Exception),
+            self.assertRaises(psycopg2.errors.UniqueViolation),
             mute_logger("odoo.sql_db"),
             self.cr.savepoint(),
         ):
@@ -85,7 +93,11 @@ class TestReferral(LoyaltyCrmCommon):
 
     def test_code_lookup_is_forgiving(self):
         code = self.member.loyalty_referral_code
-        for typed in (code.lower(), code.replace("-", ""), " %s " % code.replace("-", " ")):
+        for typed in (
+            code.lower(),
+            code.replace("-", ""),
+            " %s " % code.replace("-", " "),
+        ):
             self.assertEqual(self.Referral._loyalty_find_referrer(typed), self.member)
         with self.assertRaises(UserError):
             self.Referral._loyalty_find_referrer("NOPE-NOPE")
@@ -152,7 +164,9 @@ class TestReferral(LoyaltyCrmCommon):
         self.assertEqual(self.member.loyalty_balance, 100.0)
 
     def test_minimum_order_and_pending_points(self):
-        self.program.write({"loyalty_referral_min_amount": 200, "loyalty_pending_days": 14})
+        self.program.write(
+            {"loyalty_referral_min_amount": 200, "loyalty_pending_days": 14}
+        )
         friend = self._friend()
         referral = self._refer(friend)
         self._confirmed_order(friend, qty=1, price=100.0)
@@ -229,7 +243,9 @@ class TestReferral(LoyaltyCrmCommon):
         referrals = [self._refer(f) for f in friends]
         for friend in friends:
             self._confirmed_order(friend)
-        self.assertEqual([r.state for r in referrals], ["converted", "converted", "rejected"])
+        self.assertEqual(
+            [r.state for r in referrals], ["converted", "converted", "rejected"]
+        )
         self.assertEqual(referrals[2].reject_reason, "monthly_cap")
         self.assertEqual(self.member.loyalty_balance, 200.0)
         self.assertLedgerMatches()

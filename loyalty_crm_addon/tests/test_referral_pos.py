@@ -73,7 +73,9 @@ class TestReferralPos(TestPoSCommon):
         # One widget (40.00) is below the program's minimum of 50.
         small = self._sync(friend, 1, code=self.member.loyalty_referral_code.lower())
         self.assertEqual(small.state, "paid")
-        self.assertEqual(small.loyalty_referral_code, self.member.loyalty_referral_code.lower())
+        self.assertEqual(
+            small.loyalty_referral_code, self.member.loyalty_referral_code.lower()
+        )
         referral = self.Referral.search([("referee_id", "=", friend.id)])
         self.assertEqual(referral.channel, "pos")
         self.assertEqual(referral.state, "pending")
