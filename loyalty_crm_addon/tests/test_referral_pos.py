@@ -3,6 +3,7 @@ from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 
 @tagged("post_install", "-at_install")
@@ -115,3 +116,64 @@ class TestReferralPos(TestPoSCommon):
         self.assertEqual(referral.state, "rejected")
         self.assertEqual(referral.reject_reason, "same_email")
         self.assertEqual(self.member.loyalty_balance, 0.0)
+
+
+@tagged("post_install", "-at_install")
+class TestReferralPosTour(TestPointOfSaleHttpCommon):
+    """The till's referral button: the cashier types the code, the paid
+    order converts the referral."""
+
+    def test_referral_button_tour(self):
+        self.env["loyalty.program"].search([]).write({"active": False})
+        config = self.main_pos_config
+        company = config.company_id
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "LCA Till Club",
+                "program_type": "loyalty",
+                "trigger": "auto",
+                "applies_on": "both",
+                "company_id": company.id,
+                "pos_ok": True,
+                "pos_config_ids": [Command.link(config.id)],
+                "loyalty_referrer_points": 100,
+                "loyalty_referee_points": 50,
+                "rule_ids": [
+                    Command.clear(),
+                    Command.create(
+                        {
+                            "reward_point_mode": "money",
+                            "reward_point_amount": 1,
+                            "minimum_amount": 0,
+                        }
+                    ),
+                ],
+            }
+        )
+        company.loyalty_membership_program_id = program
+        self.env["product.product"].create(
+            {
+                "name": "LCA Referral Widget",
+                "available_in_pos": True,
+                "list_price": 50.0,
+                "taxes_id": False,
+            }
+        )
+        member = self.env["res.partner"].create({"name": "AAA LCA Referrer"})
+        self.env["loyalty.card"].create(
+            {"program_id": program.id, "partner_id": member.id, "points": 0}
+        )
+        member.loyalty_referral_code = "LCAA-2345"
+        friend = self.env["res.partner"].create({"name": "AAA LCA Referred Friend"})
+        config.write({"tax_regime_selection": False, "use_pricelist": False})
+        config.with_user(self.pos_user).open_ui()
+
+        self.start_pos_tour("loyalty_crm_pos_referral")
+
+        order = self.env["pos.order"].search([("partner_id", "=", friend.id)])
+        self.assertEqual(order.loyalty_referral_code, "LCAA 2345")
+        referral = self.env["loyalty.referral"].search([("referee_id", "=", friend.id)])
+        self.assertEqual(referral.channel, "pos")
+        self.assertEqual(referral.state, "converted")
+        self.assertEqual(referral.order_ref, order)
+        self.assertEqual(member.loyalty_balance, 100.0)
