@@ -4,41 +4,46 @@ from odoo.fields import Command
 from odoo.addons.sale.tests.common import SaleCommon
 
 
+def membership_program_vals(name="Rewards Club", **values):
+    """A membership program: 1 point per currency unit, 5.00 off an order
+    for 100 points."""
+    return {
+        "name": name,
+        "program_type": "loyalty",
+        "trigger": "auto",
+        "applies_on": "both",
+        "rule_ids": [
+            Command.clear(),
+            Command.create(
+                {
+                    "reward_point_mode": "money",
+                    "reward_point_amount": 1,
+                    "minimum_amount": 0,
+                }
+            ),
+        ],
+        "reward_ids": [
+            Command.clear(),
+            Command.create(
+                {
+                    "reward_type": "discount",
+                    "discount": 5,
+                    "discount_mode": "per_order",
+                    "discount_applicability": "order",
+                    "required_points": 100,
+                }
+            ),
+        ],
+        **values,
+    }
+
+
 class LoyaltyCrmCommon(SaleCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.env["loyalty.program"].search([]).sudo().write({"active": False})
-        cls.program = cls.env["loyalty.program"].create(
-            {
-                "name": "Rewards Club",
-                "program_type": "loyalty",
-                "trigger": "auto",
-                "applies_on": "both",
-                "rule_ids": [
-                    Command.clear(),
-                    Command.create(
-                        {
-                            "reward_point_mode": "money",
-                            "reward_point_amount": 1,
-                            "minimum_amount": 0,
-                        }
-                    ),
-                ],
-                "reward_ids": [
-                    Command.clear(),
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 5,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 100,
-                        }
-                    ),
-                ],
-            }
-        )
+        cls.program = cls.env["loyalty.program"].create(membership_program_vals())
         cls.reward = cls.program.reward_ids
         cls.env.company.loyalty_membership_program_id = cls.program
         cls.member = cls.env["res.partner"].create(

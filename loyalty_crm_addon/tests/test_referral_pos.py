@@ -5,6 +5,8 @@ from odoo.tests import tagged
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
+from .common import membership_program_vals
+
 
 @tagged("post_install", "-at_install")
 class TestReferralPos(TestPoSCommon):
@@ -17,40 +19,15 @@ class TestReferralPos(TestPoSCommon):
         cls.config = cls.basic_config
         cls.env["loyalty.program"].search([]).write({"active": False})
         cls.program = cls.env["loyalty.program"].create(
-            {
-                "name": "LCA Till Club",
-                "program_type": "loyalty",
-                "trigger": "auto",
-                "applies_on": "both",
-                "company_id": cls.env.company.id,
-                "pos_ok": True,
-                "pos_config_ids": [Command.link(cls.config.id)],
-                "loyalty_referrer_points": 100,
-                "loyalty_referee_points": 50,
-                "loyalty_referral_min_amount": 50,
-                "rule_ids": [
-                    Command.clear(),
-                    Command.create(
-                        {
-                            "reward_point_mode": "money",
-                            "reward_point_amount": 1,
-                            "minimum_amount": 0,
-                        }
-                    ),
-                ],
-                "reward_ids": [
-                    Command.clear(),
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 5,
-                            "discount_mode": "per_order",
-                            "discount_applicability": "order",
-                            "required_points": 100,
-                        }
-                    ),
-                ],
-            }
+            membership_program_vals(
+                "LCA Till Club",
+                company_id=cls.env.company.id,
+                pos_ok=True,
+                pos_config_ids=[Command.link(cls.config.id)],
+                loyalty_referrer_points=100,
+                loyalty_referee_points=50,
+                loyalty_referral_min_amount=50,
+            )
         )
         cls.env.company.loyalty_membership_program_id = cls.program
         cls.member = cls.env["res.partner"].create(
@@ -128,27 +105,14 @@ class TestReferralPosTour(TestPointOfSaleHttpCommon):
         config = self.main_pos_config
         company = config.company_id
         program = self.env["loyalty.program"].create(
-            {
-                "name": "LCA Till Club",
-                "program_type": "loyalty",
-                "trigger": "auto",
-                "applies_on": "both",
-                "company_id": company.id,
-                "pos_ok": True,
-                "pos_config_ids": [Command.link(config.id)],
-                "loyalty_referrer_points": 100,
-                "loyalty_referee_points": 50,
-                "rule_ids": [
-                    Command.clear(),
-                    Command.create(
-                        {
-                            "reward_point_mode": "money",
-                            "reward_point_amount": 1,
-                            "minimum_amount": 0,
-                        }
-                    ),
-                ],
-            }
+            membership_program_vals(
+                "LCA Till Club",
+                company_id=company.id,
+                pos_ok=True,
+                pos_config_ids=[Command.link(config.id)],
+                loyalty_referrer_points=100,
+                loyalty_referee_points=50,
+            )
         )
         company.loyalty_membership_program_id = program
         self.env["product.product"].create(
