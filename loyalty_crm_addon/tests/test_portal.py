@@ -131,6 +131,12 @@ class TestLoyaltyPortal(LoyaltyCrmCommon, HttpCase):
         page = html.tostring(doc).decode()
         self.assertNotIn(self.member.loyalty_referral_code, page)
         self.assertNotIn("Welcome gift", page)
+        # The page takes no record from the URL: naming Martha changes nothing.
+        doc = self._page(
+            "/my/loyalty?partner_id=%d&card_id=%d" % (self.member.id, self.card.id)
+        )
+        self.assertEqual(self._text(doc, "o_loyalty_balance"), "0")
+        self.assertNotIn(self.member.loyalty_referral_code, html.tostring(doc).decode())
         # Nor through the API: the ledger and another contact are closed.
         with self.assertRaises(AccessError):
             self.env["loyalty.ledger.line"].with_user(self.otto).search_read([])
