@@ -399,6 +399,14 @@ class LoyaltyReferral(models.Model):
         if not referrals:
             return self.browse()
         by_customer = {r.referee_commercial_id: r for r in referrals}
+        # A referrer's conversions are counted under their card's row lock:
+        # two tills converting for one referrer cannot both pass the cap.
+        self.env["loyalty.card"].sudo().search(
+            [
+                ("partner_id", "in", referrals.referrer_id.ids),
+                ("program_id", "in", referrals.program_id.ids),
+            ]
+        )._loyalty_lock()
         month_start = fields.Datetime.now().replace(
             day=1, hour=0, minute=0, second=0, microsecond=0
         )
