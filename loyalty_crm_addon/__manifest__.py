@@ -18,6 +18,7 @@
         "base_automation",
         "portal",
         "auth_signup",
+        "privacy_lookup",
     ],
     "data": [
         "security/loyalty_crm_security.xml",
@@ -40,6 +41,11 @@
         "views/loyalty_referral_views.xml",
         "views/portal_templates.xml",
         "data/loyalty_referral_data.xml",
+        "wizard/loyalty_balance_import_views.xml",
+        "views/res_partner_privacy_views.xml",
+        "views/portal_privacy_templates.xml",
+        "data/loyalty_privacy_data.xml",
+        "views/loyalty_privacy_menus.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",

@@ -14,3 +14,8 @@ from . import account_move
 from . import loyalty_crm_demo
 from . import loyalty_member_event
 from . import loyalty_referral
+from . import loyalty_member_event_consent
+from . import res_partner_privacy
+from . import mail_template
+from . import mailing_list
+from . import mailing_mailing

@@ -1,0 +1,724 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+import csv
+import datetime
+import io
+import math
+import re
+from collections import defaultdict
+
+from psycopg2.extras import execute_values
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
+
+from ..models.loyalty_ledger_line import PRECISION
+from ..models.loyalty_member_event_consent import QUIET
+
+COLUMNS = (
+    "email",
+    "name",
+    "phone",
+    "ref",
+    "points",
+    "lifetime_points",
+    "earned_on",
+    "expires_on",
+    "consent",
+)
+# One opening balance per card, whatever the file: these references are the
+# stable keys that make a second import of the same rows change nothing.
+REF_OPENING = "import-opening"
+REF_LIFETIME = "import-lifetime"
+REF_LIFETIME_OFFSET = "import-lifetime-offset"
+ACTIONS = [
+    ("create", "Create"),
+    ("match", "Match"),
+    ("skip", "Already Imported"),
+    ("reject", "Reject"),
+]
+
+
+def _phone_key(value):
+    return re.sub(r"[^\d+]", "", value or "")
+
+
+class LoyaltyBalanceImport(models.Model):
+    """An import of members and balances from another system. Kept as a
+    record (not a transient wizard) so that a large import runs as a job in
+    batches, shows its progress and resumes where it stopped."""
+
+    _name = "loyalty.balance.import"
+    _description = "Loyalty Balance Import"
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    data_file = fields.Binary(
+        string="File", attachment=True, help="CSV or XLSX, one member per row."
+    )
+    filename = fields.Char()
+    program_id = fields.Many2one(
+        "loyalty.program",
+        required=True,
+        domain=[("program_type", "=", "loyalty")],
+        default=lambda self: self.env.company.loyalty_membership_program_id,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    match_by = fields.Selection(
+        [
+            ("auto", "Email, then phone, then reference"),
+            ("email", "Email"),
+            ("phone", "Phone"),
+            ("ref", "Reference"),
+        ],
+        required=True,
+        default="auto",
+        help="How a row finds its contact.",
+    )
+    create_partners = fields.Boolean(
+        string="Create Missing Contacts",
+        default=True,
+        help="Rows matching no contact create one; otherwise they are rejected.",
+    )
+    batch_size = fields.Integer(default=2000, required=True)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("checked", "Checked"),
+            ("queued", "Queued"),
+            ("running", "Running"),
+            ("done", "Done"),
+        ],
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    rows_total = fields.Integer(readonly=True, copy=False)
+    next_row = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Rows before this one are imported: an interrupted import resumes here.",
+    )
+    progress = fields.Float(compute="_compute_progress")
+    count_create = fields.Integer(string="Created", readonly=True, copy=False)
+    count_match = fields.Integer(string="Matched", readonly=True, copy=False)
+    count_skip = fields.Integer(string="Already Imported", readonly=True, copy=False)
+    count_reject = fields.Integer(string="Rejected", readonly=True, copy=False)
+    dry_run = fields.Boolean(
+        readonly=True, copy=False, help="The report is of a dry run."
+    )
+    line_ids = fields.One2many(
+        "loyalty.balance.import.line", "import_id", string="Report", readonly=True
+    )
+
+    _sql_constraints = [
+        ("batch_size_positive", "CHECK(batch_size > 0)", "Batches need rows."),
+    ]
+
+    def init(self):
+        # The database itself refuses a second opening balance on a card,
+        # even from two imports running at once.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_import_reference_uniq
+            ON loyalty_ledger_line (card_id, reference)
+            WHERE source = 'import' AND reference LIKE 'import-%%'
+            """
+        )
+
+    @api.depends("filename", "create_date")
+    def _compute_name(self):
+        for job in self:
+            job.name = job.filename or self.env._("Balance import")
+
+    @api.depends("rows_total", "next_row", "state")
+    def _compute_progress(self):
+        for job in self:
+            if job.state == "done":
+                job.progress = 100.0
+            else:
+                job.progress = (
+                    100.0 * job.next_row / job.rows_total if job.rows_total else 0.0
+                )
+
+    # ------------------------------------------------------------------
+    # Reading the file
+    # ------------------------------------------------------------------
+    def _read_rows(self):
+        """The rows of the file as dicts of the known columns."""
+        self.ensure_one()
+        if not self.data_file:
+            raise UserError(self.env._("Choose a file to import."))
+        content = base64.b64decode(self.data_file)
+        is_xlsx = content[:2] == b"PK" or (self.filename or "").lower().endswith(
+            ".xlsx"
+        )
+        table = self._read_xlsx(content) if is_xlsx else self._read_csv(content)
+        header = [str(h or "").strip().lower() for h in (next(table, None) or [])]
+        if "points" not in header or not {"email", "phone", "ref"} & set(header):
+            raise UserError(
+                self.env._(
+                    "The file needs a 'points' column and at least one of "
+                    "'email', 'phone' or 'ref'. Known columns: %s",
+                    ", ".join(COLUMNS),
+                )
+            )
+        index = {col: header.index(col) for col in COLUMNS if col in header}
+        rows = []
+        for values in table:
+            values = list(values)
+            if not any(v not in (None, "") for v in values):
+                continue
+            rows.append(
+                {
+                    col: values[i] if i < len(values) else None
+                    for col, i in index.items()
+                }
+            )
+        return rows
+
+    def _read_csv(self, content):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = content.decode("latin-1")
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        return csv.reader(io.StringIO(text), dialect)
+
+    def _read_xlsx(self, content):
+        try:
+            import openpyxl
+        except ImportError as e:
+            raise UserError(self.env._("Reading XLSX files needs openpyxl.")) from e
+        try:
+            book = openpyxl.load_workbook(
+                io.BytesIO(content), read_only=True, data_only=True
+            )
+        except Exception as e:
+            raise UserError(self.env._("This file is not a readable XLSX file.")) from e
+        return book.worksheets[0].iter_rows(values_only=True)
+
+    # ------------------------------------------------------------------
+    # Checking rows
+    # ------------------------------------------------------------------
+    def _parse_number(self, value, label):
+        if value in (None, ""):
+            return 0.0
+        if isinstance(value, bool):
+            raise ValueError(self.env._("%s is not a number", label))
+        if isinstance(value, str):
+            try:
+                value = float(value.strip().replace(" ", ""))
+            except ValueError:
+                raise ValueError(
+                    self.env._("%(label)s '%(value)s' is not a number", label=label,
+                               value=value)
+                ) from None
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(self.env._("%s is not a finite number", label))
+        if value < 0:
+            raise ValueError(self.env._("%s cannot be negative", label))
+        if abs(tools.float_round(value, PRECISION) - value) > 1e-6:
+            raise ValueError(
+                self.env._("%(label)s has more than %(n)s decimals", label=label,
+                           n=PRECISION)
+            )
+        return float(value)
+
+    def _parse_date(self, value, label):
+        if value in (None, ""):
+            return False
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            raise ValueError(
+                self.env._("%(label)s '%(value)s' is not a date (YYYY-MM-DD)",
+                           label=label, value=value)
+            ) from None
+
+    @staticmethod
+    def _text(value):
+        if value is None:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value).strip()
+
+    def _check_row(self, raw, today):
+        """(values, error) of one row; values hold the match key."""
+        vals = {
+            "email": self._text(raw.get("email")),
+            "name": self._text(raw.get("name")),
+            "phone": self._text(raw.get("phone")),
+            "ref": self._text(raw.get("ref")),
+        }
+        try:
+            if vals["email"]:
+                vals["email_normalized"] = tools.email_normalize(vals["email"])
+                if not vals["email_normalized"]:
+                    raise ValueError(
+                        self.env._("'%s' is not an email address", vals["email"])
+                    )
+            vals["points"] = self._parse_number(raw.get("points"), "points")
+            vals["lifetime_points"] = self._parse_number(
+                raw.get("lifetime_points"), "lifetime_points"
+            )
+            vals["earned_on"] = self._parse_date(raw.get("earned_on"), "earned_on")
+            vals["expires_on"] = self._parse_date(raw.get("expires_on"), "expires_on")
+            consent = self._text(raw.get("consent")).lower()
+            if consent and consent not in ("in", "out"):
+                raise ValueError(self.env._("consent must be 'in' or 'out'"))
+            vals["consent"] = consent
+        except ValueError as e:
+            return vals, str(e)
+        if vals["earned_on"] and vals["earned_on"] > today:
+            return vals, self.env._("earned_on is in the future")
+        if vals["expires_on"] and vals["expires_on"] < today:
+            return vals, self.env._("expires_on is past: the points have expired")
+        if (
+            vals["expires_on"]
+            and vals["earned_on"]
+            and vals["expires_on"] < vals["earned_on"]
+        ):
+            return vals, self.env._("expires_on is before earned_on")
+        keys = {
+            "email": vals.get("email_normalized"),
+            "phone": _phone_key(vals["phone"]),
+            "ref": vals["ref"],
+        }
+        order = ("email", "phone", "ref") if self.match_by == "auto" else (self.match_by,)
+        for kind in order:
+            if keys[kind]:
+                vals["key"] = (kind, keys[kind])
+                break
+        else:
+            return vals, self.env._(
+                "no %s to find the contact with",
+                " / ".join(order),
+            )
+        return vals, False
+
+    def _find_partners(self, keys):
+        """{(kind, value): commercial partner ids} of the active contacts of
+        the import's company (or shared) matching the keys."""
+        by_kind = defaultdict(list)
+        for kind, value in keys:
+            by_kind[kind].append(value)
+        found = defaultdict(set)
+        company = SQL_COMPANY
+        queries = {
+            "email": "SELECT email_normalized, commercial_partner_id FROM res_partner"
+            " WHERE email_normalized = ANY(%s) AND " + company,
+            "phone": "SELECT k, commercial_partner_id FROM ("
+            " SELECT regexp_replace(phone, '[^0-9+]', '', 'g') AS k,"
+            " commercial_partner_id, active, company_id FROM res_partner"
+            " WHERE phone IS NOT NULL UNION ALL"
+            " SELECT regexp_replace(mobile, '[^0-9+]', '', 'g'),"
+            " commercial_partner_id, active, company_id FROM res_partner"
+            " WHERE mobile IS NOT NULL) p WHERE k = ANY(%s) AND " + company,
+            "ref": "SELECT ref, commercial_partner_id FROM res_partner"
+            " WHERE ref = ANY(%s) AND " + company,
+        }
+        self.env.flush_all()
+        for kind, values in by_kind.items():
+            self.env.cr.execute(queries[kind], [values, self.company_id.id])
+            for value, partner_id in self.env.cr.fetchall():
+                found[(kind, value)].add(partner_id)
+        return found
+
+    def _imported_cards(self, card_ids):
+        """Cards that already hold an imported opening balance or lifetime."""
+        if not card_ids:
+            return set()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT DISTINCT card_id FROM loyalty_ledger_line"
+            " WHERE card_id = ANY(%s) AND source = 'import'"
+            " AND reference IN %s",
+            [list(card_ids), (REF_OPENING, REF_LIFETIME)],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def _plan_batch(self, rows, start, seen):
+        """Decide each row of a batch: [(row number, vals, action, partner id,
+        message)]. ``seen`` maps match keys and partners of earlier rows to
+        their row numbers (duplicates in the file)."""
+        today = fields.Date.context_today(self)
+        checked = []
+        for offset, raw in enumerate(rows):
+            vals, error = self._check_row(raw, today)
+            checked.append((start + offset + 1, vals, error))
+        found = self._find_partners(
+            {vals["key"] for __, vals, error in checked if not error}
+        )
+        partner_ids = set().union(*found.values()) if found else set()
+        cards = self.env["loyalty.card"].sudo().search(
+            [
+                ("program_id", "=", self.program_id.id),
+                ("partner_id", "in", list(partner_ids)),
+            ]
+        )
+        card_by_partner = {card.partner_id.id: card.id for card in cards}
+        imported = self._imported_cards(card_by_partner.values())
+        plan = []
+        for number, vals, error in checked:
+            if error:
+                plan.append((number, vals, "reject", False, error))
+                continue
+            key = vals["key"]
+            if key in seen:
+                plan.append(
+                    (number, vals, "reject", False,
+                     self.env._("duplicate of row %s", seen[key]))
+                )
+                continue
+            seen[key] = number
+            matches = found.get(key, set())
+            if len(matches) > 1:
+                plan.append(
+                    (number, vals, "reject", False,
+                     self.env._("%s contacts match this %s", len(matches), key[0]))
+                )
+                continue
+            if not matches:
+                if not self.create_partners:
+                    plan.append(
+                        (number, vals, "reject", False,
+                         self.env._("no contact with this %s", key[0]))
+                    )
+                else:
+                    plan.append(
+                        (number, vals, "create", False,
+                         self.env._("new contact and membership"))
+                    )
+                continue
+            partner_id = matches.pop()
+            if ("partner", partner_id) in seen:
+                plan.append(
+                    (number, vals, "reject", False,
+                     self.env._("same member as row %s",
+                                seen[("partner", partner_id)]))
+                )
+                continue
+            seen[("partner", partner_id)] = number
+            if card_by_partner.get(partner_id) in imported:
+                plan.append(
+                    (number, vals, "skip", partner_id,
+                     self.env._("balance already imported"))
+                )
+            else:
+                plan.append(
+                    (number, vals, "match", partner_id,
+                     self.env._("existing contact"))
+                )
+        return plan
+
+    def _seen_before(self, rows):
+        """Match keys of the rows before ``next_row`` (duplicates across
+        batches of a resumed import)."""
+        seen = {}
+        today = fields.Date.context_today(self)
+        for number, raw in enumerate(rows, start=1):
+            vals, error = self._check_row(raw, today)
+            if not error and vals["key"] not in seen:
+                seen[vals["key"]] = number
+        return seen
+
+    # ------------------------------------------------------------------
+    # Report
+    # ------------------------------------------------------------------
+    def _write_report(self, plan):
+        if not plan:
+            return
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        execute_values(
+            self.env.cr._obj,
+            """
+            INSERT INTO loyalty_balance_import_line (
+                import_id, row, action, partner_id, email, name, phone, ref,
+                points, lifetime_points, earned_on, expires_on, message,
+                create_uid, create_date, write_uid, write_date)
+            VALUES %s
+            """,
+            [
+                (
+                    self.id, number, action, partner_id or None,
+                    vals.get("email") or None, vals.get("name") or None,
+                    vals.get("phone") or None, vals.get("ref") or None,
+                    vals.get("points"), vals.get("lifetime_points"),
+                    vals.get("earned_on") or None, vals.get("expires_on") or None,
+                    message, uid, now, uid, now,
+                )
+                for number, vals, action, partner_id, message in plan
+            ],
+            page_size=1000,
+        )
+        counts = defaultdict(int)
+        for __, __, action, __, __ in plan:
+            counts[action] += 1
+        self.write(
+            {
+                f"count_{action}": self[f"count_{action}"] + n
+                for action, n in counts.items()
+            }
+        )
+
+    def _reset_report(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "DELETE FROM loyalty_balance_import_line WHERE import_id = %s", [self.id]
+        )
+        self.invalidate_recordset(["line_ids"])
+        self.write(
+            {
+                "count_create": 0,
+                "count_match": 0,
+                "count_skip": 0,
+                "count_reject": 0,
+                "next_row": 0,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def _check_manager(self):
+        if not self.env.su and not self.env.user.has_group(
+            "loyalty_crm_addon.group_loyalty_manager"
+        ):
+            raise UserError(self.env._("Only loyalty managers import balances."))
+        if self.program_id.program_type != "loyalty":
+            raise UserError(self.env._("Balances go to a loyalty program."))
+
+    def action_dry_run(self):
+        """Report, row by row, what the import would do; writes nothing but
+        the report."""
+        self.ensure_one()
+        self._check_manager()
+        if self.state in ("queued", "running", "done"):
+            raise UserError(self.env._("This import has already started."))
+        rows = self._read_rows()
+        self._reset_report()
+        seen = {}
+        for start in range(0, len(rows), self.batch_size):
+            self._write_report(
+                self._plan_batch(rows[start : start + self.batch_size], start, seen)
+            )
+        self.write({"state": "checked", "dry_run": True, "rows_total": len(rows)})
+        return self._reopen()
+
+    def action_import(self):
+        """Import the file: a job run by the scheduler when it is large, at
+        once otherwise. Importing the same rows again changes nothing."""
+        self.ensure_one()
+        self._check_manager()
+        if self.state == "done":
+            return self._reopen()
+        if self.state not in ("queued", "running"):
+            rows = self._read_rows()
+            self._reset_report()
+            self.write({"state": "queued", "dry_run": False, "rows_total": len(rows)})
+        limit = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("loyalty_crm_addon.import_sync_rows", 5000)
+        )
+        if self.rows_total > limit and not self.env.context.get(
+            "ir_cron_progress_id"
+        ):
+            self.env.ref(
+                "loyalty_crm_addon.ir_cron_loyalty_balance_import"
+            ).sudo()._trigger()
+            return self._reopen()
+        self._run_import()
+        return self._reopen()
+
+    def _run_import(self, max_batches=0):
+        """Import from ``next_row`` on, batch after batch; commits between
+        batches in a scheduled job. ``max_batches`` stops early (0: all)."""
+        self.ensure_one()
+        rows = self._read_rows()
+        self.write({"state": "running", "rows_total": len(rows)})
+        seen = self._seen_before(rows[: self.next_row])
+        Ledger = self.env["loyalty.ledger.line"]
+        done_batches = 0
+        while self.next_row < len(rows):
+            start = self.next_row
+            batch = rows[start : start + self.batch_size]
+            plan = self._plan_batch(batch, start, seen)
+            plan = self._apply_batch(plan)
+            self._write_report(plan)
+            self.next_row = start + len(batch)
+            self.env["ir.cron"]._notify_progress(
+                done=self.next_row, remaining=len(rows) - self.next_row
+            )
+            if Ledger._cron_commits():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env.invalidate_all()
+            done_batches += 1
+            if max_batches and done_batches >= max_batches:
+                return False
+        self.write({"state": "done", "data_file": False})
+        return True
+
+    def _apply_batch(self, plan):
+        """Write one batch: contacts, cards, ledger lines. Returns the plan
+        with the new contacts filled in."""
+        Partner = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(tracking_disable=True, mail_create_nolog=True)
+        )
+        to_create = [(i, p) for i, p in enumerate(plan) if p[2] == "create"]
+        now = fields.Datetime.now()
+        if to_create:
+            partners = Partner.create(
+                [
+                    {
+                        "name": vals["name"] or vals["email"] or vals["phone"]
+                        or vals["ref"],
+                        "email": vals["email"] or False,
+                        "phone": vals["phone"] or False,
+                        "ref": vals["ref"] or False,
+                        "company_id": False,
+                        **(
+                            {
+                                "loyalty_consent": vals["consent"],
+                                "loyalty_consent_date": now,
+                                "loyalty_consent_channel": "import",
+                            }
+                            if vals["consent"]
+                            else {}
+                        ),
+                    }
+                    for __, (__, vals, __, __, __) in to_create
+                ]
+            )
+            for (i, (number, vals, action, __, message)), partner in zip(
+                to_create, partners, strict=True
+            ):
+                plan[i] = (number, vals, action, partner.id, message)
+        posting = [p for p in plan if p[2] in ("create", "match")]
+        if not posting:
+            return plan
+        partners = Partner.browse([p[3] for p in posting])
+        consent = [p for p in posting if p[2] == "match" and p[1]["consent"]]
+        for value in ("in", "out"):
+            Partner.browse(
+                [p[3] for p in consent if p[1]["consent"] == value]
+            )._loyalty_set_consent(value, "import")
+        Ledger = self.env["loyalty.ledger.line"].with_context(loyalty_event_mute=QUIET)
+        card_by_partner = partners._loyalty_enroll(self.program_id)
+        opening, lifetime = [], []
+        for __, vals, __, partner_id, __ in posting:
+            card = card_by_partner[Partner.browse(partner_id)]
+            if vals["points"]:
+                extra = {}
+                if vals["expires_on"]:
+                    extra["expiry_date"] = vals["expires_on"]
+                opening.append(
+                    Ledger._prepare_line(
+                        card,
+                        "adjust",
+                        vals["points"],
+                        source="import",
+                        reference=REF_OPENING,
+                        description=self.env._("Opening balance (import)"),
+                        date=datetime.datetime.combine(
+                            vals["earned_on"], datetime.time(12)
+                        )
+                        if vals["earned_on"]
+                        else now,
+                        **extra,
+                    )
+                )
+            if vals["lifetime_points"]:
+                lifetime.append(
+                    Ledger._prepare_line(
+                        card,
+                        "adjust",
+                        vals["lifetime_points"],
+                        source="import",
+                        reference=REF_LIFETIME,
+                        tier_qualifying=True,
+                        expiry_date=False,
+                        description=self.env._(
+                            "Lifetime points carried over (tier placement)"
+                        ),
+                    )
+                )
+        cards = self.env["loyalty.card"].union(*card_by_partner.values())
+        cards._loyalty_lock()
+        lines = Ledger._post(opening + lifetime)
+        # Lifetime points place the member in a tier but are not spendable:
+        # each is offset at once by a counter-entry that does not qualify.
+        offsets = [
+            Ledger._prepare_line(
+                line.card_id,
+                "reversal",
+                -line.points,
+                source="import",
+                reference=REF_LIFETIME_OFFSET,
+                reversed_line_id=line.id,
+                tier_qualifying=False,
+                description=self.env._("Lifetime points are not spendable"),
+            )
+            for line in lines
+            if line.reference == REF_LIFETIME
+        ]
+        if offsets:
+            Ledger._post(offsets)
+        return plan
+
+    @api.model
+    def _cron_run_imports(self):
+        """Run the queued imports; an interrupted one resumes at its
+        ``next_row``."""
+        for job in self.search([("state", "in", ("queued", "running"))], order="id"):
+            job._run_import()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+SQL_COMPANY = "active AND (company_id IS NULL OR company_id = %s)"
+
+
+class LoyaltyBalanceImportLine(models.Model):
+    _name = "loyalty.balance.import.line"
+    _description = "Loyalty Balance Import Report Line"
+    _order = "import_id, row"
+
+    import_id = fields.Many2one(
+        "loyalty.balance.import", required=True, index=True, ondelete="cascade"
+    )
+    row = fields.Integer(help="Data row of the file (1 is the first after the header).")
+    action = fields.Selection(ACTIONS, required=True)
+    partner_id = fields.Many2one("res.partner", index="btree_not_null")
+    email = fields.Char()
+    name = fields.Char()
+    phone = fields.Char()
+    ref = fields.Char()
+    points = fields.Float(digits=(16, PRECISION))
+    lifetime_points = fields.Float(digits=(16, PRECISION))
+    earned_on = fields.Date()
+    expires_on = fields.Date()
+    message = fields.Char()
