@@ -30,6 +30,9 @@ class MailingMailing(models.Model):
         domain = super()._get_recipients_domain()
         if not self.loyalty_consent_required:
             return domain
+        self.env["res.partner"].flush_model(
+            ["loyalty_consent", "email_normalized", "commercial_partner_id"]
+        )
         opted_out = SQL(
             "(SELECT p.email_normalized FROM res_partner p"
             " LEFT JOIN res_partner c ON c.id = p.commercial_partner_id"
