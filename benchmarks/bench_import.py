@@ -113,7 +113,13 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
         result["rss_after_dry_run_mb"] = round(_rss_mb())
 
         t0 = time.perf_counter()
-        job._run_import()
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            cProfile.runctx("job._run_import()", globals(), locals(),
+                            os.environ["BENCH_PROFILE"])
+        else:
+            job._run_import()
         env.flush_all()
         result["import_s"] = round(time.perf_counter() - t0, 1)
         result["import_counts"] = [job.count_create, job.count_match,

@@ -550,6 +550,8 @@ class LoyaltyBalanceImport(models.Model):
         batches in a scheduled job. ``max_batches`` stops early (0: all)."""
         self.ensure_one()
         rows = self._read_rows()
+        if not self.next_row:
+            self._reset_report()
         self.write({"state": "running", "rows_total": len(rows)})
         seen = self._seen_before(rows[: self.next_row])
         Ledger = self.env["loyalty.ledger.line"]
