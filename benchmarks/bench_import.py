@@ -36,7 +36,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from bench_ledger import (  # noqa: E402
-    ADDON,
     DEFAULT_ODOO,
     REPO,
     addons_path,
@@ -71,8 +70,12 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
     from odoo.tools import config
 
     config.parse_config(
-        ["-d", db, f"--addons-path={addons_path(odoo_root, addons_dir)}",
-         "--log-level=warn"]
+        [
+            "-d",
+            db,
+            f"--addons-path={addons_path(odoo_root, addons_dir)}",
+            "--log-level=warn",
+        ]
     )
     registry = odoo.modules.registry.Registry(db)
     cr = registry.cursor()
@@ -91,9 +94,15 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
         )
         env.company.loyalty_membership_program_id = program
         n_existing = n_rows // 10
-        partners = env["res.partner"].with_context(tracking_disable=True).create(
-            [{"name": f"Existing {i}", "email": f"existing{i}@example.com"}
-             for i in range(n_existing)]
+        partners = (
+            env["res.partner"]
+            .with_context(tracking_disable=True)
+            .create(
+                [
+                    {"name": f"Existing {i}", "email": f"existing{i}@example.com"}
+                    for i in range(n_existing)
+                ]
+            )
         )
         data = base64.b64encode(make_csv(n_rows, partners.mapped("email")))
         env.flush_all()
@@ -101,49 +110,75 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
         rss0 = _rss_mb()
 
         job = Import.create(
-            {"data_file": data, "filename": "bench.csv",
-             "program_id": program.id, "batch_size": batch_size}
+            {
+                "data_file": data,
+                "filename": "bench.csv",
+                "program_id": program.id,
+                "batch_size": batch_size,
+            }
         )
         t0 = time.perf_counter()
         job.action_dry_run()
         env.flush_all()
         result["dry_run_s"] = round(time.perf_counter() - t0, 1)
-        result["dry_run_counts"] = [job.count_create, job.count_match,
-                                    job.count_skip, job.count_reject]
+        result["dry_run_counts"] = [
+            job.count_create,
+            job.count_match,
+            job.count_skip,
+            job.count_reject,
+        ]
         result["rss_after_dry_run_mb"] = round(_rss_mb())
 
         t0 = time.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
 
-            cProfile.runctx("job._run_import()", globals(), locals(),
-                            os.environ["BENCH_PROFILE"])
+            cProfile.runctx(
+                "job._run_import()", globals(), locals(), os.environ["BENCH_PROFILE"]
+            )
         else:
             job._run_import()
         env.flush_all()
         result["import_s"] = round(time.perf_counter() - t0, 1)
-        result["import_counts"] = [job.count_create, job.count_match,
-                                   job.count_skip, job.count_reject]
+        result["import_counts"] = [
+            job.count_create,
+            job.count_match,
+            job.count_skip,
+            job.count_reject,
+        ]
         result["rss_after_import_mb"] = round(_rss_mb())
 
-        cr.execute("SELECT COUNT(*), SUM(points) FROM loyalty_ledger_line"
-                   " WHERE program_id = %s", [program.id])
+        cr.execute(
+            "SELECT COUNT(*), SUM(points) FROM loyalty_ledger_line"
+            " WHERE program_id = %s",
+            [program.id],
+        )
         result["ledger_lines"], total = cr.fetchone()
         again = Import.create(
-            {"data_file": data, "filename": "bench.csv",
-             "program_id": program.id, "batch_size": batch_size}
+            {
+                "data_file": data,
+                "filename": "bench.csv",
+                "program_id": program.id,
+                "batch_size": batch_size,
+            }
         )
         t0 = time.perf_counter()
         again._run_import()
         env.flush_all()
         result["second_import_s"] = round(time.perf_counter() - t0, 1)
-        cr.execute("SELECT COUNT(*), SUM(points) FROM loyalty_ledger_line"
-                   " WHERE program_id = %s", [program.id])
+        cr.execute(
+            "SELECT COUNT(*), SUM(points) FROM loyalty_ledger_line"
+            " WHERE program_id = %s",
+            [program.id],
+        )
         result["second_import_changes_nothing"] = cr.fetchone() == (
-            result["ledger_lines"], total)
+            result["ledger_lines"],
+            total,
+        )
         result["second_import_skipped"] = again.count_skip
         result["inconsistent_cards"] = len(
-            env["loyalty.ledger.line"]._get_inconsistent_cards())
+            env["loyalty.ledger.line"]._get_inconsistent_cards()
+        )
         result["rss_baseline_mb"] = round(rss0)
         result["peak_rss_mb"] = round(_rss_mb())
     finally:
@@ -167,19 +202,35 @@ def main():
         return
     addons_dir, digest = snapshot_addon()
     print(f"# addon code snapshot {digest}", flush=True)
-    ensure_db(args.db, args.template, args.odoo_root, with_addon=True,
-              addons_dir=addons_dir)
-    print(f"# {args.rows} rows, batches of {args.batch_size}, "
-          f"{os.cpu_count()} CPUs", flush=True)
+    ensure_db(
+        args.db, args.template, args.odoo_root, with_addon=True, addons_dir=addons_dir
+    )
+    print(
+        f"# {args.rows} rows, batches of {args.batch_size}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--worker", "--db", args.db,
-         "--rows", str(args.rows), "--batch-size", str(args.batch_size),
-         "--odoo-root", args.odoo_root, "--addons-dir", addons_dir],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            "--db",
+            args.db,
+            "--rows",
+            str(args.rows),
+            "--batch-size",
+            str(args.batch_size),
+            "--odoo-root",
+            args.odoo_root,
+            "--addons-dir",
+            addons_dir,
+        ],
+        capture_output=True,
+        text=True,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT "):])
+            res = json.loads(line[len("RESULT ") :])
             for key, value in res.items():
                 print(f"{key:32} {value}")
             rate = res["rows"] / max(res["import_s"], 0.1)

@@ -33,9 +33,7 @@ class LoyaltyPrivacyPortal(http.Controller):
             self._member().sudo()._loyalty_set_consent(consent, "portal")
         return request.redirect("/my/loyalty/privacy?saved=1")
 
-    @http.route(
-        "/loyalty/privacy/export/<int:partner_id>", type="http", auth="user"
-    )
+    @http.route("/loyalty/privacy/export/<int:partner_id>", type="http", auth="user")
     def loyalty_privacy_export(self, partner_id, **kw):
         partner = request.env["res.partner"].browse(partner_id).exists()
         if not partner:

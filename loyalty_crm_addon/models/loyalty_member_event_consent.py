@@ -26,6 +26,4 @@ class LoyaltyMemberEvent(models.Model):
         if mailing_list and not mailing_list.loyalty_consent_required:
             mailing_list.sudo().loyalty_consent_required = True
         if events or not self:
-            return super(LoyaltyMemberEvent, events)._loyalty_add_to_mailing_list(
-                xmlid
-            )
+            return super(LoyaltyMemberEvent, events)._loyalty_add_to_mailing_list(xmlid)

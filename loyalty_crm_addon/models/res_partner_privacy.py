@@ -55,8 +55,10 @@ def _plain(value):
     return value
 
 
+# Kept apart from res_partner.py: privacy is its own capability, and its own
+# file keeps it out of the way of the engine's partner methods.
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
 
     loyalty_consent = fields.Selection(
         [("in", "Opted in"), ("out", "Opted out")],
@@ -72,7 +74,10 @@ class ResPartner(models.Model):
         string="Consent Date", readonly=True, copy=False
     )
     loyalty_consent_channel = fields.Selection(
-        CONSENT_CHANNELS, string="Consent Channel", readonly=True, copy=False,
+        CONSENT_CHANNELS,
+        string="Consent Channel",
+        readonly=True,
+        copy=False,
         tracking=True,
     )
 
@@ -83,8 +88,10 @@ class ResPartner(models.Model):
         """The partners that may receive loyalty emails and mailings: neither
         they nor their company opted out."""
         return self.filtered(
-            lambda p: p.loyalty_consent != "out"
-            and p.commercial_partner_id.loyalty_consent != "out"
+            lambda p: (
+                p.loyalty_consent != "out"
+                and p.commercial_partner_id.loyalty_consent != "out"
+            )
         )
 
     def _loyalty_set_consent(self, consent, channel):
@@ -92,9 +99,7 @@ class ResPartner(models.Model):
         if consent not in ("in", "out"):
             raise UserError(self.env._("Consent is 'in' or 'out'."))
         if channel not in dict(CONSENT_CHANNELS):
-            raise UserError(
-                self.env._("Unknown consent channel: %s", channel)
-            )
+            raise UserError(self.env._("Unknown consent channel: %s", channel))
         changed = self.sudo().filtered(lambda p: p.loyalty_consent != consent)
         changed.write(
             {
@@ -149,13 +154,8 @@ class ResPartner(models.Model):
         user = self.env.user
         if self.env.su or user.has_group("loyalty_crm_addon.group_loyalty_user"):
             return
-        if (
-            user.partner_id.commercial_partner_id
-            != self.sudo().commercial_partner_id
-        ):
-            raise AccessError(
-                self.env._("You can only see your own loyalty data.")
-            )
+        if user.partner_id.commercial_partner_id != self.sudo().commercial_partner_id:
+            raise AccessError(self.env._("You can only see your own loyalty data."))
 
     @staticmethod
     def _loyalty_export_records(records, field_names=None):
@@ -168,9 +168,7 @@ class ResPartner(models.Model):
             and name not in skip
             and field.type not in ("binary", "one2many", "many2many")
         ]
-        return [
-            {name: _plain(record[name]) for name in names} for record in records
-        ]
+        return [{name: _plain(record[name]) for name in names} for record in records]
 
     def loyalty_export_data(self):
         """The member's loyalty data as a JSON-serialisable dict: profile,
@@ -276,12 +274,16 @@ class ResPartner(models.Model):
             "loyalty_crm_addon.mail_activity_type_loyalty_followup",
             raise_if_not_found=False,
         )
-        activities = self.env["mail.activity"].sudo().search(
-            [
-                ("res_model", "=", "res.partner"),
-                ("res_id", "in", people.ids),
-                ("activity_type_id", "=", activity_type.id if activity_type else 0),
-            ]
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", people.ids),
+                    ("activity_type_id", "=", activity_type.id if activity_type else 0),
+                ]
+            )
         )
         data["activities"] = self._loyalty_export_records(
             activities, ["date_deadline", "summary", "state"]
@@ -366,7 +368,7 @@ class ResPartner(models.Model):
             for column in columns:
                 self.env.cr.execute(
                     f'UPDATE "{Model._table}" SET "{column}" = %(erased)s'  # noqa: S608
-                    f" WHERE ({where_link}) AND \"{column}\" ILIKE ANY(%(patterns)s)",
+                    f' WHERE ({where_link}) AND "{column}" ILIKE ANY(%(patterns)s)',
                     {"ids": self.ids, "erased": ERASED, "patterns": patterns},
                 )
                 total += self.env.cr.rowcount

@@ -27,8 +27,12 @@ class TestBalanceImport(LoyaltyCrmCommon):
         )
         cls.silver, cls.gold = cls.program.loyalty_tier_ids.sorted("threshold")
         cls.known = cls.env["res.partner"].create(
-            {"name": "Known Customer", "email": "known@example.com",
-             "phone": "+32 470 12 34 56", "ref": "K-1"}
+            {
+                "name": "Known Customer",
+                "email": "known@example.com",
+                "phone": "+32 470 12 34 56",
+                "ref": "K-1",
+            }
         )
         cls.future = (date.today() + timedelta(days=200)).isoformat()
         cls.past = (date.today() - timedelta(days=30)).isoformat()
@@ -38,8 +42,12 @@ class TestBalanceImport(LoyaltyCrmCommon):
 
     def _job(self, data, **values):
         return self.env["loyalty.balance.import"].create(
-            {"data_file": data, "filename": "members.csv",
-             "program_id": self.program.id, **values}
+            {
+                "data_file": data,
+                "filename": "members.csv",
+                "program_id": self.program.id,
+                **values,
+            }
         )
 
     def _mixed_file(self):
@@ -78,8 +86,9 @@ class TestBalanceImport(LoyaltyCrmCommon):
         report = {line.row: (line.action, line.message) for line in job.line_ids}
         self.assertEqual(report[1][0], "create")
         self.assertEqual(report[2][0], "match")
-        self.assertEqual(job.line_ids.filtered(lambda ln: ln.row == 2).partner_id,
-                         self.known)
+        self.assertEqual(
+            job.line_ids.filtered(lambda ln: ln.row == 2).partner_id, self.known
+        )
         self.assertEqual(report[3], ("reject", "duplicate of row 1"))
         self.assertIn("not a number", report[4][1])
         self.assertIn("not a date", report[5][1])
@@ -99,8 +108,9 @@ class TestBalanceImport(LoyaltyCrmCommon):
         job = self._job(self._mixed_file(), create_partners=False)
         job.action_dry_run()
         line = job.line_ids.filtered(lambda ln: ln.row == 1)
-        self.assertEqual((line.action, line.message),
-                         ("reject", "no contact with this email"))
+        self.assertEqual(
+            (line.action, line.message), ("reject", "no contact with this email")
+        )
 
     def test_import_posts_opening_balances_and_is_idempotent(self):
         data = self._mixed_file()
@@ -118,8 +128,9 @@ class TestBalanceImport(LoyaltyCrmCommon):
         opening = self._lines(new.loyalty_card_id, reference="import-opening")
         self.assertEqual(opening.entry_type, "adjust")
         self.assertEqual(opening.source, "import")
-        self.assertEqual(opening.date.date().isoformat(), self.past,
-                         "original earn date")
+        self.assertEqual(
+            opening.date.date().isoformat(), self.past, "original earn date"
+        )
         self.assertEqual(opening.expiry_date.isoformat(), self.future)
         self.assertEqual(opening.points_residual, 150, "spendable lot")
         self.assertEqual(self.known.loyalty_balance, 80)
@@ -144,8 +155,9 @@ class TestBalanceImport(LoyaltyCrmCommon):
         self.assertEqual(self.env["res.partner"].search_count([]), partners)
         self.assertEqual(self._ledger_total(), total)
         self.assertEqual(new.loyalty_balance, 150)
-        self.assertEqual((again.count_create, again.count_match, again.count_skip),
-                         (0, 0, 2))
+        self.assertEqual(
+            (again.count_create, again.count_match, again.count_skip), (0, 0, 2)
+        )
 
     def test_interrupted_import_resumes(self):
         rows = [f"m{i}@example.com,Member {i},,,{10 + i},,,," for i in range(5)]
@@ -157,9 +169,11 @@ class TestBalanceImport(LoyaltyCrmCommon):
         self.assertEqual(job.state, "done")
         self.assertEqual(job.count_create, 5)
         self.assertEqual(len(job.line_ids), 5)
-        balances = self.env["res.partner"].search(
-            [("email", "=like", "m_@example.com")], order="email"
-        ).mapped("loyalty_balance")
+        balances = (
+            self.env["res.partner"]
+            .search([("email", "=like", "m_@example.com")], order="email")
+            .mapped("loyalty_balance")
+        )
         self.assertEqual(balances, [10, 11, 12, 13, 14])
 
     def test_large_import_is_queued_for_the_scheduler(self):
@@ -180,10 +194,22 @@ class TestBalanceImport(LoyaltyCrmCommon):
         book = openpyxl.Workbook()
         sheet = book.active
         sheet.append(HEADER.split(","))
-        sheet.append(["x@example.com", "Excel", None, 1234, 42.5, 0,
-                      date.today() - timedelta(days=3), None, None])
-        sheet.append(["y@example.com", "Why", None, None, "many", None, None,
-                      None, None])
+        sheet.append(
+            [
+                "x@example.com",
+                "Excel",
+                None,
+                1234,
+                42.5,
+                0,
+                date.today() - timedelta(days=3),
+                None,
+                None,
+            ]
+        )
+        sheet.append(
+            ["y@example.com", "Why", None, None, "many", None, None, None, None]
+        )
         buffer = io.BytesIO()
         book.save(buffer)
         job = self._job(base64.b64encode(buffer.getvalue()), filename="m.xlsx")

@@ -77,7 +77,9 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
             with self.assertRaises(UserError):
                 self.member.loyalty_set_consent(consent, channel)
         self.assertEqual(self.member.loyalty_consent, "out")
-        portal = new_test_user(self.env, login="privacy_portal", groups="base.group_portal")
+        portal = new_test_user(
+            self.env, login="privacy_portal", groups="base.group_portal"
+        )
         with self.assertRaises(AccessError):
             self.member.with_user(portal).loyalty_set_consent("in", "portal")
 
@@ -92,8 +94,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         self.assertFalse(template.send_mail(event.id))
         # A company's opt-out covers its contacts.
         colleague = self.env["res.partner"].create(
-            {"name": "Col League", "email": "col@example.com",
-             "parent_id": self.member.id}
+            {
+                "name": "Col League",
+                "email": "col@example.com",
+                "parent_id": self.member.id,
+            }
         )
         self.assertFalse(colleague._loyalty_can_contact())
 
@@ -106,8 +111,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
             }
         )
         self.env["mailing.contact"].create(
-            {"name": "Olga", "email": "olga@example.com",
-             "list_ids": [Command.link(self.winback.id)]}
+            {
+                "name": "Olga",
+                "email": "olga@example.com",
+                "list_ids": [Command.link(self.winback.id)],
+            }
         )
         winback = self.env.ref("loyalty_crm_addon.mailing_loyalty_winback")
         self.assertTrue(winback.loyalty_consent_required)
@@ -131,8 +139,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         self.assertNotIn(self.member.id, ids)
         # A general newsletter is not a loyalty mailing.
         newsletter = self.env["mailing.mailing"].create(
-            {"subject": "News", "mailing_model_id": self.env.ref("base.model_res_partner").id,
-             "mailing_domain": "[('id', 'in', %s)]" % [self.member.id]}
+            {
+                "subject": "News",
+                "mailing_model_id": self.env.ref("base.model_res_partner").id,
+                "mailing_domain": "[('id', 'in', %s)]" % [self.member.id],
+            }
         )
         self.assertFalse(newsletter.loyalty_consent_required)
         self.assertEqual(newsletter._get_remaining_recipients(), [self.member.id])
@@ -148,9 +159,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         )
         if cron:
             cron.method_direct_trigger()
-        emails = self.env["mailing.subscription"].search(
-            [("list_id", "=", self.winback.id), ("opt_out", "=", False)]
-        ).contact_id.mapped("email_normalized")
+        emails = (
+            self.env["mailing.subscription"]
+            .search([("list_id", "=", self.winback.id), ("opt_out", "=", False)])
+            .contact_id.mapped("email_normalized")
+        )
         self.assertIn("olga@example.com", emails)
         self.assertNotIn("martha@example.com", emails)
 
@@ -234,8 +247,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         )
         job.action_dry_run()
         self.env["mailing.contact"].create(
-            {"name": "Martha", "email": "martha@example.com",
-             "list_ids": [Command.link(self.winback.id)]}
+            {
+                "name": "Martha",
+                "email": "martha@example.com",
+                "list_ids": [Command.link(self.winback.id)],
+            }
         )
         tokens = ["Martha Member", "martha@example.com", "+1 555 0100", "MARTHA-7"]
         self.assertTrue(self._personal_data_in_loyalty_tables(tokens))
@@ -249,7 +265,9 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
             self.member.action_loyalty_erase()
         quotation.action_cancel()
         clerk = new_test_user(
-            self.env, login="privacy_clerk", groups="loyalty_crm_addon.group_loyalty_user"
+            self.env,
+            login="privacy_clerk",
+            groups="loyalty_crm_addon.group_loyalty_user",
         )
         with self.assertRaises(AccessError):
             self.member.with_user(clerk).action_loyalty_erase()

@@ -217,8 +217,11 @@ class LoyaltyBalanceImport(models.Model):
                 value = float(value.strip().replace(" ", ""))
             except ValueError:
                 raise ValueError(
-                    self.env._("%(label)s '%(value)s' is not a number", label=label,
-                               value=value)
+                    self.env._(
+                        "%(label)s '%(value)s' is not a number",
+                        label=label,
+                        value=value,
+                    )
                 ) from None
         if not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError(self.env._("%s is not a finite number", label))
@@ -226,8 +229,9 @@ class LoyaltyBalanceImport(models.Model):
             raise ValueError(self.env._("%s cannot be negative", label))
         if abs(tools.float_round(value, PRECISION) - value) > 1e-6:
             raise ValueError(
-                self.env._("%(label)s has more than %(n)s decimals", label=label,
-                           n=PRECISION)
+                self.env._(
+                    "%(label)s has more than %(n)s decimals", label=label, n=PRECISION
+                )
             )
         return float(value)
 
@@ -242,8 +246,11 @@ class LoyaltyBalanceImport(models.Model):
             return datetime.date.fromisoformat(str(value).strip()[:10])
         except ValueError:
             raise ValueError(
-                self.env._("%(label)s '%(value)s' is not a date (YYYY-MM-DD)",
-                           label=label, value=value)
+                self.env._(
+                    "%(label)s '%(value)s' is not a date (YYYY-MM-DD)",
+                    label=label,
+                    value=value,
+                )
             ) from None
 
     @staticmethod
@@ -296,7 +303,9 @@ class LoyaltyBalanceImport(models.Model):
             "phone": _phone_key(vals["phone"]),
             "ref": vals["ref"],
         }
-        order = ("email", "phone", "ref") if self.match_by == "auto" else (self.match_by,)
+        order = (
+            ("email", "phone", "ref") if self.match_by == "auto" else (self.match_by,)
+        )
         for kind in order:
             if keys[kind]:
                 vals["key"] = (kind, keys[kind])
@@ -362,11 +371,15 @@ class LoyaltyBalanceImport(models.Model):
             {vals["key"] for __, vals, error in checked if not error}
         )
         partner_ids = set().union(*found.values()) if found else set()
-        cards = self.env["loyalty.card"].sudo().search(
-            [
-                ("program_id", "=", self.program_id.id),
-                ("partner_id", "in", list(partner_ids)),
-            ]
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "=", self.program_id.id),
+                    ("partner_id", "in", list(partner_ids)),
+                ]
+            )
         )
         card_by_partner = {card.partner_id.id: card.id for card in cards}
         imported = self._imported_cards(card_by_partner.values())
@@ -378,48 +391,82 @@ class LoyaltyBalanceImport(models.Model):
             key = vals["key"]
             if key in seen:
                 plan.append(
-                    (number, vals, "reject", False,
-                     self.env._("duplicate of row %s", seen[key]))
+                    (
+                        number,
+                        vals,
+                        "reject",
+                        False,
+                        self.env._("duplicate of row %s", seen[key]),
+                    )
                 )
                 continue
             seen[key] = number
             matches = found.get(key, set())
             if len(matches) > 1:
                 plan.append(
-                    (number, vals, "reject", False,
-                     self.env._("%s contacts match this %s", len(matches), key[0]))
+                    (
+                        number,
+                        vals,
+                        "reject",
+                        False,
+                        self.env._(
+                            "%(n)s contacts match this %(key)s",
+                            n=len(matches),
+                            key=key[0],
+                        ),
+                    )
                 )
                 continue
             if not matches:
                 if not self.create_partners:
                     plan.append(
-                        (number, vals, "reject", False,
-                         self.env._("no contact with this %s", key[0]))
+                        (
+                            number,
+                            vals,
+                            "reject",
+                            False,
+                            self.env._("no contact with this %s", key[0]),
+                        )
                     )
                 else:
                     plan.append(
-                        (number, vals, "create", False,
-                         self.env._("new contact and membership"))
+                        (
+                            number,
+                            vals,
+                            "create",
+                            False,
+                            self.env._("new contact and membership"),
+                        )
                     )
                 continue
             partner_id = matches.pop()
             if ("partner", partner_id) in seen:
                 plan.append(
-                    (number, vals, "reject", False,
-                     self.env._("same member as row %s",
-                                seen[("partner", partner_id)]))
+                    (
+                        number,
+                        vals,
+                        "reject",
+                        False,
+                        self.env._(
+                            "same member as row %s", seen[("partner", partner_id)]
+                        ),
+                    )
                 )
                 continue
             seen[("partner", partner_id)] = number
             if card_by_partner.get(partner_id) in imported:
                 plan.append(
-                    (number, vals, "skip", partner_id,
-                     self.env._("balance already imported"))
+                    (
+                        number,
+                        vals,
+                        "skip",
+                        partner_id,
+                        self.env._("balance already imported"),
+                    )
                 )
             else:
                 plan.append(
-                    (number, vals, "match", partner_id,
-                     self.env._("existing contact"))
+                    (number, vals, "match", partner_id, self.env._("existing contact"))
                 )
         return plan
 
@@ -454,12 +501,23 @@ class LoyaltyBalanceImport(models.Model):
             """,
             [
                 (
-                    self.id, number, action, partner_id or None,
-                    vals.get("email") or None, vals.get("name") or None,
-                    vals.get("phone") or None, vals.get("ref") or None,
-                    vals.get("points"), vals.get("lifetime_points"),
-                    vals.get("earned_on") or None, vals.get("expires_on") or None,
-                    message, uid, now, uid, now,
+                    self.id,
+                    number,
+                    action,
+                    partner_id or None,
+                    vals.get("email") or None,
+                    vals.get("name") or None,
+                    vals.get("phone") or None,
+                    vals.get("ref") or None,
+                    vals.get("points"),
+                    vals.get("lifetime_points"),
+                    vals.get("earned_on") or None,
+                    vals.get("expires_on") or None,
+                    message,
+                    uid,
+                    now,
+                    uid,
+                    now,
                 )
                 for number, vals, action, partner_id, message in plan
             ],
@@ -535,9 +593,7 @@ class LoyaltyBalanceImport(models.Model):
             .sudo()
             .get_param("loyalty_crm_addon.import_sync_rows", 5000)
         )
-        if self.rows_total > limit and not self.env.context.get(
-            "ir_cron_progress_id"
-        ):
+        if self.rows_total > limit and not self.env.context.get("ir_cron_progress_id"):
             self.env.ref(
                 "loyalty_crm_addon.ir_cron_loyalty_balance_import"
             ).sudo()._trigger()
@@ -586,10 +642,16 @@ class LoyaltyBalanceImport(models.Model):
         to_create = [(i, p) for i, p in enumerate(plan) if p[2] == "create"]
         now = fields.Datetime.now()
         if to_create:
+            # Defaults are the same for every new contact: computed once,
+            # not once per row.
+            defaults = Partner.default_get(list(Partner._fields))
             partners = Partner.create(
                 [
                     {
-                        "name": vals["name"] or vals["email"] or vals["phone"]
+                        **defaults,
+                        "name": vals["name"]
+                        or vals["email"]
+                        or vals["phone"]
                         or vals["ref"],
                         "email": vals["email"] or False,
                         "phone": vals["phone"] or False,
