@@ -42,6 +42,7 @@
         "views/portal_templates.xml",
         "data/loyalty_referral_data.xml",
         "wizard/loyalty_balance_import_views.xml",
+        "wizard/privacy_lookup_wizard_views.xml",
         "views/res_partner_privacy_views.xml",
         "views/portal_privacy_templates.xml",
         "data/loyalty_privacy_data.xml",

@@ -292,3 +292,22 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         self.assertNotIn("Martha", log.anonymized_name)
         # The other member is untouched.
         self.assertEqual(self.other.name, "Olga Other")
+
+    def test_privacy_lookup_finds_loyalty_records_and_erases(self):
+        self._give_points(40)
+        wizard = self.env["privacy.lookup.wizard"].create(
+            {"name": "Martha Member", "email": "martha@example.com"}
+        )
+        wizard.action_lookup()
+        models = set(wizard.line_ids.mapped("res_model"))
+        self.assertIn("loyalty.ledger.line", models)
+        self.assertIn("res.partner", models)
+        ledger_line = wizard.line_ids.filtered(
+            lambda ln: ln.res_model == "loyalty.ledger.line"
+        )[:1]
+        with self.assertRaises(UserError):
+            ledger_line.action_unlink()  # the ledger keeps its lines
+        wizard.action_loyalty_erase()
+        self.assertFalse(self.member.email)
+        self.assertEqual(self.member.loyalty_balance, 40)
+        self.assertIn("Loyalty data erased", wizard.execution_details)
