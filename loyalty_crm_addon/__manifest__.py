@@ -44,6 +44,7 @@
         "wizard/loyalty_balance_import_views.xml",
         "wizard/privacy_lookup_wizard_views.xml",
         "views/res_partner_privacy_views.xml",
+        "views/sale_order_consent_views.xml",
         "views/portal_privacy_templates.xml",
         "data/loyalty_privacy_data.xml",
         "views/loyalty_privacy_menus.xml",

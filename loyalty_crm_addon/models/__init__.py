@@ -19,3 +19,4 @@ from . import res_partner_privacy
 from . import mail_template
 from . import mailing_list
 from . import mailing_mailing
+from . import sale_order_consent

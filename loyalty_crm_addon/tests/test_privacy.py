@@ -311,3 +311,11 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         self.assertFalse(self.member.email)
         self.assertEqual(self.member.loyalty_balance, 40)
         self.assertIn("Loyalty data erased", wizard.execution_details)
+
+    def test_consent_given_at_the_sale(self):
+        order = self._order()
+        order.loyalty_consent = "out"
+        order._update_programs_and_rewards()
+        order.action_confirm()
+        self.assertEqual(self.member.loyalty_consent, "out")
+        self.assertEqual(self.member.loyalty_consent_channel, "sale")
