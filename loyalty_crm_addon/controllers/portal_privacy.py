@@ -5,24 +5,27 @@ from odoo import http
 from odoo.exceptions import AccessError
 from odoo.http import request
 
+from odoo.addons.portal.controllers.portal import CustomerPortal
 
-class LoyaltyPrivacyPortal(http.Controller):
+
+class LoyaltyPrivacyPortal(CustomerPortal):
     """The member's privacy page: consent to loyalty communications and a
     download of their loyalty data."""
 
     def _member(self):
         return request.env.user.partner_id.commercial_partner_id
 
-    @http.route("/my/loyalty/privacy", type="http", auth="user", website=False)
+    @http.route("/my/loyalty/privacy", type="http", auth="user", website=True)
     def portal_loyalty_privacy(self, **kw):
-        return request.render(
-            "loyalty_crm_addon.portal_loyalty_privacy",
+        values = self._prepare_portal_layout_values()
+        values.update(
             {
                 "member": self._member().sudo(),
                 "page_name": "loyalty_privacy",
                 "saved": kw.get("saved"),
-            },
+            }
         )
+        return request.render("loyalty_crm_addon.portal_loyalty_privacy", values)
 
     @http.route(
         "/my/loyalty/privacy/consent", type="http", auth="user", methods=["POST"]
