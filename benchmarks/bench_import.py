@@ -4,8 +4,9 @@
 
 Target: 100,000 rows in minutes on a 2-core machine.
 
-The benchmark builds its own database (from ``tpl_addon``, updated to the
-current code), writes a CSV of ``--rows`` members (a tenth of them match
+The benchmark builds its own database (from the dependency template
+``lca_base`` that ``./dev bench`` makes, with the addon installed; updated to
+the current code when it exists), writes a CSV of ``--rows`` members (a tenth of them match
 existing contacts by email, the rest are created; every row has an opening
 balance with its earn and expiry dates, a third lifetime points for tier
 placement) and times, in one transaction rolled back at the end:
@@ -19,7 +20,7 @@ checks that the cards follow their ledger.
 
 Usage::
 
-    python benchmarks/bench_import.py [--db lca_bench_import] [--rows 100000]
+    ./dev bench bench_import [--db lca_bench_import] [--rows 100000]
 """
 
 import argparse
@@ -190,7 +191,9 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="lca_bench_import")
-    parser.add_argument("--template", default="tpl_addon")
+    parser.add_argument(
+        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
+    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--batch-size", type=int, default=2000)
