@@ -6,10 +6,10 @@ Target: 100,000 rows in minutes on a 2-core machine.
 
 The benchmark builds its own database (from the dependency template
 ``lca_base`` that ``./dev bench`` makes, with the addon installed; updated to
-the current code when it exists), writes a CSV of ``--rows`` members (a tenth of them match
-existing contacts by email, the rest are created; every row has an opening
-balance with its earn and expiry dates, a third lifetime points for tier
-placement) and times, in one transaction rolled back at the end:
+the current code when it exists), writes a CSV of ``--rows`` members (a tenth
+of them match existing contacts by email, the rest are created; every row has
+an opening balance with its earn and expiry dates, a third lifetime points
+for tier placement) and times, in one transaction rolled back at the end:
 
 * the dry run (report line by line, nothing else written);
 * the import itself (contacts, cards, ledger lines, report);
