@@ -129,21 +129,26 @@ class ResPartner(models.Model):
     def _loyalty_opt_out_lists(self):
         """Their subscriptions to loyalty mailing lists are opted out, the way
         mass mailing's own unsubscribe does it."""
+        subscriptions = self._loyalty_list_subscriptions().filtered(
+            lambda s: not s.opt_out
+        )
+        subscriptions.write({"opt_out": True})
+
+    def _loyalty_list_subscriptions(self):
+        """Subscriptions of the partners' emails to loyalty mailing lists."""
         emails = [e for e in self.mapped("email_normalized") if e]
         if not emails:
-            return
-        subscriptions = (
+            return self.env["mailing.subscription"]
+        return (
             self.env["mailing.subscription"]
             .sudo()
             .search(
                 [
                     ("contact_id.email_normalized", "in", emails),
                     ("list_id.loyalty_consent_required", "=", True),
-                    ("opt_out", "=", False),
                 ]
             )
         )
-        subscriptions.write({"opt_out": True})
 
     # ------------------------------------------------------------------
     # Export
@@ -420,21 +425,10 @@ class ResPartner(models.Model):
         old_name, old_email = self.name, self.email_normalized
         done = people._loyalty_scrub(tokens)
         # Mailing contacts of loyalty lists are loyalty data too.
-        emails = [e for e in people.mapped("email_normalized") if e]
-        if emails:
-            subscriptions = (
-                self.env["mailing.subscription"]
-                .sudo()
-                .search(
-                    [
-                        ("contact_id.email_normalized", "in", emails),
-                        ("list_id.loyalty_consent_required", "=", True),
-                    ]
-                )
-            )
-            contacts = subscriptions.contact_id
-            subscriptions.unlink()
-            contacts.filtered(lambda c: not c.subscription_ids).unlink()
+        subscriptions = people._loyalty_list_subscriptions()
+        contacts = subscriptions.contact_id
+        subscriptions.unlink()
+        contacts.filtered(lambda c: not c.subscription_ids).unlink()
         activity_type = self.env.ref(
             "loyalty_crm_addon.mail_activity_type_loyalty_followup",
             raise_if_not_found=False,

@@ -383,92 +383,53 @@ class LoyaltyBalanceImport(models.Model):
         )
         card_by_partner = {card.partner_id.id: card.id for card in cards}
         imported = self._imported_cards(card_by_partner.values())
+        imported_partners = {
+            partner for partner, card in card_by_partner.items() if card in imported
+        }
         plan = []
         for number, vals, error in checked:
-            if error:
-                plan.append((number, vals, "reject", False, error))
-                continue
-            key = vals["key"]
-            if key in seen:
-                plan.append(
-                    (
-                        number,
-                        vals,
-                        "reject",
-                        False,
-                        self.env._("duplicate of row %s", seen[key]),
-                    )
-                )
-                continue
-            seen[key] = number
-            matches = found.get(key, set())
-            if len(matches) > 1:
-                plan.append(
-                    (
-                        number,
-                        vals,
-                        "reject",
-                        False,
-                        self.env._(
-                            "%(n)s contacts match this %(key)s",
-                            n=len(matches),
-                            key=key[0],
-                        ),
-                    )
-                )
-                continue
-            if not matches:
-                if not self.create_partners:
-                    plan.append(
-                        (
-                            number,
-                            vals,
-                            "reject",
-                            False,
-                            self.env._("no contact with this %s", key[0]),
-                        )
-                    )
-                else:
-                    plan.append(
-                        (
-                            number,
-                            vals,
-                            "create",
-                            False,
-                            self.env._("new contact and membership"),
-                        )
-                    )
-                continue
-            partner_id = matches.pop()
-            if ("partner", partner_id) in seen:
-                plan.append(
-                    (
-                        number,
-                        vals,
-                        "reject",
-                        False,
-                        self.env._(
-                            "same member as row %s", seen[("partner", partner_id)]
-                        ),
-                    )
-                )
-                continue
-            seen[("partner", partner_id)] = number
-            if card_by_partner.get(partner_id) in imported:
-                plan.append(
-                    (
-                        number,
-                        vals,
-                        "skip",
-                        partner_id,
-                        self.env._("balance already imported"),
-                    )
-                )
-            else:
-                plan.append(
-                    (number, vals, "match", partner_id, self.env._("existing contact"))
-                )
+            action, partner_id, message = self._decide_row(
+                vals, error, number, found, seen, imported_partners
+            )
+            plan.append((number, vals, action, partner_id, message))
         return plan
+
+    def _decide_row(self, vals, error, number, found, seen, imported_partners):
+        """(action, partner id, message) of one checked row."""
+        if error:
+            return "reject", False, error
+        key = vals["key"]
+        if key in seen:
+            return "reject", False, self.env._("duplicate of row %s", seen[key])
+        seen[key] = number
+        matches = found.get(key, set())
+        if len(matches) > 1:
+            return (
+                "reject",
+                False,
+                self.env._(
+                    "%(n)s contacts match this %(key)s", n=len(matches), key=key[0]
+                ),
+            )
+        if not matches:
+            if not self.create_partners:
+                return (
+                    "reject",
+                    False,
+                    self.env._("no contact with this %s", key[0]),
+                )
+            return "create", False, self.env._("new contact and membership")
+        partner_id = next(iter(matches))
+        if ("partner", partner_id) in seen:
+            return (
+                "reject",
+                False,
+                self.env._("same member as row %s", seen[("partner", partner_id)]),
+            )
+        seen[("partner", partner_id)] = number
+        if partner_id in imported_partners:
+            return "skip", partner_id, self.env._("balance already imported")
+        return "match", partner_id, self.env._("existing contact")
 
     def _seen_before(self, rows):
         """Match keys of the rows before ``next_row`` (duplicates across
