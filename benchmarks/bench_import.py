@@ -108,16 +108,15 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
         data = base64.b64encode(make_csv(n_rows, partners.mapped("email")))
         env.flush_all()
         Import = env["loyalty.balance.import"]
+        job_vals = {
+            "data_file": data,
+            "filename": "bench.csv",
+            "program_id": program.id,
+            "batch_size": batch_size,
+        }
         rss0 = _rss_mb()
 
-        job = Import.create(
-            {
-                "data_file": data,
-                "filename": "bench.csv",
-                "program_id": program.id,
-                "batch_size": batch_size,
-            }
-        )
+        job = Import.create(job_vals)
         t0 = time.perf_counter()
         job.action_dry_run()
         env.flush_all()
@@ -155,14 +154,7 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
             [program.id],
         )
         result["ledger_lines"], total = cr.fetchone()
-        again = Import.create(
-            {
-                "data_file": data,
-                "filename": "bench.csv",
-                "program_id": program.id,
-                "batch_size": batch_size,
-            }
-        )
+        again = Import.create(job_vals)
         t0 = time.perf_counter()
         again._run_import()
         env.flush_all()

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 
+CONSENT_VALUES = [("in", "Opted in"), ("out", "Opted out")]
 CONSENT_CHANNELS = [
     ("backend", "Back Office"),
     ("pos", "Point of Sale"),
@@ -61,7 +62,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
 
     loyalty_consent = fields.Selection(
-        [("in", "Opted in"), ("out", "Opted out")],
+        CONSENT_VALUES,
         string="Loyalty Communications",
         readonly=True,
         copy=False,

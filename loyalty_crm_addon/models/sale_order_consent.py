@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from .res_partner_privacy import CONSENT_VALUES
+
 
 # Kept apart from sale_order.py: consent is the privacy capability's, not
 # the ledger's.
@@ -8,7 +10,7 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited
 
     loyalty_consent = fields.Selection(
-        [("in", "Opted in"), ("out", "Opted out")],
+        CONSENT_VALUES,
         string="Loyalty Emails",
         copy=False,
         help="The customer's answer, asked at the sale, about loyalty emails "
