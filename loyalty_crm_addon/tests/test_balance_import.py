@@ -2,6 +2,7 @@
 import base64
 import io
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.fields import Command
@@ -230,3 +231,16 @@ class TestBalanceImport(LoyaltyCrmCommon):
         job = self._job(self._file("a@example.com,A,,,5,,,,"))
         with self.assertRaises(UserError):  # AccessError is one too
             job.with_user(user).action_import()
+
+    def test_card_code_collision_is_retried(self):
+        # Native card codes have 7 random hex digits: at a hundred thousand
+        # members some new codes are already taken.
+        taken = self.card.code
+        codes = iter([taken, "044-fresh-code"])
+        Card = type(self.env["loyalty.card"])
+        with patch.object(Card, "_generate_code", lambda self: next(codes)):
+            job = self._job(self._file("c@example.com,Coll,,,7,,,,"))
+            job.action_import()
+        partner = self.env["res.partner"].search([("email", "=", "c@example.com")])
+        self.assertEqual(partner.loyalty_card_id.code, "044-fresh-code")
+        self.assertEqual(partner.loyalty_balance, 7)

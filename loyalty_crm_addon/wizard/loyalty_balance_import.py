@@ -7,10 +7,12 @@ import math
 import re
 from collections import defaultdict
 
+import psycopg2
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 from ..models.loyalty_ledger_line import PRECISION
 from ..models.loyalty_member_event_consent import QUIET
@@ -28,6 +30,7 @@ COLUMNS = (
 )
 # One opening balance per card, whatever the file: these references are the
 # stable keys that make a second import of the same rows change nothing.
+ENROLL_ATTEMPTS = 5
 REF_OPENING = "import-opening"
 REF_LIFETIME = "import-lifetime"
 REF_LIFETIME_OFFSET = "import-lifetime-offset"
@@ -645,7 +648,7 @@ class LoyaltyBalanceImport(models.Model):
                 [p[3] for p in consent if p[1]["consent"] == value]
             )._loyalty_set_consent(value, "import")
         Ledger = self.env["loyalty.ledger.line"].with_context(loyalty_event_mute=QUIET)
-        card_by_partner = partners._loyalty_enroll(self.program_id)
+        card_by_partner = self._enroll(partners)
         opening, lifetime = [], []
         for __, vals, __, partner_id, __ in posting:
             card = card_by_partner[Partner.browse(partner_id)]
@@ -706,6 +709,21 @@ class LoyaltyBalanceImport(models.Model):
         if offsets:
             Ledger._post(offsets)
         return plan
+
+    def _enroll(self, partners):
+        """Cards of the partners, made where missing. Native card codes hold
+        7 random hex digits: among a hundred thousand new cards a few draw a
+        code already taken, so a batch whose codes collide is enrolled
+        again with new codes."""
+        self.env.flush_all()
+        for attempt in range(ENROLL_ATTEMPTS):
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    return partners._loyalty_enroll(self.program_id)
+            except psycopg2.errors.UniqueViolation:
+                self.env.invalidate_all(flush=False)
+                if attempt == ENROLL_ATTEMPTS - 1:
+                    raise
 
     @api.model
     def _cron_run_imports(self):
