@@ -23,7 +23,7 @@ ERASED = "[erased]"
 PRIVACY_MODELS = {
     "loyalty.ledger.line": ("partner_id",),
     "loyalty.member.event": ("partner_id",),
-    "loyalty.referral": ("referrer_id", "referee_id"),
+    "loyalty.referral": ("referrer_id", "referee_id", "referee_commercial_id"),
     "loyalty.reward.claim": ("partner_id",),
     "loyalty.balance.import.line": ("partner_id",),
 }
