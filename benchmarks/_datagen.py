@@ -405,8 +405,7 @@ def generate(  # noqa: C901
                     "partner_id": "%(p0)s + %(n)s + g - 1",
                     "partner_invoice_id": "%(p0)s + %(n)s + g - 1",
                     "partner_shipping_id": "%(p0)s + %(n)s + g - 1",
-                    "date_order": "(CURRENT_DATE - (g %% 300) - 40 * k)"
-                    " + time '11:00'",
+                    "date_order": "(CURRENT_DATE - (g %% 300) - 40 * k) + time '11:00'",
                     "amount_untaxed": "20 + (g * 31 + k) %% 300",
                     "amount_total": "20 + (g * 31 + k) %% 300",
                     **sale,

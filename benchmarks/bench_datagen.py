@@ -90,11 +90,11 @@ def _existing(db, members, options):
 
 
 def build(args):
+    import _datagen
+
     import odoo
     from odoo import SUPERUSER_ID, api
     from odoo.tools import config
-
-    import _datagen
 
     config.parse_config(
         ["-d", args.db, f"--addons-path={addons_path(ODOO_SRC)}", "--log-level=warn"]
