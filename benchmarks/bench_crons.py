@@ -35,7 +35,6 @@ Exit code 0 whatever the figures; read the ratio lines.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -43,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from bench_datagen import ODOO_SRC, label, parse_count  # noqa: E402
+from bench_datagen import run_script as _run  # noqa: E402
 from bench_ledger import _cpu_ns, addons_path  # noqa: E402
 
 CRONS = {
@@ -163,19 +163,6 @@ def worker(db, xmlid, no_milestones=False):
         work=_work(before, after),
     )
     print("RESULT " + json.dumps(result), flush=True)
-
-
-def _run(cmd):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT ") :])
-        else:
-            print(line, flush=True)
-    if proc.returncode or result is None:
-        sys.exit(f"failed (exit code {proc.returncode}): {' '.join(cmd)}")
-    return result
 
 
 def _ratio(big, small):

@@ -55,6 +55,21 @@ def default_db(members):
     return f"lca_bench_data_{label(members)}"
 
 
+def run_script(cmd, echo=True):
+    """Run a benchmark script; echo its output as it comes (``echo``) and
+    return the JSON of its ``RESULT`` line; exit if it fails."""
+    result = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        for line in proc.stdout:
+            if line.startswith("RESULT "):
+                result = json.loads(line[len("RESULT ") :])
+            elif echo:
+                print(line, end="", flush=True)
+    if proc.returncode or result is None:
+        sys.exit(f"failed (exit code {proc.returncode}): {' '.join(cmd)}")
+    return result
+
+
 def _options(args):
     return {
         "expire_due_every": args.expire_due_every,
@@ -178,15 +193,7 @@ def main():
     cmd = [sys.executable, os.path.abspath(__file__), "--build"] + sys.argv[1:]
     if "--db" not in sys.argv:
         cmd += ["--db", args.db]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT ") :])
-        else:
-            print(line, flush=True)
-    if proc.returncode or not result:
-        sys.exit(f"generation failed (exit code {proc.returncode})")
+    result = run_script(cmd)
     due = result["due"]
     ok = not (
         result["cards_not_matching_ledger"]

@@ -32,7 +32,6 @@ Exit code 0 whatever the verdict; read the PASS/FAIL lines.
 """
 
 import argparse
-import json
 import os
 import random
 import socket
@@ -47,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import _server  # noqa: E402
+from bench_datagen import run_script  # noqa: E402
 
 TARGET_RATE = 200.0
 TARGET_P95_MS = 300.0
@@ -175,7 +175,7 @@ def main():
         sys.exit("run through ./dev bench (it sets LOYALTY_ODOO_CONF)")
     socket.setdefaulttimeout(120)
 
-    out = subprocess.run(
+    data = run_script(
         [
             sys.executable,
             os.path.join(HERE, "bench_datagen.py"),
@@ -186,11 +186,8 @@ def main():
             "--template",
             args.template,
         ],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout
-    data = json.loads(out.rsplit("RESULT ", 1)[1])
+        echo=False,
+    )
     program = data["program_id"]
     partners = [
         int(x)
