@@ -93,7 +93,36 @@ def invariant(db):
     return tuple(int(x) for x in row.split("|"))
 
 
-def run_phase(url, db, clients, calls, pick, label):
+def cpu_seconds(db, pgid):
+    """CPU time used so far by the server's processes (its process group) and
+    by the PostgreSQL backends connected to ``db``."""
+    pids = {
+        int(p)
+        for p in _psql(
+            db, f"SELECT pid FROM pg_stat_activity WHERE datname = '{db}'"
+        ).split()
+    }
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                pids.add(int(entry))
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_phase(url, db, clients, calls, pick, label, pgid=None):
     """``clients`` threads, each with its own connection, each making
     ``calls`` redemptions of 1 point on ``pick(rng)``; returns figures."""
     latencies, granted, refused, errors = [], [], [], []
@@ -131,10 +160,12 @@ def run_phase(url, db, clients, calls, pick, label):
             spans.append((start, time.perf_counter()))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    cpu0 = cpu_seconds(db, pgid) if pgid else 0.0
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=1800)
+    cpu = (cpu_seconds(db, pgid) - cpu0) if pgid else 0.0
     # from the barrier's release to the last client's last answer
     wall = max(e for _s, e in spans) - min(s for s, _e in spans) if spans else 0.0
     lat = sorted(latencies)
@@ -149,6 +180,9 @@ def run_phase(url, db, clients, calls, pick, label):
         "p50_ms": 1000 * statistics.median(lat) if lat else 0.0,
         "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else 0.0,
         "max_ms": 1000 * lat[-1] if lat else 0.0,
+        # server + PostgreSQL CPU per call, and what that allows on all cores
+        "cpu_ms": 1000 * cpu / len(lat) if lat else 0.0,
+        "capacity": len(lat) * (os.cpu_count() or 1) / cpu if cpu else 0.0,
     }
 
 
@@ -223,13 +257,16 @@ def main():
             args.spread_calls,
             lambda rng: rng.choice(spread),
             "spread",
+            os.getpgid(proc.pid),
         )
         print(
             f"spread over {len(spread):,} members: {res['calls']:,} calls in "
             f"{res['wall']:.1f} s, {res['granted']:,} granted, {res['refused']} "
             f"refused, {len(res['errors'])} errors; {res['rate']:.0f} "
             f"redemptions/s, p50 {res['p50_ms']:.0f} ms, p95 {res['p95_ms']:.0f} "
-            f"ms, max {res['max_ms']:.0f} ms",
+            f"ms, max {res['max_ms']:.0f} ms; server+postgres CPU "
+            f"{res['cpu_ms']:.1f} ms per call, i.e. {res['capacity']:.0f} "
+            f"redemptions/s if the {os.cpu_count()} cores were ours alone",
             flush=True,
         )
         for err in sorted(set(res["errors"]))[:5]:
@@ -254,7 +291,13 @@ def main():
                 "Benchmark: hot member balance",
             )
         res = run_phase(
-            url, args.db, args.clients, args.hot_calls, lambda rng: hot, "hot"
+            url,
+            args.db,
+            args.clients,
+            args.hot_calls,
+            lambda rng: hot,
+            "hot",
+            os.getpgid(proc.pid),
         )
         card = admin.call("res.partner", "read", [hot], ["loyalty_card_id"])[0][
             "loyalty_card_id"
@@ -275,7 +318,8 @@ def main():
             f"1): {res['granted']:,} granted, {res['refused']:,} refused, "
             f"{len(res['errors'])} errors in {res['wall']:.1f} s "
             f"({res['calls_rate']:.0f} calls/s, p50 {res['p50_ms']:.0f} ms, p95 "
-            f"{res['p95_ms']:.0f} ms); card {points:g}, posted lines {posted:g}",
+            f"{res['p95_ms']:.0f} ms, CPU {res['cpu_ms']:.1f} ms per call); "
+            f"card {points:g}, posted lines {posted:g}",
             flush=True,
         )
         for err in sorted(set(res["errors"]))[:5]:
