@@ -261,13 +261,13 @@ def generate(  # noqa: C901
                     WHEN v.reldue THEN 31 + g %% 5 ELSE g %% 25 END AS age_p
           FROM generate_series(1, %(n)s) g
          CROSS JOIN LATERAL (
-               SELECT 20 + (g * 7919) %% 381 AS a,
-                      20 + (g * 7919 + 104729) %% 381 AS b1,
-                      20 + (g * 7919 + 2 * 104729) %% 381 AS b2,
-                      20 + (g * 7919 + 3 * 104729) %% 381 AS b3,
-                      20 + (g * 7919 + 4 * 104729) %% 381 AS b4,
-                      20 + (g * 7919 + 5 * 104729) %% 381 AS b5,
-                      20 + (g * 7919 + 6 * 104729) %% 381 AS bp,
+               SELECT 20 + (g::bigint * 7919) %% 381 AS a,
+                      20 + (g::bigint * 7919 + 104729) %% 381 AS b1,
+                      20 + (g::bigint * 7919 + 2 * 104729) %% 381 AS b2,
+                      20 + (g::bigint * 7919 + 3 * 104729) %% 381 AS b3,
+                      20 + (g::bigint * 7919 + 4 * 104729) %% 381 AS b4,
+                      20 + (g::bigint * 7919 + 5 * 104729) %% 381 AS b5,
+                      20 + (g::bigint * 7919 + 6 * 104729) %% 381 AS bp,
                       {expdue} AS expdue, {reldue} AS reldue, {inact} AS inact
          ) v;
         ALTER TABLE datagen_member ADD COLUMN qual numeric, ADD COLUMN tier int;
