@@ -498,6 +498,7 @@ MATRIX = {
     "loyalty.tier": ("", "crwu", "r", "r", "", ""),
     "loyalty.member.event": ("", "r", "r", "r", "", ""),
     "loyalty.ledger.adjust": ("", "crw", "", "", "", ""),
+    "loyalty.referral": ("", "rw", "r", "r", "", ""),
 }
 OPERATIONS = {"c": "create", "r": "read", "w": "write", "u": "unlink"}
 
