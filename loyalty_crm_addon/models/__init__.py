@@ -9,8 +9,10 @@ from . import res_config_settings
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import sale_order_catalog
 from . import pos_order
 from . import account_move
 from . import loyalty_crm_demo
 from . import loyalty_member_event
 from . import loyalty_referral
+from . import loyalty_reward_claim

@@ -1,2 +1,3 @@
 from . import loyalty_ledger_adjust
 from . import loyalty_card_update_balance
+from . import loyalty_reward_claim_wizard
