@@ -460,9 +460,6 @@ class LoyaltyRewardClaim(models.Model):
                         sale_order_id=line.sale_order_id.id,
                         pos_order_id=line.pos_order_id.id,
                         reference=claim.name,
-                        description=self.env._(
-                            "Claim cancelled: %s", claim.reward_id.description
-                        ),
                     )
                 )
             claim.write({"state": "cancelled", "refund_line_id": refund[:1].id})

@@ -5,3 +5,6 @@ from . import test_automation
 from . import test_referral
 from . import test_portal
 from . import test_referral_pos
+from . import test_reward_catalog
+from . import test_reward_catalog_pos
+from . import test_reward_catalog_portal

@@ -44,10 +44,10 @@ class LoyaltyRewardClaimWizard(models.TransientModel):
                 .program_id
             )
 
-    @api.depends("partner_id", "reward_id")
+    @api.depends("partner_id", "reward_id", "program_ids")
     def _compute_balance(self):
         for wizard in self:
-            program = wizard.reward_id.program_id or wizard.program_ids[:1]
+            program = (wizard.reward_id.program_id or wizard.program_ids[:1])._origin
             card = (
                 self.env["loyalty.card"]
                 .sudo()
