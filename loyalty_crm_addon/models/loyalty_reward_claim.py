@@ -395,7 +395,7 @@ class LoyaltyRewardClaim(models.Model):
 
     @api.model
     def _loyalty_link_order_lines(self, claims, ledger_lines):
-        for claim in claims:
+        for claim in claims._engine():
             claim.ledger_line_id = ledger_lines.filtered(
                 lambda ln, c=claim: ln.card_id == c.card_id
                 and ln.entry_type == "redeem"

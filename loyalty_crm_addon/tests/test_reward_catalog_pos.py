@@ -63,10 +63,18 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
         cls.reward = cls.program.reward_ids
         cls.company.loyalty_membership_program_id = cls.program
         cls.env.company.loyalty_membership_program_id = cls.program
-        cls.member = cls.env["res.partner"].create({"name": "AAA Catalog Member"})
-        cls.member.action_loyalty_enroll()
-        cls.member.loyalty_adjust_points(300, "Welcome points")
+        cls.admin = cls.env.ref("base.user_admin")
+        cls.admin.sudo().company_ids = [Command.link(cls.company.id)]
+        cls.member = cls._make_member("AAA Catalog Member", 300)
         cls.card = cls.member.loyalty_card_id
+
+    @classmethod
+    def _make_member(cls, name, points):
+        partner = cls.env["res.partner"].create({"name": name})
+        as_admin = partner.with_user(cls.admin).with_company(cls.company)
+        as_admin.action_loyalty_enroll()
+        as_admin.loyalty_adjust_points(points, "Welcome points")
+        return partner
 
     def setUp(self):
         super().setUp()
@@ -189,7 +197,7 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
 
     def test_pos_refuses_rewards_beyond_the_limits(self):
         self.reward.loyalty_limit_per_member = 1
-        self.member.loyalty_claim_reward(self.reward.id)
+        self.member.with_user(self.admin).loyalty_claim_reward(self.reward.id)
         with self.assertRaisesRegex(UserError, "per member"):
             self._sync()
         self.assertEqual(len(self._claims()), 1)
@@ -197,14 +205,12 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
 
     def test_pos_refuses_out_of_stock_and_tier_only(self):
         self.reward.loyalty_stock = 1
-        other = self.env["res.partner"].create({"name": "AAA Other Member"})
-        other.action_loyalty_enroll()
-        other.loyalty_adjust_points(100, "Welcome points")
-        other.loyalty_claim_reward(self.reward.id)
+        other = self._make_member("AAA Other Member", 100)
+        other.with_user(self.admin).loyalty_claim_reward(self.reward.id)
         with self.assertRaisesRegex(UserError, "out of stock"):
             self._sync()
         self.reward.loyalty_stock = 0
-        gold = self.env["loyalty.tier"].create(
+        gold = self.env["loyalty.tier"].sudo().create(
             {"name": "Gold", "program_id": self.program.id, "threshold": 5000}
         )
         self.reward.tier_ids = gold
