@@ -169,12 +169,19 @@ class LoyaltyReward(models.Model):
         return [("id", "in", reward_ids)]
 
     def _loyalty_lock(self):
-        """Row lock on rewards with a stock: the last unit goes to one claim."""
+        """Row lock on rewards with a stock: the last unit goes to one claim.
+        The row is written too, so that a concurrent claim waiting on it
+        fails to serialize (and is retried) instead of counting the claims
+        of its older snapshot."""
         limited = self.filtered("loyalty_stock")
         if limited:
             self.env.flush_all()
             self.env.cr.execute(
                 "SELECT id FROM loyalty_reward WHERE id IN %s ORDER BY id FOR UPDATE",
+                [tuple(limited.ids)],
+            )
+            self.env.cr.execute(
+                "UPDATE loyalty_reward SET write_date = write_date WHERE id IN %s",
                 [tuple(limited.ids)],
             )
 
