@@ -49,6 +49,7 @@
     "demo": [
         "demo/loyalty_crm_demo.xml",
         "demo/loyalty_referral_demo.xml",
+        "demo/loyalty_reward_catalog_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -1,8 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import Counter
 
+import base64
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import file_open
 from odoo.tools import float_compare
 
 from .loyalty_ledger_line import ENGINE, PRECISION
@@ -494,3 +497,46 @@ class LoyaltyRewardClaim(models.Model):
             {"state": "cancelled"}
         )
 
+    # ------------------------------------------------------------------
+    # Demo
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_demo_populate(self):
+        """Images of the demo program's first rewards, and claims from the
+        channels staff and members use."""
+        program = self.env.ref(
+            "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
+        )
+        if not program or self.sudo().search_count([], limit=1):
+            return False
+        images = {
+            "discount": ("reward_discount_10", "reward_discount_5"),
+            "product": ("reward_desk_organizer",),
+        }
+        for reward in program.reward_ids.filtered(lambda r: not r.image_1920):
+            names = images.get(reward.reward_type)
+            if not names:
+                continue
+            name = names[0] if reward.discount_mode != "per_order" else names[-1]
+            with file_open(f"loyalty_crm_addon/static/img/{name}.png", "rb") as f:
+                reward.image_1920 = base64.b64encode(f.read())
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search([("program_id", "=", program.id)], order="points desc", limit=12)
+        )
+        channels = ["contact", "portal", "api", "contact"]
+        for index, card in enumerate(cards):
+            rewards = program.reward_ids.filtered(
+                lambda r, c=card: r.required_points <= c.points
+                and not r._loyalty_claim_error(c)
+            ).sorted("required_points", reverse=True)
+            if not rewards:
+                continue
+            reward = rewards[index % len(rewards)]
+            claim = self._loyalty_claim(
+                card.partner_id, reward, channels[index % len(channels)]
+            )
+            if index % 5 == 4:
+                claim.action_cancel()
+        return True
