@@ -2,8 +2,8 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.fields import Command
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 
 
 class LoyaltyReward(models.Model):
@@ -112,7 +112,7 @@ class LoyaltyReward(models.Model):
     ]
 
     def _compute_description(self):
-        super()._compute_description()
+        res = super()._compute_description()
         for reward in self:
             if reward.reward_type == "credit" and not reward.description:
                 reward.description = self.env._(
@@ -120,6 +120,7 @@ class LoyaltyReward(models.Model):
                 )
             elif reward.reward_type == "experience" and not reward.description:
                 reward.description = self.env._("Experience")
+        return res
 
     def _compute_loyalty_claim_count(self):
         counts = dict(
@@ -163,8 +164,9 @@ class LoyaltyReward(models.Model):
         reward_ids = []
         for card in cards:
             reward_ids += card.program_id.reward_ids.filtered(
-                lambda r, c=card: r.required_points <= c.points
-                and not r._loyalty_claim_error(c)
+                lambda r, c=card: (
+                    r.required_points <= c.points and not r._loyalty_claim_error(c)
+                )
             ).ids
         return [("id", "in", reward_ids)]
 

@@ -1,12 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from collections import Counter
-
 import base64
+from collections import Counter
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import file_open
-from odoo.tools import float_compare
+from odoo.tools import file_open, float_compare
 
 from .loyalty_ledger_line import ENGINE, PRECISION
 
@@ -210,7 +208,9 @@ class LoyaltyRewardClaim(models.Model):
         card = self._loyalty_card_for(partner, reward)
         if reward.reward_type == "credit" and not reward.loyalty_credit_program_id:
             raise UserError(
-                self.env._("%s has no gift card or eWallet program.", reward.description)
+                self.env._(
+                    "%s has no gift card or eWallet program.", reward.description
+                )
             )
         reward._loyalty_lock()
         card._loyalty_lock()
@@ -271,7 +271,6 @@ class LoyaltyRewardClaim(models.Model):
         for claim in self:
             reward = claim.reward_id.sudo()
             if reward.reward_type == "experience":
-                program = claim.program_id
                 claim.activity_schedule(
                     "mail.mail_activity_data_todo",
                     summary=self.env._("Fulfil %s", reward.description),
@@ -348,9 +347,11 @@ class LoyaltyRewardClaim(models.Model):
         catalog, under the rewards' and cards' locks), as one message or
         ``False``."""
         lines = lines.filtered(
-            lambda ln: ln.reward_id
-            and ln.coupon_id.program_type == "loyalty"
-            and ln.reward_id.program_id == ln.coupon_id.program_id
+            lambda ln: (
+                ln.reward_id
+                and ln.coupon_id.program_type == "loyalty"
+                and ln.reward_id.program_id == ln.coupon_id.program_id
+            )
         )
         if not lines:
             return False
@@ -400,8 +401,9 @@ class LoyaltyRewardClaim(models.Model):
     def _loyalty_link_order_lines(self, claims, ledger_lines):
         for claim in claims._engine():
             claim.ledger_line_id = ledger_lines.filtered(
-                lambda ln, c=claim: ln.card_id == c.card_id
-                and ln.entry_type == "redeem"
+                lambda ln, c=claim: (
+                    ln.card_id == c.card_id and ln.entry_type == "redeem"
+                )
             )[:1]
 
     @api.model
@@ -473,10 +475,7 @@ class LoyaltyRewardClaim(models.Model):
         coupon = self.coupon_id.sudo()
         if not coupon:
             return
-        if (
-            float_compare(coupon.points, self.coupon_points, precision_digits=2)
-            < 0
-        ):
+        if float_compare(coupon.points, self.coupon_points, precision_digits=2) < 0:
             raise UserError(
                 self.env._(
                     "The %(reward)s of claim %(claim)s was already used; it "
@@ -493,9 +492,7 @@ class LoyaltyRewardClaim(models.Model):
         points back."""
         claims.filtered(
             lambda c: c.state != "cancelled" and c.channel == "sale"
-        )._engine().write(
-            {"state": "cancelled"}
-        )
+        )._engine().write({"state": "cancelled"})
 
     # ------------------------------------------------------------------
     # Demo
@@ -528,8 +525,9 @@ class LoyaltyRewardClaim(models.Model):
         channels = ["contact", "portal", "api", "contact"]
         for index, card in enumerate(cards):
             rewards = program.reward_ids.filtered(
-                lambda r, c=card: r.required_points <= c.points
-                and not r._loyalty_claim_error(c)
+                lambda r, c=card: (
+                    r.required_points <= c.points and not r._loyalty_claim_error(c)
+                )
             ).sorted("required_points", reverse=True)
             if not rewards:
                 continue

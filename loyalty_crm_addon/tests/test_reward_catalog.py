@@ -78,7 +78,9 @@ class TestRewardCatalog(LoyaltyCrmCommon):
         claim = self.Claim.browse(self.member.loyalty_claim_reward(self.reward.id))
         order = self._order(qty=1, price=50)
         self.assertNotIn("error", order._try_apply_code(claim.coupon_code))
-        order._apply_program_reward(claim.coupon_id.program_id.reward_ids, claim.coupon_id)
+        order._apply_program_reward(
+            claim.coupon_id.program_id.reward_ids, claim.coupon_id
+        )
         discount = order.order_line.filtered("reward_id")
         self.assertAlmostEqual(discount.price_subtotal, -5.0)
 
@@ -392,10 +394,14 @@ class TestRewardCatalogMultiCompany(LoyaltyCrmCommon):
                 "company_id": self.env.company.id,
                 "company_ids": [Command.set(self.env.company.ids)],
                 "groups_id": [
-                    Command.link(self.env.ref("loyalty_crm_addon.group_loyalty_user").id)
+                    Command.link(
+                        self.env.ref("loyalty_crm_addon.group_loyalty_user").id
+                    )
                 ],
             }
         )
         self.assertFalse(
-            self.env["loyalty.reward.claim"].with_user(user).search([("id", "=", claim.id)])
+            self.env["loyalty.reward.claim"]
+            .with_user(user)
+            .search([("id", "=", claim.id)])
         )

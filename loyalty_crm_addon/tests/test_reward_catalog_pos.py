@@ -210,8 +210,10 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
         with self.assertRaisesRegex(UserError, "out of stock"):
             self._sync()
         self.reward.loyalty_stock = 0
-        gold = self.env["loyalty.tier"].sudo().create(
-            {"name": "Gold", "program_id": self.program.id, "threshold": 5000}
+        gold = (
+            self.env["loyalty.tier"]
+            .sudo()
+            .create({"name": "Gold", "program_id": self.program.id, "threshold": 5000})
         )
         self.reward.tier_ids = gold
         with self.assertRaisesRegex(UserError, "Gold"):
