@@ -417,7 +417,9 @@ class LoyaltyRewardClaim(models.Model):
             error = self._loyalty_order_errors(lines)
             if error:
                 raise UserError(error)
-            self._loyalty_record_order_claims(lines, "pos", pos_order_id=order.id)
+            self._loyalty_record_order_claims(
+                lines, "pos", pos_order_id=order.id, date=order.date_order
+            )
 
     @api.model
     def _loyalty_pos_link(self, order):
@@ -504,7 +506,9 @@ class LoyaltyRewardClaim(models.Model):
         program = self.env.ref(
             "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
         )
-        if not program or self.sudo().search_count([], limit=1):
+        if not program or self.sudo().search_count(
+            [("channel", "in", ("contact", "portal", "api"))], limit=1
+        ):
             return False
         images = {
             "discount": ("reward_discount_10", "reward_discount_5"),
@@ -532,7 +536,8 @@ class LoyaltyRewardClaim(models.Model):
             if not rewards:
                 continue
             reward = rewards[index % len(rewards)]
-            claim = self._loyalty_claim(
+            # No gift card email (and its PDF) for demo members.
+            claim = self.with_context(action_no_send_mail=True)._loyalty_claim(
                 card.partner_id, reward, channels[index % len(channels)]
             )
             if index % 5 == 4:

@@ -57,7 +57,10 @@ class SaleOrder(models.Model):
         res = super().action_confirm()
         for order in to_confirm.filtered(lambda o: o.state == "sale"):
             claims = Claim._loyalty_record_order_claims(
-                order.order_line, "sale", sale_order_id=order.id
+                order.order_line,
+                "sale",
+                sale_order_id=order.id,
+                date=order.date_order,
             )
             Claim._loyalty_link_order_lines(
                 claims, order.sudo().loyalty_ledger_line_ids

@@ -236,3 +236,27 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
         loaded = {r["id"] for r in data["loyalty.reward"]["data"]}
         self.assertNotIn(experience.id, loaded)
         self.assertNotIn(self.reward.id, loaded)
+
+    def test_pos_catalog_tour(self):
+        """The till's reward button: the paid order records the claim,
+        spent through the order's redemption line."""
+        self.env["loyalty.reward"].create(
+            {
+                "program_id": self.program.id,
+                "reward_type": "experience",
+                "description": "Backstage tour",
+                "required_points": 50,
+            }
+        )
+        self.start_pos_tour("loyalty_crm_catalog_pos")
+        claim = self._claims()
+        self.assertRecordValues(
+            claim,
+            [{"channel": "pos", "reward_id": self.reward.id, "points": 100}],
+        )
+        self.assertRecordValues(
+            claim.ledger_line_id,
+            [{"entry_type": "redeem", "points": -100, "source": "pos"}],
+        )
+        self.assertEqual(claim.pos_order_id.state, "paid")
+        self.assertEqual(self.member.loyalty_balance, 300 - 100 + 50)
