@@ -184,6 +184,28 @@ class TestRewardCatalog(LoyaltyCrmCommon):
         self.member.loyalty_claim_reward(self.reward.id)
         self.assertEqual(self.member.loyalty_balance, 200)
 
+    def test_catalog_affordable_for_a_member(self):
+        Reward = self.env["loyalty.reward"]
+        expensive = Reward.create(
+            {
+                "program_id": self.program.id,
+                "reward_type": "experience",
+                "description": "Weekend away",
+                "required_points": 1000,
+            }
+        )
+        self.reward.tier_ids = self.gold
+        found = Reward.search([("loyalty_affordable_for", "=", self.member.id)])
+        self.assertIn(self.spa, found)
+        self.assertNotIn(expensive, found)
+        self.assertNotIn(self.reward, found)
+        by_name = Reward.search([("loyalty_affordable_for", "ilike", "Martha Mem")])
+        self.assertEqual(by_name, found)
+        self.assertEqual(self.spa.loyalty_claim_count, 0)
+        self.member.loyalty_claim_reward(self.spa.id)
+        self.spa.invalidate_recordset(["loyalty_claim_count"])
+        self.assertEqual(self.spa.loyalty_claim_count, 1)
+
     # ------------------------------------------------------------------
     # Cancellation, fulfilment, types
     # ------------------------------------------------------------------
