@@ -434,6 +434,7 @@ class LoyaltyRewardClaim(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_fulfil(self):
+        self.check_access("write")
         for claim in self:
             if claim.state != "requested":
                 raise UserError(
@@ -446,6 +447,9 @@ class LoyaltyRewardClaim(models.Model):
     def action_cancel(self):
         """Cancel the claims and give their points back, once, as ledger
         reversals of their redemptions."""
+        self.check_access("write")
+        if not self:
+            return True
         claims = self._engine()
         claims.card_id._loyalty_lock()
         self.env.cr.execute(

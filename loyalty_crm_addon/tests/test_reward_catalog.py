@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 from odoo.tests import Form, tagged
 
@@ -106,6 +106,22 @@ class TestRewardCatalog(LoyaltyCrmCommon):
             self.member.loyalty_claim_reward(self.reward.id)
         self.assertEqual(self.member.loyalty_balance, 300)
         self.assertFalse(self._claims())
+
+    def test_only_loyalty_staff_claim_and_cancel(self):
+        claim = self.Claim.browse(self.member.loyalty_claim_reward(self.reward.id))
+        user = self.env["res.users"].create(
+            {
+                "name": "Plain Employee",
+                "login": "plain_catalog",
+                "groups_id": [Command.set([self.env.ref("base.group_user").id])],
+            }
+        )
+        with self.assertRaises(AccessError):
+            claim.with_user(user).action_cancel()
+        with self.assertRaises(AccessError):
+            self.member.with_user(user).loyalty_claim_reward(self.reward.id)
+        self.assertEqual(claim.state, "fulfilled")
+        self.assertEqual(self.member.loyalty_balance, 200)
 
     def test_claims_cannot_be_forged_or_edited(self):
         with self.assertRaises(UserError):
