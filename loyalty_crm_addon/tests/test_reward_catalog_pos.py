@@ -82,7 +82,7 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
             {"tax_regime_selection": False, "use_pricelist": False}
         )
         self.main_pos_config.with_user(self.pos_user).open_ui()
-        self.session = self.main_pos_config.current_session_id
+        self.till_session = self.main_pos_config.current_session_id
 
     def _sync(self, reward=None):
         """What the till sends for a paid order of the member using
@@ -120,7 +120,7 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
         data = {
             "uuid": uid,
             "name": f"Order {uid}",
-            "session_id": self.session.id,
+            "session_id": self.till_session.id,
             "partner_id": self.member.id,
             "user_id": self.pos_user.id,
             "sequence_number": 2,
