@@ -300,6 +300,30 @@ class TestRewardCatalog(LoyaltyCrmCommon):
         self.assertIn("error", order._apply_program_reward(credit, self.card))
         self.assertIn("error", order._apply_program_reward(self.spa, self.card))
 
+    def test_credit_reward_issues_a_gift_card(self):
+        gift_cards = self.env.ref("loyalty.gift_card_program")
+        gift_cards.active = True
+        credit = self.env["loyalty.reward"].create(
+            {
+                "program_id": self.program.id,
+                "reward_type": "credit",
+                "loyalty_credit_program_id": gift_cards.id,
+                "loyalty_credit_amount": 25,
+                "required_points": 250,
+            }
+        )
+        self.assertTrue(credit.description)
+        claim = self.Claim.browse(self.member.loyalty_claim_reward(credit.id))
+        self.assertRecordValues(
+            claim.coupon_id,
+            [{"program_id": gift_cards.id, "partner_id": self.member.id, "points": 25}],
+        )
+        self.assertTrue(claim.coupon_code)
+        # Cancelling voids the unused gift card and refunds the points.
+        claim.action_cancel()
+        self.assertEqual(claim.coupon_id.points, 0)
+        self.assertEqual(self.member.loyalty_balance, 300)
+
     # ------------------------------------------------------------------
     # Contact form
     # ------------------------------------------------------------------
