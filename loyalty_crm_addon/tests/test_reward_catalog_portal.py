@@ -75,6 +75,8 @@ class TestRewardCatalogPortal(HttpCase):
         self.assertEqual(page.status_code, 200)
         self.assertIn("Five off for portal members", page.text)
         self.assertIn('href="/my/loyalty"', page.text)
+        # The member's loyalty page links to it.
+        self.assertIn('href="/my/loyalty/rewards"', self.url_open("/my/loyalty").text)
         # A tier-only reward is not shown to a member below the tier...
         self.assertNotIn("Gold lounge access", page.text)
         response = self._claim(self.reward, "portal-1")
