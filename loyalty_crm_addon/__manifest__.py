@@ -36,7 +36,6 @@
         "wizard/loyalty_reward_claim_wizard_views.xml",
         "views/loyalty_reward_views.xml",
         "views/loyalty_reward_claim_views.xml",
-        "views/portal_rewards_templates.xml",
         "views/loyalty_crm_menus.xml",
         "data/mail_template_data.xml",
         "data/mailing_data.xml",
@@ -44,6 +43,7 @@
         "views/loyalty_member_event_views.xml",
         "views/loyalty_referral_views.xml",
         "views/portal_templates.xml",
+        "views/portal_rewards_templates.xml",
         "data/loyalty_referral_data.xml",
     ],
     "demo": [
