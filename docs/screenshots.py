@@ -65,6 +65,11 @@ def main():
             "/odoo/action-loyalty_crm_addon.action_loyalty_tier_distribution",
             "tier_distribution",
         )
+        shot(
+            page,
+            "/odoo/action-loyalty_crm_addon.action_loyalty_reward_catalog",
+            "reward_catalog",
+        )
         browser.close()
 
 

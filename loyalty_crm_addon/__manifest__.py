@@ -33,6 +33,10 @@
         "views/sale_order_views.xml",
         "views/pos_order_views.xml",
         "views/res_config_settings_views.xml",
+        "data/loyalty_reward_claim_data.xml",
+        "wizard/loyalty_reward_claim_wizard_views.xml",
+        "views/loyalty_reward_views.xml",
+        "views/loyalty_reward_claim_views.xml",
         "views/loyalty_crm_menus.xml",
         "data/mail_template_data.xml",
         "data/mailing_data.xml",
@@ -40,6 +44,7 @@
         "views/loyalty_member_event_views.xml",
         "views/loyalty_referral_views.xml",
         "views/portal_templates.xml",
+        "views/portal_rewards_templates.xml",
         "data/loyalty_referral_data.xml",
         "wizard/loyalty_balance_import_views.xml",
         "wizard/privacy_lookup_wizard_views.xml",
@@ -52,6 +57,7 @@
     "demo": [
         "demo/loyalty_crm_demo.xml",
         "demo/loyalty_referral_demo.xml",
+        "demo/loyalty_reward_catalog_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -9,6 +9,7 @@ from . import res_config_settings
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import sale_order_catalog
 from . import pos_order
 from . import account_move
 from . import loyalty_crm_demo
@@ -20,3 +21,4 @@ from . import mail_template
 from . import mailing_list
 from . import mailing_mailing
 from . import sale_order_consent
+from . import loyalty_reward_claim

@@ -127,6 +127,7 @@ class LoyaltyLedgerLine(models.Model):
             ("import", "Import / Card Update"),
             ("referral", "Referral"),
             ("system", "Scheduled"),
+            ("catalog", "Reward Catalog"),
         ],
         required=True,
         default="manual",

@@ -23,6 +23,7 @@ class PosOrder(models.Model):
         paid = self.browse(order_id).filtered(lambda o: o.state != "draft")
         paid._loyalty_check_tier_rewards()
         self.env["loyalty.referral"]._loyalty_convert(paid)
+        self.env["loyalty.reward.claim"]._loyalty_pos_claims(paid)  # reward catalog
         return order_id
 
     def _loyalty_check_tier_rewards(self):
@@ -54,6 +55,7 @@ class PosOrder(models.Model):
             PosOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).confirm_coupon_programs(coupon_data)
         self._loyalty_post_payment(coupon_data, res)
+        self.env["loyalty.reward.claim"]._loyalty_pos_link(self)  # reward catalog
         return res
 
     def _loyalty_post_payment(self, coupon_data, result):

@@ -672,3 +672,58 @@ class ResPartner(models.Model):
         action["domain"] = [("referrer_id", "=", self.commercial_partner_id.id)]
         action["context"] = {}
         return action
+
+    # ------------------------------------------------------------------
+    # Reward catalog (claims: loyalty_reward_claim.py)
+    # ------------------------------------------------------------------
+    loyalty_claim_ids = fields.One2many(
+        "loyalty.reward.claim", "partner_id", string="Reward Claims", readonly=True
+    )
+    loyalty_claim_count = fields.Integer(compute="_compute_loyalty_claim_count")
+
+    def _compute_loyalty_claim_count(self):
+        counts = dict(
+            self.env["loyalty.reward.claim"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.loyalty_claim_count = counts.get(partner.commercial_partner_id, 0)
+
+    def loyalty_claim_reward(self, reward_id, reference=False):
+        """Claim a catalog reward for the member through the ledger; returns
+        the claim id. The same ``reference`` twice claims once."""
+        if len(self) != 1:
+            raise UserError(self.env._("Claim a reward for one member at a time."))
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
+        if isinstance(reward_id, bool) or not isinstance(reward_id, int):
+            raise UserError(self.env._("The reward is given by its id."))
+        reward = self.env["loyalty.reward"].browse(reward_id).exists()
+        if not reward:
+            raise UserError(self.env._("This reward does not exist."))
+        reward.check_access("read")
+        claim = self.env["loyalty.reward.claim"]._loyalty_claim(
+            self, reward, "api", reference=reference
+        )
+        return claim.id
+
+    def action_open_loyalty_claim_wizard(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Redeem a Reward"),
+            "res_model": "loyalty.reward.claim.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    def action_open_loyalty_claims(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "loyalty_crm_addon.action_loyalty_reward_claim"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        return action

@@ -8,3 +8,6 @@ from . import test_referral_pos
 from . import test_balance_import
 from . import test_privacy
 from . import test_privacy_portal
+from . import test_reward_catalog
+from . import test_reward_catalog_pos
+from . import test_reward_catalog_portal
