@@ -757,7 +757,7 @@ class ResPartner(models.Model):
             self.env["loyalty.referral"]
             .sudo()
             ._search([("state", "=", "converted")])
-            .select("referrer_id")
+            .subselect("referrer_id")
         )
         return [("id", "in" if positive else "not in", referrers)]
 

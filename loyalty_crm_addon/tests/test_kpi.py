@@ -343,6 +343,9 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
         )
         self.assertTrue(self.steady.loyalty_is_top_tier)
         self.assertFalse(self.member.loyalty_is_top_tier)
+        # Nobody referred anyone here.
+        self.assertFalse(self.Partner.search([("loyalty_is_advocate", "=", True)]))
+        self.assertFalse(self.member.loyalty_is_advocate)
 
     def test_churn_score_ranks_lapsing_members(self):
         """On generated history, members who really stop buying in a later
