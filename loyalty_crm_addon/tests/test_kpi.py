@@ -419,3 +419,25 @@ class TestAutoEnrollPos(LoyaltyKpiCommon):
         self.program.loyalty_auto_enroll = False
         kept = PosOrder._loyalty_drop_non_member_cards(coupon_data)
         self.assertEqual(set(kept), {"-2", str(self.card.id)})
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyReferralKpi(LoyaltyKpiCommon):
+    def test_advocates_and_referral_conversion(self):
+        fiona, fred = self.Partner.create(
+            [
+                {"name": "Fiona Friend", "email": "fiona@example.org"},
+                {"name": "Fred Friend", "email": "fred@example.org"},
+            ]
+        )
+        fiona.loyalty_referred_by_id = self.member
+        fred.loyalty_referred_by_id = self.member
+        self.assertFalse(self.Partner.search([("loyalty_is_advocate", "=", True)]))
+        self._confirmed_order(fiona, qty=2, price=50.0)
+        self.assertEqual(
+            self.Partner.search([("loyalty_is_advocate", "=", True)]), self.member
+        )
+        today = fields.Date.to_string(self.today)
+        kpis = self.program.get_loyalty_kpis(today, today)
+        # Two customers referred today, one of them ordered.
+        self.assertEqual(kpis["referral_conversion_rate"], 0.5)
