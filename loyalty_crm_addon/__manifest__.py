@@ -53,15 +53,23 @@
         "views/portal_privacy_templates.xml",
         "data/loyalty_privacy_data.xml",
         "views/loyalty_privacy_menus.xml",
+        "data/loyalty_segment_data.xml",
+        "views/loyalty_segment_views.xml",
+        "report/loyalty_report_views.xml",
+        "views/loyalty_report_menus.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",
         "demo/loyalty_referral_demo.xml",
         "demo/loyalty_reward_catalog_demo.xml",
+        "demo/loyalty_kpi_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [
             "loyalty_crm_addon/static/src/overrides/**/*",
+        ],
+        "web.assets_backend": [
+            "loyalty_crm_addon/static/src/dashboard/**/*",
         ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",

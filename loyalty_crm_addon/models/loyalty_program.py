@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..kpi.engine import LoyaltyKpiEngine
 
 
 class LoyaltyProgram(models.Model):
@@ -159,3 +161,106 @@ class LoyaltyProgram(models.Model):
                 raise ValidationError(
                     self.env._("Referral cap and minimum cannot be negative.")
                 )
+
+    # ------------------------------------------------------------------
+    # Enrolment switch and KPIs (kpi/engine.py)
+    # ------------------------------------------------------------------
+    loyalty_auto_enroll = fields.Boolean(
+        string="Enrol Customers Automatically",
+        default=True,
+        help="Customers become members with their first confirmed order or "
+        "paid POS order. Off: customers who are not members neither get a "
+        "card nor earn points; they join only when enrolled (contact, till, "
+        "portal, import).",
+    )
+    loyalty_point_value = fields.Float(
+        string="Value of a Point",
+        digits="Product Price",
+        default=0.0,
+        help="What one point is worth in the company's currency, for the "
+        "points liability.",
+    )
+
+    @api.constrains("loyalty_point_value")
+    def _check_loyalty_point_value(self):
+        if any(program.loyalty_point_value < 0 for program in self):
+            raise ValidationError(self.env._("A point cannot be worth less than 0."))
+
+    @api.model
+    def _loyalty_kpi_dates(self, date_from, date_to):
+        dates = []
+        for value in (date_from, date_to):
+            try:
+                dates.append(fields.Date.to_date(value))
+            except (TypeError, ValueError):
+                dates.append(None)
+        if None in dates or not all(dates):
+            raise UserError(self.env._("Give the period as two dates, YYYY-MM-DD."))
+        if dates[0] > dates[1]:
+            raise UserError(self.env._("The period ends before it starts."))
+        return dates
+
+    def _loyalty_kpi_engine(self, date_from, date_to, company_ids=None, channel=False):
+        self.ensure_one()
+        if not self.env.su and not self.env.user.has_group(
+            "loyalty_crm_addon.group_loyalty_user"
+        ):
+            raise AccessError(self.env._("Only loyalty staff see loyalty figures."))
+        if self.program_type != "loyalty":
+            raise UserError(self.env._("KPIs are figures of membership programs."))
+        if channel not in (False, None, "", "sale", "pos"):
+            raise UserError(self.env._("The channel is 'sale' or 'pos'."))
+        date_from, date_to = self._loyalty_kpi_dates(date_from, date_to)
+        allowed = self.env.companies
+        if company_ids:
+            companies = self.env["res.company"].browse(company_ids) & allowed
+        elif self.company_id:
+            companies = self.company_id & allowed
+        else:
+            companies = allowed
+        return LoyaltyKpiEngine(
+            self.sudo(), date_from, date_to, companies.ids, channel=channel
+        )
+
+    def get_loyalty_kpis(self, date_from, date_to):
+        """The program's KPIs over ``date_from``..``date_to`` (both included,
+        'YYYY-MM-DD'): a dict of plain numbers, rates as fractions 0-1 and
+        0.0 where there is nothing to measure (see the README)."""
+        return self._loyalty_kpi_engine(date_from, date_to).compute()
+
+    @api.model
+    def get_loyalty_dashboard_data(
+        self,
+        program_id=False,
+        date_from=False,
+        date_to=False,
+        company_ids=None,
+        channel=False,
+    ):
+        """Everything the loyalty dashboard shows, in one call."""
+        today = fields.Date.context_today(self)
+        program = (
+            self.browse(program_id)
+            if program_id
+            else self.env.company.loyalty_membership_program_id
+        )
+        if not program:
+            return {"program": False}
+        engine = program._loyalty_kpi_engine(
+            date_from or today.replace(month=1, day=1),
+            date_to or today,
+            company_ids=company_ids,
+            channel=channel,
+        )
+        programs = self.search([("program_type", "=", "loyalty")])
+        return {
+            "program": {"id": program.id, "name": program.name},
+            "programs": [{"id": p.id, "name": p.name} for p in programs],
+            "companies": [{"id": c.id, "name": c.name} for c in self.env.companies],
+            "date_from": fields.Date.to_string(engine.date_from),
+            "date_to": fields.Date.to_string(engine.date_to),
+            "currency": program.currency_id.symbol or "",
+            "kpis": engine.compute(),
+            "trend": engine.monthly_trend(),
+            "tiers": engine.tier_distribution(),
+        }

@@ -51,6 +51,7 @@ class PosOrder(models.Model):
             .exists()
         )
         existing.filtered(lambda c: c.program_type == "loyalty")._loyalty_lock()
+        coupon_data = self._loyalty_drop_non_member_cards(coupon_data)
         res = super(
             PosOrder, self.with_context(loyalty_ledger_defer=ENGINE)
         ).confirm_coupon_programs(coupon_data)
@@ -159,3 +160,50 @@ class PosOrder(models.Model):
                     reference=self.name,
                 )
         Ledger._post(vals_list)
+
+    # ------------------------------------------------------------------
+    # Enrolment switch (loyalty.program.loyalty_auto_enroll)
+    # ------------------------------------------------------------------
+    def _loyalty_drop_non_member_cards(self, coupon_data):
+        """The till makes a new card for a customer without one; programs
+        that do not enrol automatically give none (and no points) to
+        customers who are not members."""
+        new = {k: v for k, v in coupon_data.items() if int(k) < 0}
+        programs = (
+            self.env["loyalty.program"]
+            .sudo()
+            .browse({v.get("program_id") for v in new.values()} - {None, False})
+            .filtered(
+                lambda p: p.program_type == "loyalty" and not p.loyalty_auto_enroll
+            )
+        )
+        if not programs:
+            return coupon_data
+        holders = {
+            (c.program_id.id, c.partner_id.id)
+            for c in self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "in", programs.ids),
+                    (
+                        "partner_id",
+                        "in",
+                        [
+                            v.get("partner_id")
+                            for v in new.values()
+                            if v.get("partner_id")
+                        ],
+                    ),
+                ]
+            )
+        }
+        return {
+            k: v
+            for k, v in coupon_data.items()
+            if not (
+                k in new
+                and v.get("program_id") in programs.ids
+                and (v.get("program_id"), v.get("partner_id")) not in holders
+            )
+        }

@@ -8,6 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
+from ..kpi.scoring import SEGMENTS, score_members
 from .loyalty_ledger_line import PRECISION
 
 EXPIRING_SOON_DAYS = 30
@@ -727,3 +728,128 @@ class ResPartner(models.Model):
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
+
+    # ------------------------------------------------------------------
+    # Segments and churn risk (written by the segment cron, kpi/scoring.py)
+    # ------------------------------------------------------------------
+    loyalty_segment = fields.Selection(
+        SEGMENTS,
+        readonly=True,
+        copy=False,
+        index=True,
+        help="New: a member (or customer) for less than 30 days. Inactive: no "
+        "points earned or redeemed for the program's inactivity delay. At risk: "
+        "churn risk of 60 or more. Active: the others. Updated daily.",
+    )
+    loyalty_churn_score = fields.Integer(
+        string="Churn Risk",
+        readonly=True,
+        copy=False,
+        help="0-100: how far the member strays from their own buying rhythm "
+        "(recency, frequency and spend). Updated daily.",
+    )
+    loyalty_churn_reason = fields.Char(
+        string="Churn Risk Reason", readonly=True, copy=False
+    )
+    loyalty_points_habit = fields.Selection(
+        [("earn_only", "Earns Only"), ("redeemer", "Redeems")],
+        string="Points Habit",
+        readonly=True,
+        copy=False,
+    )
+    loyalty_is_top_tier = fields.Boolean(
+        string="Top Tier Member",
+        compute="_compute_loyalty_is_top_tier",
+        search="_search_loyalty_is_top_tier",
+    )
+    loyalty_is_advocate = fields.Boolean(
+        string="Advocate",
+        compute="_compute_loyalty_is_advocate",
+        search="_search_loyalty_is_advocate",
+        help="Referred at least one customer who then ordered.",
+    )
+
+    def _compute_loyalty_is_top_tier(self):
+        top = set(
+            self.search(
+                [("id", "in", self.ids), ("loyalty_is_top_tier", "=", True)]
+            ).ids
+        )
+        for partner in self:
+            partner.loyalty_is_top_tier = partner.id in top
+
+    def _search_loyalty_is_top_tier(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on Top Tier Member."))
+        query = SQL(
+            """
+            (SELECT c.partner_id FROM loyalty_card c
+              JOIN res_company rc ON rc.loyalty_membership_program_id = c.program_id
+             WHERE c.loyalty_tier_id = (
+                   SELECT t.id FROM loyalty_tier t WHERE t.program_id = c.program_id
+                    ORDER BY t.threshold DESC, t.sequence DESC, t.id DESC LIMIT 1))
+            """
+        )
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", query)]
+
+    def _compute_loyalty_is_advocate(self):
+        advocates = set(
+            self.search(
+                [("id", "in", self.ids), ("loyalty_is_advocate", "=", True)]
+            ).ids
+        )
+        for partner in self:
+            partner.loyalty_is_advocate = partner.id in advocates
+
+    def _search_loyalty_is_advocate(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on Advocate."))
+        positive = (operator == "=") == bool(value)
+        # Referrals come with their own model; without it nobody referred.
+        if "loyalty.referral" not in self.env:
+            return [(0, "=", 1)] if positive else []
+        referrers = (
+            self.env["loyalty.referral"]
+            .sudo()
+            ._search([("state", "=", "converted")])
+            .subselect("referrer_id")
+        )
+        return [("id", "in" if positive else "not in", referrers)]
+
+    @api.model
+    def _cron_loyalty_segments(self, batch_size=50000):
+        """Score and segment every member, set-based and batched (one SQL
+        statement per batch of cards); commits between batches in a cron."""
+        cron = self.env["ir.cron"]
+        commits = self.env["loyalty.ledger.line"]._cron_commits()
+
+        def on_batch(done):
+            cron._notify_progress(done=done, remaining=0)
+            if commits:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+        return score_members(
+            self.env,
+            fields.Date.context_today(self),
+            self._loyalty_churn_texts(),
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+
+    @api.model
+    def _loyalty_churn_texts(self):
+        return {
+            "t_none": self.env._("No purchase yet."),
+            "t_fine": self.env._("Buying at the usual rhythm."),
+            "t_recency": self.env._(
+                "No purchase since {date}; usually one every {rhythm} days."
+            ),
+            "t_frequency": self.env._(
+                "Buying less often: {orders} orders in the last 180 days, "
+                "{expected} expected."
+            ),
+            "t_spend": self.env._(
+                "Spending less: {amount} in the last 180 days, {expected} expected."
+            ),
+        }

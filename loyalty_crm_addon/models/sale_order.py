@@ -63,7 +63,7 @@ class SaleOrder(models.Model):
                     )
                     for p in status["points"]
                 ]
-        return result
+        return self._loyalty_check_enrolment(programs, result)
 
     def _get_real_points_for_coupon(self, coupon, post_confirm=False):
         """Points this order earns wait as pending when the program has a
@@ -143,7 +143,11 @@ class SaleOrder(models.Model):
         by_program = defaultdict(lambda: self.env["res.partner"])
         for order in self:
             program = order.company_id.loyalty_membership_program_id
-            if program and (program, order.partner_id) not in members:
+            if (
+                program
+                and program.loyalty_auto_enroll
+                and (program, order.partner_id) not in members
+            ):
                 by_program[program] |= order.partner_id.commercial_partner_id
         for program, partners in by_program.items():
             partners._loyalty_enroll(program)
@@ -189,3 +193,23 @@ class SaleOrder(models.Model):
         Referral = self.env["loyalty.referral"]
         for order in self.filtered("loyalty_referral_code"):
             Referral._loyalty_find_referrer(order.loyalty_referral_code)
+
+    # ------------------------------------------------------------------
+    # Enrolment switch (loyalty.program.loyalty_auto_enroll)
+    # ------------------------------------------------------------------
+    def _loyalty_check_enrolment(self, programs, result):
+        """A membership program that does not enrol automatically does not
+        apply to customers without a card: native Odoo would make one."""
+        closed = programs.filtered(
+            lambda p: p.program_type == "loyalty" and not p.loyalty_auto_enroll
+        )
+        for program in closed:
+            status = result.get(program)
+            if status and "error" not in status and not self._loyalty_card_for(program):
+                result[program] = {
+                    "error": self.env._(
+                        "%s is for members only: enrol the customer first.",
+                        program.name,
+                    )
+                }
+        return result

@@ -11,3 +11,4 @@ from . import test_privacy_portal
 from . import test_reward_catalog
 from . import test_reward_catalog_pos
 from . import test_reward_catalog_portal
+from . import test_kpi

@@ -1,0 +1,358 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The one place the loyalty KPIs are computed (API, dashboard, tests).
+
+Definitions are in the README ("KPI definitions"); every figure is a plain
+number: rates are fractions 0-1, and a figure without data is 0.0.
+"""
+
+from datetime import timedelta
+
+from odoo.tools import SQL
+
+from .sql import ISSUED_SQL, ORDERS_SQL, REDEEMED_SQL
+
+KPI_KEYS = (
+    "members",
+    "inactive_rate",
+    "repeat_purchase_rate_members",
+    "repeat_purchase_rate_non_members",
+    "avg_days_to_second_purchase_members",
+    "redemption_rate",
+    "member_revenue_share",
+    "aov_members",
+    "aov_non_members",
+    "points_liability",
+    "referral_conversion_rate",
+)
+
+
+def _ratio(num, den):
+    return round(float(num) / float(den), 6) if den else 0.0
+
+
+class LoyaltyKpiEngine:
+    """KPIs of one membership program over ``[date_from, date_to]``.
+
+    ``company_ids`` restricts the orders and ledger lines (default: the
+    program's company, else the given companies); ``channel`` is ``sale``,
+    ``pos`` or falsy for both.
+    """
+
+    def __init__(self, program, date_from, date_to, company_ids, channel=False):
+        self.env = program.env
+        self.cr = program.env.cr
+        self.program = program
+        self.date_from = date_from
+        self.date_to = date_to
+        self.end = date_to + timedelta(days=1)
+        self.company_ids = list(company_ids)
+        self.channel = channel or False
+
+    # -- building blocks ---------------------------------------------------
+    def _orders(self, date_from=None):
+        """Orders of the companies and channel up to ``date_to``, from
+        ``date_from`` (None = since ever)."""
+        return SQL(
+            """
+            SELECT o.* FROM (%(orders)s) o
+             WHERE o.company_id = ANY(%(companies)s)
+               AND (%(channel)s IS NULL OR o.channel = %(channel)s)
+               AND o.date < %(end)s
+               AND (%(start)s IS NULL OR o.date >= %(start)s)
+            """,
+            orders=SQL(ORDERS_SQL),
+            companies=self.company_ids,
+            channel=self.channel or None,
+            end=self.end,
+            start=date_from,
+        )
+
+    def _members(self):
+        """Partners holding a card of the program at date_to."""
+        return SQL(
+            """
+            SELECT DISTINCT c.partner_id FROM loyalty_card c
+             WHERE c.program_id = %(program)s AND c.create_date < %(end)s
+               AND c.partner_id IS NOT NULL
+            """,
+            program=self.program.id,
+            end=self.end,
+        )
+
+    def _fetch(self, query):
+        self.cr.execute(query)
+        return self.cr.fetchone()
+
+    # -- figures -----------------------------------------------------------
+    def members(self):
+        days = self.program.loyalty_inactivity_days
+        total, active = self._fetch(
+            SQL(
+                """
+                WITH m AS (%(members)s),
+                active AS (
+                    SELECT DISTINCT l.partner_id FROM loyalty_ledger_line l
+                     WHERE l.program_id = %(program)s
+                       AND l.entry_type IN ('earn', 'redeem')
+                       AND l.date >= %(since)s AND l.date < %(end)s
+                )
+                SELECT (SELECT COUNT(*) FROM m),
+                       (SELECT COUNT(*) FROM m JOIN active USING (partner_id))
+                """,
+                members=self._members(),
+                program=self.program.id,
+                since=self.end - timedelta(days=days),
+                end=self.end,
+            )
+        )
+        return {
+            "members": total,
+            "inactive_rate": _ratio(total - active, total),
+        }
+
+    def _buyers(self):
+        """Customers of the period (one row per partner; anonymous POS
+        orders in one row without partner) with their orders, amount and
+        whether they are members."""
+        return SQL(
+            """
+            SELECT b.*, b.partner_id IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM loyalty_card c
+                        WHERE c.partner_id = b.partner_id
+                          AND c.program_id = %(program)s
+                          AND c.create_date < %(end)s) AS member
+              FROM (SELECT o.partner_id, COUNT(*) AS n, SUM(o.amount) AS amount
+                      FROM (%(orders)s) o GROUP BY o.partner_id) b
+            """,
+            program=self.program.id,
+            end=self.end,
+            orders=self._orders(self.date_from),
+        )
+
+    def orders(self):
+        row = self._fetch(
+            SQL(
+                """
+                SELECT COUNT(*) FILTER (WHERE member),
+                       COUNT(*) FILTER (WHERE member AND n >= 2),
+                       COUNT(*) FILTER (WHERE NOT member AND partner_id IS NOT NULL),
+                       COUNT(*) FILTER (WHERE NOT member AND partner_id IS NOT NULL
+                                        AND n >= 2),
+                       COALESCE(SUM(n) FILTER (WHERE member), 0),
+                       COALESCE(SUM(amount) FILTER (WHERE member), 0),
+                       COALESCE(SUM(n) FILTER (WHERE NOT member), 0),
+                       COALESCE(SUM(amount) FILTER (WHERE NOT member), 0)
+                  FROM (%(buyers)s) b
+                """,
+                buyers=self._buyers(),
+            )
+        )
+        buyers_m, repeat_m, buyers_n, repeat_n, n_m, rev_m, n_n, rev_n = row
+        return {
+            "repeat_purchase_rate_members": _ratio(repeat_m, buyers_m),
+            "repeat_purchase_rate_non_members": _ratio(repeat_n, buyers_n),
+            "member_revenue_share": _ratio(rev_m, rev_m + rev_n),
+            "aov_members": round(_ratio(rev_m, n_m), 2),
+            "aov_non_members": round(_ratio(rev_n, n_n), 2),
+        }
+
+    def second_purchase(self):
+        """Members' first two orders ever, for the members who bought in the
+        period (read by customer from the covering order indexes)."""
+        (days,) = self._fetch(
+            SQL(
+                """
+                WITH firsts AS (
+                    SELECT b.partner_id, f.d FROM (%(buyers)s) b
+                     CROSS JOIN LATERAL (
+                         SELECT array_agg(o.date ORDER BY o.date) AS d FROM (
+                             SELECT o.date FROM (%(history)s) o
+                              WHERE o.partner_id = b.partner_id
+                              ORDER BY o.date LIMIT 2) o
+                     ) f
+                     WHERE b.member
+                )
+                SELECT AVG(d[2]::date - d[1]::date) FROM firsts
+                 WHERE d[2] >= %(start)s
+                """,
+                buyers=self._buyers(),
+                history=self._orders(),
+                start=self.date_from,
+            )
+        )
+        return {"avg_days_to_second_purchase_members": round(float(days or 0.0), 2)}
+
+    def points(self):
+        sources = ["sale", "pos"] if not self.channel else [self.channel]
+        issued, redeemed = self._fetch(
+            SQL(
+                """
+                SELECT COALESCE(SUM(%(issued)s), 0), COALESCE(SUM(%(redeemed)s), 0)
+                  FROM loyalty_ledger_line l
+                 WHERE l.program_id = %(program)s
+                   AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                   AND (%(any_source)s OR l.source = ANY(%(sources)s))
+                   AND l.date >= %(start)s AND l.date < %(end)s
+                """,
+                issued=SQL(ISSUED_SQL),
+                redeemed=SQL(REDEEMED_SQL),
+                program=self.program.id,
+                companies=self.company_ids,
+                any_source=not self.channel,
+                sources=sources,
+                start=self.date_from,
+                end=self.end,
+            )
+        )
+        return {
+            "redemption_rate": _ratio(redeemed, issued) if issued > 0 else 0.0,
+            "points_liability": round(
+                self.outstanding_points() * self.program.loyalty_point_value, 2
+            ),
+        }
+
+    def outstanding_points(self):
+        """Posted points held on the program's cards at the end of date_to.
+
+        Today's balances (a card holds the sum of its posted lines) minus
+        the posted lines dated later, or released later, than date_to; only
+        recent lines are read, however long the ledger."""
+        # Pending lines are released at most the pending period after their
+        # date (a month of slack for a period shortened since).
+        since = self.end - timedelta(days=self.program.loyalty_pending_days + 31)
+        (points,) = self._fetch(
+            SQL(
+                """
+                SELECT
+                  (SELECT COALESCE(SUM(c.points), 0) FROM loyalty_card c
+                    WHERE c.program_id = %(program)s
+                      AND (c.company_id IS NULL OR c.company_id = ANY(%(companies)s)))
+                - (SELECT COALESCE(SUM(l.points), 0) FROM loyalty_ledger_line l
+                    WHERE l.program_id = %(program)s AND l.state = 'posted'
+                      AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                      AND l.date >= %(since)s
+                      AND (l.date >= %(end)s OR l.release_date > %(date_to)s))
+                """,
+                program=self.program.id,
+                companies=self.company_ids,
+                since=since,
+                end=self.end,
+                date_to=self.date_to,
+            )
+        )
+        return max(float(points), 0.0)
+
+    def referrals(self):
+        # The referral model comes with its own feature; without it there is
+        # nothing to convert.
+        if "loyalty.referral" not in self.env:
+            return {"referral_conversion_rate": 0.0}
+        Referral = self.env["loyalty.referral"].sudo()
+        domain = [
+            ("create_date", ">=", self.date_from),
+            ("create_date", "<", self.end),
+        ]
+        if "program_id" in Referral._fields:
+            domain.append(("program_id", "=", self.program.id))
+        counts = dict(Referral._read_group(domain, ["state"], ["__count"]))
+        total = sum(counts.values())
+        return {"referral_conversion_rate": _ratio(counts.get("converted", 0), total)}
+
+    def compute(self):
+        self.env.flush_all()
+        result = {}
+        for part in (
+            self.members,
+            self.orders,
+            self.second_purchase,
+            self.points,
+            self.referrals,
+        ):
+            result.update(part())
+        return {key: result[key] for key in KPI_KEYS}
+
+    # -- dashboard ---------------------------------------------------------
+    def monthly_trend(self):
+        """Revenue, orders and points per month of the period."""
+        self.cr.execute(
+            SQL(
+                """
+                WITH b AS (%(buyers)s),
+                o AS (%(orders)s),
+                sales AS (
+                    SELECT date_trunc('month', o.date)::date AS month,
+                           SUM(CASE WHEN b.member THEN o.amount ELSE 0 END) AS rev_m,
+                           SUM(CASE WHEN b.member THEN 0 ELSE o.amount END) AS rev_n,
+                           COUNT(*) FILTER (WHERE b.member) AS n_m,
+                           COUNT(*) FILTER (WHERE NOT b.member) AS n_n
+                      FROM o JOIN b
+                        ON COALESCE(b.partner_id, 0) = COALESCE(o.partner_id, 0)
+                     GROUP BY 1
+                ),
+                pts AS (
+                    SELECT date_trunc('month', l.date)::date AS month,
+                           SUM(%(issued)s) AS issued, SUM(%(redeemed)s) AS redeemed
+                      FROM loyalty_ledger_line l
+                     WHERE l.program_id = %(program)s
+                       AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                       AND (%(channel)s IS NULL OR l.source = %(channel)s)
+                       AND l.date >= %(start)s AND l.date < %(end)s
+                     GROUP BY 1
+                )
+                SELECT month, COALESCE(rev_m, 0), COALESCE(rev_n, 0),
+                       COALESCE(n_m, 0), COALESCE(n_n, 0),
+                       COALESCE(issued, 0), COALESCE(redeemed, 0)
+                  FROM sales FULL JOIN pts USING (month) ORDER BY month
+                """,
+                buyers=self._buyers(),
+                orders=self._orders(self.date_from),
+                issued=SQL(ISSUED_SQL),
+                redeemed=SQL(REDEEMED_SQL),
+                program=self.program.id,
+                companies=self.company_ids,
+                channel=self.channel or None,
+                start=self.date_from,
+                end=self.end,
+            )
+        )
+        keys = (
+            "month",
+            "revenue_members",
+            "revenue_non_members",
+            "orders_members",
+            "orders_non_members",
+            "points_issued",
+            "points_redeemed",
+        )
+        return [
+            {
+                key: (value.isoformat() if key == "month" else float(value))
+                for key, value in zip(keys, row, strict=True)
+            }
+            for row in self.cr.fetchall()
+        ]
+
+    def tier_distribution(self):
+        """Members per tier at each monthly snapshot of the period."""
+        self.cr.execute(
+            SQL(
+                """
+                SELECT s.month, COALESCE(t.name->>%(lang)s, t.name->>'en_US', ''),
+                       SUM(s.member_count)
+                  FROM loyalty_report_tier_snapshot s
+                  LEFT JOIN loyalty_tier t ON t.id = s.tier_id
+                 WHERE s.program_id = %(program)s
+                   AND s.month >= date_trunc('month', %(start)s::date)
+                   AND s.month <= %(date_to)s
+                 GROUP BY 1, 2, t.sequence ORDER BY 1, t.sequence NULLS FIRST
+                """,
+                lang=self.env.lang or "en_US",
+                program=self.program.id,
+                start=self.date_from,
+                date_to=self.date_to,
+            )
+        )
+        return [
+            {"month": month.isoformat(), "tier": tier, "members": count}
+            for month, tier, count in self.cr.fetchall()
+        ]

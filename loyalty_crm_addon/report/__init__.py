@@ -1,0 +1,3 @@
+from . import loyalty_report_order
+from . import loyalty_report_points
+from . import loyalty_report_tier_snapshot

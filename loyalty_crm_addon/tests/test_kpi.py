@@ -1,0 +1,443 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import random
+from ast import literal_eval
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from ..kpi.scoring import score_members
+from .common import LoyaltyCrmCommon
+
+_logger = logging.getLogger(__name__)
+
+
+class LoyaltyKpiCommon(LoyaltyCrmCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.today = fields.Date.context_today(cls.env["res.partner"])
+        cls.Partner = cls.env["res.partner"]
+
+    def _days_ago(self, days):
+        return self.today - timedelta(days=days)
+
+    def _backdate_order(self, order, days):
+        """Move a confirmed order and its ledger lines ``days`` back (test
+        set-up of history; the ORM keeps ledger dates immutable)."""
+        when = fields.Datetime.to_datetime(self._days_ago(days)) + timedelta(hours=12)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE sale_order SET date_order = %s WHERE id = %s", [when, order.id]
+        )
+        self.env.cr.execute(
+            "UPDATE loyalty_ledger_line SET date = %s WHERE sale_order_id = %s",
+            [when, order.id],
+        )
+        self.env.invalidate_all()
+
+    def _backdate_card(self, partner, days):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET create_date = %s WHERE partner_id = %s",
+            [fields.Datetime.to_datetime(self._days_ago(days)), partner.id],
+        )
+        self.env.invalidate_all()
+
+    def _insert_orders(self, rows):
+        """Confirmed sales orders (partner_id, date, untaxed amount) in one
+        statement: generated history for scoring tests."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO sale_order (name, partner_id, partner_invoice_id,
+                partner_shipping_id, company_id, date_order, state,
+                picking_policy, amount_untaxed, amount_tax, amount_total)
+            SELECT 'GEN/' || n, p, p, p, %s, d, 'sale', 'direct', a, 0, a
+              FROM unnest(%s::int[], %s::timestamp[], %s::numeric[])
+                   WITH ORDINALITY AS t(p, d, a, n)
+            """,
+            [
+                self.env.company.id,
+                [r[0] for r in rows],
+                [fields.Datetime.to_datetime(r[1]) + timedelta(hours=10) for r in rows],
+                [r[2] for r in rows],
+            ],
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyKpis(LoyaltyKpiCommon):
+    """Every KPI on a dataset small enough to compute by hand.
+
+    Period: the last 30 days. Orders (untaxed, 1 point per unit):
+    - Martha (member 90 days): 100 sixty days ago, then 100 ten days ago,
+      200 five days ago, and 100 cancelled (earned, then reversed);
+    - Mike (member 3 days): 300 three days ago, then redeems 100 points;
+    - Ida (member 100 days): nothing, ever;
+    - Nora and Ned (not members, the program does not enrol): 50 and 150,
+      and 100.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.program.write({"loyalty_auto_enroll": False, "loyalty_point_value": 0.5})
+        cls.mike, cls.ida, cls.nora, cls.ned = cls.env["res.partner"].create(
+            [{"name": n} for n in ("Mike", "Ida", "Nora", "Ned")]
+        )
+        (cls.mike | cls.ida)._loyalty_enroll(cls.program)
+
+    def setUp(self):
+        super().setUp()
+        self._backdate_card(self.member, 90)
+        self._backdate_card(self.ida, 100)
+        self._backdate_card(self.mike, 3)
+        self._backdate_order(self._confirmed_order(qty=5), 60)
+        self._backdate_order(self._confirmed_order(qty=5), 10)
+        self._backdate_order(self._confirmed_order(qty=10), 5)
+        cancelled = self._confirmed_order(qty=5)
+        cancelled._action_cancel()
+        self._backdate_order(self._confirmed_order(self.mike, qty=15), 3)
+        self.mike.loyalty_redeem_points(100, "Mug")
+        self._backdate_order(self._confirmed_order(self.nora, qty=1, price=50), 20)
+        self._backdate_order(self._confirmed_order(self.nora, qty=1, price=150), 2)
+        self._backdate_order(self._confirmed_order(self.ned, qty=5), 1)
+
+    def _kpis(self, days_from=30, days_to=0, **kwargs):
+        return self.program._loyalty_kpi_engine(
+            self._days_ago(days_from), self._days_ago(days_to), **kwargs
+        ).compute()
+
+    def test_kpis_by_hand(self):
+        kpis = self.program.get_loyalty_kpis(
+            fields.Date.to_string(self._days_ago(30)), fields.Date.to_string(self.today)
+        )
+        self.assertEqual(
+            kpis,
+            {
+                "members": 3,
+                # Ida neither earned nor redeemed in the last 90 days.
+                "inactive_rate": round(1 / 3, 6),
+                # Martha bought twice in the period, Mike once.
+                "repeat_purchase_rate_members": 0.5,
+                # Nora twice, Ned once.
+                "repeat_purchase_rate_non_members": 0.5,
+                # Martha's second order came 50 days after her first.
+                "avg_days_to_second_purchase_members": 50.0,
+                # Issued 100 + 200 + 100 - 100 (reversal) + 300; redeemed 100.
+                "redemption_rate": round(100 / 600, 6),
+                "member_revenue_share": round(600 / 900, 6),
+                "aov_members": 200.0,
+                "aov_non_members": 100.0,
+                # Martha 400 + Mike 200 points, 0.5 each.
+                "points_liability": 300.0,
+                "referral_conversion_rate": 0.0,
+            },
+        )
+        for value in kpis.values():
+            self.assertIsNotNone(value)
+
+    def test_kpis_at_an_earlier_date(self):
+        kpis = self._kpis(70, 20)
+        # Mike was not a member yet; Martha held the 100 points of her first
+        # order, bought before the period: no repeat, no second purchase.
+        self.assertEqual(kpis["members"], 2)
+        self.assertEqual(kpis["points_liability"], 50.0)
+        self.assertEqual(kpis["aov_members"], 100.0)
+        self.assertEqual(kpis["aov_non_members"], 50.0)
+        self.assertEqual(kpis["repeat_purchase_rate_members"], 0.0)
+        self.assertEqual(kpis["avg_days_to_second_purchase_members"], 0.0)
+        self.assertEqual(kpis["redemption_rate"], 0.0)
+
+    def test_kpis_by_channel(self):
+        sales, both = self._kpis(channel="sale"), self._kpis()
+        # Mike redeemed through the API, not on a sales order.
+        self.assertEqual(sales.pop("redemption_rate"), 0.0)
+        both.pop("redemption_rate")
+        self.assertEqual(sales, both)
+        pos = self._kpis(channel="pos")
+        self.assertEqual(pos["members"], 3)
+        self.assertEqual(
+            (pos["aov_members"], pos["member_revenue_share"], pos["redemption_rate"]),
+            (0.0, 0.0, 0.0),
+        )
+
+    def test_dashboard_uses_the_same_figures(self):
+        data = self.env["loyalty.program"].get_loyalty_dashboard_data(
+            self.program.id,
+            fields.Date.to_string(self._days_ago(30)),
+            fields.Date.to_string(self.today),
+        )
+        self.assertEqual(data["kpis"], self._kpis())
+        trend = data["trend"]
+        self.assertEqual(
+            sum(m["revenue_members"] for m in trend), 600.0, "members' revenue"
+        )
+        self.assertEqual(sum(m["revenue_non_members"] for m in trend), 300.0)
+        self.assertEqual(sum(m["points_issued"] for m in trend), 600.0)
+
+    def test_reports_match(self):
+        Report = self.env["loyalty.report.order"]
+        since = fields.Datetime.to_datetime(self._days_ago(30))
+        groups = dict(
+            Report._read_group(
+                [("date", ">=", since), ("company_id", "=", self.env.company.id)],
+                ["is_member"],
+                ["amount:sum"],
+            )
+        )
+        self.assertEqual(groups, {True: 600.0, False: 300.0})
+        points = self.env["loyalty.report.points"]._read_group(
+            [("date", ">=", since), ("program_id", "=", self.program.id)],
+            [],
+            ["points_issued:sum", "points_redeemed:sum"],
+        )
+        self.assertEqual(points, [(600.0, 100.0)])
+
+    def test_bad_input(self):
+        for date_from, date_to in (
+            ("2026-13-01", "2026-12-31"),
+            ("yesterday", "2026-12-31"),
+            (False, "2026-12-31"),
+            ("2026-12-31", "2026-01-01"),
+        ):
+            with self.assertRaises(UserError):
+                self.program.get_loyalty_kpis(date_from, date_to)
+        coupons = self.env["loyalty.program"].create(
+            {"name": "Coupons", "program_type": "coupons"}
+        )
+        with self.assertRaises(UserError):
+            coupons.get_loyalty_kpis("2026-01-01", "2026-12-31")
+
+    def test_auto_enroll_off(self):
+        """Non-members get no card and no points; enrolled, they earn."""
+        Card = self.env["loyalty.card"]
+        self.assertFalse(
+            Card.search([("partner_id", "in", (self.nora | self.ned).ids)])
+        )
+        self.assertFalse(self.nora.loyalty_card_id)
+        self.assertFalse(self.Ledger.search([("partner_id", "=", self.nora.id)]))
+        card = Card.browse(self.nora.action_loyalty_enroll())
+        self._confirmed_order(self.nora, qty=2)
+        self.assertEqual(card.points, 40)
+        self.assertLedgerMatches(card)
+
+    def test_auto_enroll_on(self):
+        self.program.loyalty_auto_enroll = True
+        partner = self.env["res.partner"].create({"name": "Walk-in"})
+        self._confirmed_order(partner, qty=2)
+        self.assertEqual(partner.loyalty_card_id.points, 40)
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltySegments(LoyaltyKpiCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.new, cls.lapsed, cls.risky, cls.steady = cls.env["res.partner"].create(
+            [{"name": n} for n in ("New", "Lapsed", "Risky", "Steady")]
+        )
+        (cls.new | cls.lapsed | cls.risky | cls.steady)._loyalty_enroll(cls.program)
+        cls.top = cls.env["loyalty.tier"].create(
+            [
+                {"name": "Silver", "program_id": cls.program.id, "threshold": 100},
+                {"name": "Gold", "program_id": cls.program.id, "threshold": 1000},
+            ]
+        )[1]
+
+    def _set_activity(self, partner, days):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET loyalty_last_activity_date = %s WHERE id = %s",
+            [self._days_ago(days), partner.id],
+        )
+
+    def _history(self, partner, every, first, last, amount=50):
+        self._insert_orders(
+            [
+                (partner.id, self._days_ago(d), amount)
+                for d in range(first, last - 1, -every)
+            ]
+        )
+        self._set_activity(partner, last)
+
+    def test_segments(self):
+        self._backdate_card(self.member, 400)
+        self._backdate_card(self.lapsed, 200)
+        self._backdate_card(self.risky, 400)
+        self._backdate_card(self.steady, 400)
+        self._set_activity(self.member, 200)
+        self._history(self.lapsed, 10, 190, 120)
+        self._history(self.risky, 10, 300, 60)
+        self._history(self.steady, 10, 300, 5)
+        self.Partner._cron_loyalty_segments()
+        segments = {
+            p: p.loyalty_segment
+            for p in self.new | self.lapsed | self.risky | self.steady | self.member
+        }
+        self.assertEqual(
+            segments,
+            {
+                self.new: "new",
+                self.lapsed: "inactive",
+                self.risky: "at_risk",
+                self.steady: "active",
+                self.member: "inactive",
+            },
+        )
+        self.assertEqual(self.new.loyalty_churn_reason, "No purchase yet.")
+        self.assertGreaterEqual(self.risky.loyalty_churn_score, 60)
+        self.assertEqual(
+            self.risky.loyalty_churn_reason,
+            f"No purchase since {self._days_ago(60)}; usually one every 10 days.",
+        )
+        self.assertLess(self.steady.loyalty_churn_score, 20)
+        self.assertEqual(
+            self.steady.loyalty_churn_reason, "Buying at the usual rhythm."
+        )
+        self.assertGreater(
+            self.lapsed.loyalty_churn_score, self.risky.loyalty_churn_score
+        )
+        # Contacts filters and mailing recipients see the same members.
+        at_risk = self.env.ref("loyalty_crm_addon.mailing_filter_segment_at_risk")
+        self.assertEqual(
+            self.Partner.search(literal_eval(at_risk.mailing_domain)),
+            self.risky,
+        )
+        # A second run the same day changes nothing.
+        self.assertEqual(self.Partner._cron_loyalty_segments()[1], 0)
+        snapshot = self.env["loyalty.report.tier.snapshot"].search(
+            [("program_id", "=", self.program.id)]
+        )
+        self.assertEqual(sum(snapshot.mapped("member_count")), 5)
+        self.assertEqual(set(snapshot.mapped("month")), {self.today.replace(day=1)})
+
+    def test_points_habits_and_top_tier(self):
+        self._give_points(200)
+        self.member.loyalty_redeem_points(50, "Mug")
+        self.steady.loyalty_adjust_points(30, "Gift")
+        self._confirmed_order(self.risky)
+        self.Partner._cron_loyalty_segments()
+        habits = {
+            p: p.loyalty_points_habit for p in self.member | self.steady | self.risky
+        }
+        # A manual adjustment is not earning.
+        self.assertEqual(
+            habits,
+            {self.member: "redeemer", self.steady: False, self.risky: "earn_only"},
+        )
+        self.assertEqual(
+            self.Partner.search([("loyalty_points_habit", "=", "earn_only")]),
+            self.risky,
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET loyalty_tier_id = %s WHERE partner_id = %s",
+            [self.top.id, self.steady.id],
+        )
+        self.assertEqual(
+            self.Partner.search([("loyalty_is_top_tier", "=", True)]), self.steady
+        )
+        self.assertTrue(self.steady.loyalty_is_top_tier)
+        self.assertFalse(self.member.loyalty_is_top_tier)
+        # Nobody referred anyone here.
+        self.assertFalse(self.Partner.search([("loyalty_is_advocate", "=", True)]))
+        self.assertFalse(self.member.loyalty_is_advocate)
+
+    def test_churn_score_ranks_lapsing_members(self):
+        """On generated history, members who really stop buying in a later
+        held-out period score higher than those who go on (AUC >= 0.75)."""
+        scored_on, held_out = 120, 90
+        partners = self.Partner.create([{"name": f"Gen {i}"} for i in range(320)])
+        partners._loyalty_enroll(self.program)
+        rows, lapsed = [], {}
+        rng = random.Random(14)
+        for i, partner in enumerate(partners):
+            every = (7, 14, 30, 60)[i % 4]
+            kind = rng.random()
+            day = scored_on + 400 - rng.randint(0, every)
+            if kind < 0.4:  # lapsed some time before the score date
+                stop = scored_on + rng.randint(every, 4 * every)
+            elif kind < 0.6:  # lapses right after it, unforeseeable
+                stop = scored_on
+            else:  # goes on buying
+                stop = -1
+            while day > stop and day >= 0:
+                rows.append((partner.id, self._days_ago(day), rng.randint(20, 200)))
+                day -= max(1, every + rng.randint(-every // 4, every // 4))
+            lapsed[partner] = not any(
+                r[0] == partner.id
+                and self._days_ago(scored_on)
+                < r[1]
+                <= self._days_ago(scored_on - held_out)
+                for r in rows[-20:]
+            )
+        self._insert_orders(rows)
+        score_members(
+            self.env, self._days_ago(scored_on), self.Partner._loyalty_churn_texts()
+        )
+        scores = {p: p.loyalty_churn_score for p in partners}
+        positives = [scores[p] for p in partners if lapsed[p]]
+        negatives = [scores[p] for p in partners if not lapsed[p]]
+        self.assertTrue(positives and negatives)
+        wins = sum(
+            1.0 if pos > neg else 0.5 if pos == neg else 0.0
+            for pos in positives
+            for neg in negatives
+        )
+        auc = wins / (len(positives) * len(negatives))
+        _logger.info("Churn score AUC on generated history: %.3f", auc)
+        self.assertGreaterEqual(auc, 0.75, f"AUC {auc:.3f}")
+
+
+@tagged("post_install", "-at_install")
+class TestAutoEnrollPos(LoyaltyKpiCommon):
+    def test_till_makes_no_card_for_non_members(self):
+        """What the till sends for a customer without a card is dropped when
+        the program does not enrol automatically; members keep their card."""
+        stranger = self.Partner.create({"name": "Stranger"})
+        coupon_data = {
+            "-1": {
+                "program_id": self.program.id,
+                "partner_id": stranger.id,
+                "points": 30,
+            },
+            "-2": {
+                "program_id": self.program.id,
+                "partner_id": self.member.id,
+                "points": 10,
+            },
+            str(self.card.id): {"program_id": self.program.id, "points": 5},
+        }
+        PosOrder = self.env["pos.order"]
+        self.assertEqual(
+            PosOrder._loyalty_drop_non_member_cards(coupon_data), coupon_data
+        )
+        self.program.loyalty_auto_enroll = False
+        kept = PosOrder._loyalty_drop_non_member_cards(coupon_data)
+        self.assertEqual(set(kept), {"-2", str(self.card.id)})
+
+
+@tagged("post_install", "-at_install")
+class TestLoyaltyReferralKpi(LoyaltyKpiCommon):
+    def test_advocates_and_referral_conversion(self):
+        fiona, fred = self.Partner.create(
+            [
+                {"name": "Fiona Friend", "email": "fiona@example.org"},
+                {"name": "Fred Friend", "email": "fred@example.org"},
+            ]
+        )
+        fiona.loyalty_referred_by_id = self.member
+        fred.loyalty_referred_by_id = self.member
+        self.assertFalse(self.Partner.search([("loyalty_is_advocate", "=", True)]))
+        self._confirmed_order(fiona, qty=2, price=50.0)
+        self.assertEqual(
+            self.Partner.search([("loyalty_is_advocate", "=", True)]), self.member
+        )
+        today = fields.Date.to_string(self.today)
+        kpis = self.program.get_loyalty_kpis(today, today)
+        # Two customers referred today, one of them ordered.
+        self.assertEqual(kpis["referral_conversion_rate"], 0.5)
