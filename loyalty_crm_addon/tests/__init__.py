@@ -8,3 +8,4 @@ from . import test_referral_pos
 from . import test_balance_import
 from . import test_privacy
 from . import test_privacy_portal
+from . import test_pos_ledger
