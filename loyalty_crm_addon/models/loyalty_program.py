@@ -59,6 +59,10 @@ class LoyaltyProgram(models.Model):
         ),
     ]
 
+    def _load_pos_data_fields(self, config_id):
+        # The till keeps points pending at the order out of its rewards.
+        return super()._load_pos_data_fields(config_id) + ["loyalty_pending_days"]
+
     @api.constrains("loyalty_referrer_points", "loyalty_referee_points")
     def _check_loyalty_referral_points(self):
         for program in self:

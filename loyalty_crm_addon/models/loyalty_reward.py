@@ -1,9 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import math
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
+from odoo.tools import float_round
 
 
 class LoyaltyReward(models.Model):
@@ -301,3 +303,24 @@ class LoyaltyReward(models.Model):
                 )
             )
         return reward.loyalty_coupon_program_id
+
+    def _loyalty_till_cost(self, lines):
+        """Points a till order's reward ``lines`` (one claim of this reward)
+        really cost: the reward's price, whatever the till says; for
+        per-point discounts, what the till claims but never less than the
+        discount given is worth."""
+        self.ensure_one()
+        claimed = max(0.0, sum(lines.mapped("points_cost")))
+        if self.reward_type == "product":
+            free_qty = sum(abs(qty) for qty in lines.mapped("qty"))
+            claims = max(1, math.ceil(free_qty / (self.reward_product_qty or 1) - 1e-9))
+            cost = self.required_points * claims
+        elif self.reward_type == "discount" and self.discount_mode == "per_point":
+            given = -sum(lines.mapped("price_subtotal_incl"))
+            worth = given / self.discount if self.discount else 0.0
+            cost = max(claimed, float_round(worth, 2, rounding_method="UP"))
+        else:
+            cost = self.required_points
+        if self.clear_wallet:
+            cost = max(cost, claimed)
+        return float_round(cost, 2)

@@ -1,11 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import math
 from collections import defaultdict
 
-from odoo import fields, models
-from odoo.exceptions import UserError
-from odoo.tools import float_is_zero
+from markupsafe import Markup
 
-from .loyalty_ledger_line import ENGINE
+from odoo import fields, models
+from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.tools import float_compare, float_is_zero, float_repr, float_round
+
+from .loyalty_ledger_line import PRECISION
+
+# Larger figures from a till are not points but an attack or a bug.
+MAX_TILL_POINTS = 1e9
+MAX_TILL_TEXT = 128
 
 
 class PosOrder(models.Model):
@@ -17,13 +24,24 @@ class PosOrder(models.Model):
     )
     # Referrals: the code the till sends with the order (referral button).
     loyalty_referral_code = fields.Char(string="Referral Code", copy=False)
+    loyalty_points_posted = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The server posted the membership points of this till order; "
+        "whatever the till sends again moves nothing more.",
+    )
 
     def _process_order(self, order, existing_order):
         order_id = super()._process_order(order, existing_order)
         paid = self.browse(order_id).filtered(lambda o: o.state != "draft")
         paid._loyalty_check_tier_rewards()
         self.env["loyalty.referral"]._loyalty_convert(paid)
-        self.env["loyalty.reward.claim"]._loyalty_pos_claims(paid)  # reward catalog
+        # Reward catalog: limits checked, claims recorded and linked to the
+        # redemption lines the server posted when the order was paid.
+        Claim = self.env["loyalty.reward.claim"]
+        Claim._loyalty_pos_claims(paid)
+        for order in paid:
+            Claim._loyalty_pos_link(order)
         return order_id
 
     def _loyalty_check_tier_rewards(self):
@@ -41,83 +59,597 @@ class PosOrder(models.Model):
                     )
                 )
 
-    def confirm_coupon_programs(self, coupon_data):
-        # Terminals moving points of one card are serialized on its row:
-        # the later one is retried against the balance the first left.
-        existing = (
-            self.env["loyalty.card"]
-            .sudo()
-            .browse(int(k) for k in coupon_data if int(k) > 0)
-            .exists()
-        )
-        existing.filtered(lambda c: c.program_type == "loyalty")._loyalty_lock()
-        coupon_data = self._loyalty_drop_non_member_cards(coupon_data)
-        res = super(
-            PosOrder, self.with_context(loyalty_ledger_defer=ENGINE)
-        ).confirm_coupon_programs(coupon_data)
-        self._loyalty_post_payment(coupon_data, res)
-        self.env["loyalty.reward.claim"]._loyalty_pos_link(self)  # reward catalog
-        return res
+    # ------------------------------------------------------------------
+    # What a till sends: checked before anything is read or written
+    # ------------------------------------------------------------------
+    def _loyalty_till_number(self, value, what):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or abs(value) > MAX_TILL_POINTS
+        ):
+            raise UserError(self.env._("The till sent an invalid number for %s.", what))
+        return float(value)
 
-    def _loyalty_post_payment(self, coupon_data, result):
-        """Ledger lines for the points the till moved: what it earned and
-        what its reward lines spent, as the browser computed and the server
-        re-checked."""
-        self.ensure_one()
-        net_by_old_id = {int(k): v.get("points", 0.0) for k, v in coupon_data.items()}
-        # Native code maps a new card of a member onto their existing card.
-        net_by_program_partner = {
-            (v.get("program_id"), v.get("partner_id")): v.get("points", 0.0)
-            for k, v in coupon_data.items()
-            if int(k) < 0
+    def _loyalty_till_id(self, value, what):
+        """A record id as a till sends it (an int, or a string in dict keys);
+        negative ids name cards the till has not created yet."""
+        if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 12:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
+            raise UserError(self.env._("The till sent an invalid %s.", what))
+        return value
+
+    def _loyalty_till_records(self, model, ids, label):
+        """Records of ``ids`` (positive ids), read at once; an unknown id
+        is refused."""
+        records = self.env[model].sudo().browse({i for i in ids if i > 0})
+        try:
+            records.mapped("company_id")
+        except MissingError:
+            missing = set(records.ids) - set(records.exists().ids)
+            raise UserError(
+                self.env._(
+                    "Unknown %(what)s: %(ids)s.",
+                    what=label,
+                    ids=", ".join(str(i) for i in sorted(missing)),
+                )
+            ) from None
+        return records
+
+    def _loyalty_till_cards(self, card_ids):
+        """Existing cards of ``card_ids`` (positive ids) that the user may
+        use: an unknown id or another company's card is refused."""
+        cards = self._loyalty_till_records(
+            "loyalty.card", card_ids, self.env._("loyalty card")
+        )
+        foreign = cards.filtered(
+            lambda c: c.company_id and c.company_id not in self.env.companies
+        )
+        if foreign:
+            raise AccessError(
+                self.env._("These loyalty cards belong to another company.")
+            )
+        return cards
+
+    def _loyalty_till_point_changes(self, point_changes):
+        if not isinstance(point_changes, dict):
+            raise UserError(self.env._("The till sent invalid point changes."))
+        return {
+            self._loyalty_till_id(key, self.env._("card")): self._loyalty_till_number(
+                value, self.env._("points")
+            )
+            for key, value in point_changes.items()
         }
-        id_map = {u["id"]: u["old_id"] for u in result.get("coupon_updates", [])}
+
+    def _loyalty_till_coupon_data(self, coupon_data):
+        """``coupon_data`` of confirm_coupon_programs, checked: {id: dict}."""
+        if not isinstance(coupon_data, dict):
+            raise UserError(self.env._("The till sent invalid loyalty data."))
+        result = {}
+        for key, vals in coupon_data.items():
+            card_id = self._loyalty_till_id(key, self.env._("card"))
+            if not isinstance(vals, dict):
+                raise UserError(self.env._("The till sent invalid loyalty data."))
+            vals = dict(vals)
+            vals["program_id"] = self._loyalty_till_id(
+                vals.get("program_id"), self.env._("program")
+            )
+            vals["points"] = self._loyalty_till_number(
+                vals.get("points", 0.0), self.env._("points")
+            )
+            if vals.get("partner_id"):
+                self._loyalty_till_id(vals["partner_id"], self.env._("customer"))
+            codes = vals.get("line_codes", [])
+            if not isinstance(codes, list) or not all(
+                isinstance(code, str) and len(code) <= MAX_TILL_TEXT for code in codes
+            ):
+                raise UserError(self.env._("The till sent invalid reward codes."))
+            for field in ("code", "barcode"):
+                value = vals.get(field)
+                if value and (not isinstance(value, str) or len(value) > MAX_TILL_TEXT):
+                    raise UserError(self.env._("The till sent an invalid card code."))
+            result[card_id] = vals
+        self._loyalty_till_records(
+            "loyalty.program",
+            {vals["program_id"] for vals in result.values()},
+            self.env._("loyalty program"),
+        )
+        self._loyalty_till_cards(result)
+        return result
+
+    def _loyalty_till_hold(self, loyalty_hold):
+        """The reservation a till asks for: (order uuid, config, {card id:
+        points}), or None when the till did not ask."""
+        if loyalty_hold is None or loyalty_hold is False:
+            return None
+        if not isinstance(loyalty_hold, dict):
+            raise UserError(self.env._("The till sent an invalid reservation."))
+        uuid = loyalty_hold.get("uuid")
+        if not isinstance(uuid, str) or not uuid or len(uuid) > MAX_TILL_TEXT:
+            raise UserError(self.env._("The till sent an invalid order reference."))
+        config_id = self._loyalty_till_id(
+            loyalty_hold.get("config_id"), self.env._("point of sale")
+        )
+        config = self.env["pos.config"].browse(config_id)
+        spends = self._loyalty_till_point_changes(loyalty_hold.get("spends") or {})
+        if any(points < 0 for points in spends.values()):
+            raise UserError(self.env._("The till sent invalid points to reserve."))
+        if any(spends.values()):
+            try:
+                config.company_id  # noqa: B018 - read under the user's rules
+            except MissingError:
+                raise UserError(self.env._("Unknown point of sale.")) from None
+        return uuid, config, spends
+
+    # ------------------------------------------------------------------
+    # Payment validation at the till: reserve the points it spends
+    # ------------------------------------------------------------------
+    def validate_coupon_programs(self, point_changes, new_codes, loyalty_hold=None):
+        changes = self._loyalty_till_point_changes(point_changes)
+        if not isinstance(new_codes, list) or not all(
+            isinstance(code, str) and len(code) <= MAX_TILL_TEXT for code in new_codes
+        ):
+            raise UserError(self.env._("The till sent invalid card codes."))
+        hold = self._loyalty_till_hold(loyalty_hold)
+        to_hold = hold[2] if hold else {}
+        # Unknown cards the till reports are native's to answer (it tells
+        # the till to drop them); the cards to hold must exist.
         cards = (
             self.env["loyalty.card"]
             .sudo()
-            .browse(set(id_map) | {k for k in net_by_old_id if k > 0})
-            .exists()
-            .filtered(lambda c: c.program_type == "loyalty")
+            .browse({k for k in changes if k > 0} | set(to_hold))
         )
-        spent_by_card = defaultdict(float)
-        for line in self.lines:
-            if line.is_reward_line and line.coupon_id in cards:
-                spent_by_card[line.coupon_id] += line.points_cost
-        Ledger = self.env["loyalty.ledger.line"]
-        vals_list, applied = [], {}
-        for card in cards:
-            old_id = id_map.get(card.id, card.id)
-            if old_id in net_by_old_id:
-                net = net_by_old_id[old_id]
-            else:
-                net = net_by_program_partner.get(
-                    (card.program_id.id, card.partner_id.id), 0.0
+        try:
+            cards.mapped("company_id")
+        except MissingError:
+            cards = cards.exists()
+            self._loyalty_till_cards(set(to_hold) - set(cards.ids))
+        cards = self._loyalty_till_cards(cards.ids)
+        members = cards.filtered(
+            lambda c: c.id in changes and c.program_type == "loyalty"
+        )
+        if hold:
+            if cards.filtered(
+                lambda c: c.id in to_hold and c.program_type != "loyalty"
+            ):
+                raise UserError(
+                    self.env._("Only membership points are reserved at the till.")
                 )
-            spent = spent_by_card[card]
-            applied[card] = net
-            vals_list += Ledger._prepare_order_lines(
-                card,
-                net + spent,
-                spent,
-                (
-                    self.env._("Purchase at the till, %s", self.name),
-                    self.env._("Reward at the till, %s", self.name),
-                ),
-                source="pos",
-                pos_order_id=self.id,
-                reference=self.name,
+            spends = {card: to_hold[card.id] for card in cards if card.id in to_hold}
+        else:
+            # An older till: what it nets out on a card may hide a spend.
+            spends = {card: max(0.0, -changes[card.id]) for card in members}
+        # What the card's balance must cover: all of the spend when the
+        # order's own points are pending, else what they leave uncovered
+        # (the server recomputes both when the order arrives).
+        for card, spent in spends.items():
+            if not card.program_id.loyalty_pending_days and card.id in changes:
+                spends[card] = max(0.0, min(spent, -changes[card.id]))
+        # Native code checks other coupons; membership cards are checked here
+        # against the ledger's balance, without the points the order earns.
+        result = super().validate_coupon_programs(
+            {
+                card_id: 0.0 if card_id in members.ids else points
+                for card_id, points in changes.items()
+            },
+            new_codes,
+        )
+        if not result.get("successful"):
+            return result
+        return self._loyalty_reserve(spends, hold) or result
+
+    def _loyalty_reserve(self, spends, hold):
+        """Check ``spends`` ({card: points}) against what is available under
+        the cards' locks and hold them for the till's order; a refusal as
+        validate_coupon_programs returns it, or None."""
+        cards = self.env["loyalty.card"].sudo().browse(c.id for c in spends)
+        Hold = self.env["loyalty.points.hold"]
+        _points, holds = Hold._lock_cards(cards, touch=True)
+        uuid = hold and hold[0]
+        own = holds.filtered(lambda h: uuid and h.order_uuid == uuid)
+        held = Hold._held_by_others(holds, uuid)
+        for card in cards:
+            needed = float_round(spends[card], PRECISION)
+            available = max(0.0, card.points - held.get(card, 0.0))
+            if float_compare(needed, available, precision_digits=PRECISION) > 0:
+                own.unlink()
+                message = self.env._(
+                    "%(member)s has %(available)s points available; this order "
+                    "needs %(needed)s.",
+                    member=card.partner_id.display_name,
+                    available=float_repr(available, PRECISION),
+                    needed=float_repr(needed, PRECISION),
+                )
+                if held.get(card):
+                    message += " " + self.env._(
+                        "%(held)s points are held by an order being paid at "
+                        "another till.",
+                        held=float_repr(held[card], PRECISION),
+                    )
+                if card.program_id.loyalty_pending_days:
+                    message += " " + self.env._(
+                        "Points this order earns are pending: they cannot pay "
+                        "for its rewards."
+                    )
+                return {
+                    "successful": False,
+                    "payload": {
+                        "message": message,
+                        "updated_points": {
+                            c.id: max(0.0, c.points - held.get(c, 0.0)) for c in cards
+                        },
+                    },
+                }
+        if hold:
+            own.unlink()
+            Hold._create_holds(hold[0], spends, config=hold[1])
+        return None
+
+    # ------------------------------------------------------------------
+    # After the order is synced: the server posts what it computes
+    # ------------------------------------------------------------------
+    def confirm_coupon_programs(self, coupon_data):
+        if len(self) != 1:
+            raise UserError(
+                self.env._("Loyalty points are confirmed one order at a time.")
             )
-        Ledger._post(vals_list, applied=applied)
-        # The till shows the balance the ledger allows (pending points excluded).
+        data = self._loyalty_drop_non_member_cards(
+            self._loyalty_till_coupon_data(coupon_data)
+        )
+        membership = (
+            self.env["loyalty.program"]
+            .sudo()
+            .browse({vals["program_id"] for vals in data.values()})
+            .filtered(lambda p: p.program_type == "loyalty")
+        )
+        # Native code never moves membership points: a new member's card is
+        # created at 0 and the ledger posts what the server computes.
+        for vals in data.values():
+            if vals["program_id"] in membership.ids:
+                vals["points"] = 0.0
+        result = super().confirm_coupon_programs(data)
+        self._loyalty_post_till_orders()
+        self.env["loyalty.reward.claim"]._loyalty_pos_link(self)
+        Card = self.env["loyalty.card"].sudo()
         for update in result.get("coupon_updates", []):
-            card = cards.browse(update["id"])
-            if card in cards:
+            card = Card.browse(update["id"])
+            if card.program_type == "loyalty":
                 update["points"] = card.points
+        return result
+
+    def add_loyalty_history_lines(self, coupon_data, coupon_updates):
+        """Native history of membership cards follows the ledger, not the
+        figures the till sends."""
+        if not isinstance(coupon_data, list) or not isinstance(coupon_updates, list):
+            raise UserError(self.env._("The till sent invalid loyalty history."))
+        Card = self.env["loyalty.card"].sudo()
+        id_map = {}
+        for item in coupon_updates:
+            if not isinstance(item, dict):
+                raise UserError(self.env._("The till sent invalid loyalty history."))
+            id_map[self._loyalty_till_id(item.get("old_id"), "card")] = (
+                self._loyalty_till_id(item.get("id"), "card")
+            )
+        others = []
+        for entry in coupon_data:
+            if not isinstance(entry, dict):
+                raise UserError(self.env._("The till sent invalid loyalty history."))
+            card_id = self._loyalty_till_id(entry.get("card_id"), "card")
+            for key in ("won", "spent"):
+                self._loyalty_till_number(entry.get(key, 0.0), key)
+            real_id = id_map.get(card_id, card_id)
+            card = Card.browse(real_id).exists() if real_id > 0 else Card
+            if card.program_type == "loyalty":
+                continue
+            others.append(entry)
+        res = super().add_loyalty_history_lines(others, coupon_updates)
+        self._loyalty_history_from_ledger()
+        return res if res is not None else True
+
+    def _loyalty_history_from_ledger(self):
+        """Native loyalty history lines of the orders' membership cards, as
+        their ledger lines say; once per order and card."""
+        History = self.env["loyalty.history"].sudo()
+        done = {
+            (h.order_id, h.card_id.id)
+            for h in History.search(
+                [("order_model", "=", self._name), ("order_id", "in", self.ids)]
+            )
+        }
+        vals_list = []
+        for order in self.sudo():
+            per_card = defaultdict(lambda: [0.0, 0.0])
+            for line in order.loyalty_ledger_line_ids:
+                if line.entry_type == "earn":
+                    per_card[line.card_id][0] += line.points
+                elif line.entry_type == "redeem":
+                    per_card[line.card_id][1] -= line.points
+            for card, (issued, used) in per_card.items():
+                if (order.id, card.id) not in done:
+                    vals_list.append(
+                        {
+                            "card_id": card.id,
+                            "order_model": self._name,
+                            "order_id": order.id,
+                            "description": self.env._("Onsite %s", order.display_name),
+                            "issued": issued,
+                            "used": used,
+                        }
+                    )
+        History.create(vals_list)
 
     def action_pos_order_paid(self):
         res = super().action_pos_order_paid()
+        self._loyalty_post_till_orders()
         self._loyalty_reverse_refunded()
         return res
+
+    def _loyalty_till_cards_of(self, orders):
+        """{order: membership cards of its customer usable at its till}, one
+        query for all orders."""
+        partners = orders.partner_id
+        if not partners:
+            return {}
+        configs = orders.config_id
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("program_id.program_type", "=", "loyalty"),
+                    ("program_id.pos_ok", "=", True),
+                    ("program_id.active", "=", True),
+                    "|",
+                    ("program_id.pos_config_ids", "=", False),
+                    ("program_id.pos_config_ids", "in", configs.ids),
+                ]
+            )
+        )
+        by_partner = cards.grouped("partner_id")
+        result = {}
+        for order in orders:
+            mine = by_partner.get(order.partner_id, cards.browse())
+            if len(configs) > 1:
+                mine = mine.filtered(
+                    lambda c, o=order: (
+                        not c.program_id.pos_config_ids
+                        or o.config_id in c.program_id.pos_config_ids
+                    )
+                )
+            result[order] = mine | order.lines.coupon_id.filtered(
+                lambda c: c.program_type == "loyalty"
+            )
+        return result
+
+    def _loyalty_post_till_orders(self):
+        """Ledger lines of paid till orders, computed on the server: points
+        earned from the order's lines and the program's rules (with the
+        tier multiplier), points spent by its reward lines at their real
+        cost. Once per order, whatever the till re-sends. What the
+        card cannot cover is not posted; the program's responsible follows
+        it up."""
+        orders = self.sudo().filtered(
+            lambda o: (
+                o.state in ("paid", "done", "invoiced")
+                and not o.loyalty_points_posted
+                # orders posted before the flag existed
+                and not o.loyalty_ledger_line_ids
+            )
+        )
+        # An order of a customer without a card waits: the till may create
+        # one (new member) with confirm_coupon_programs.
+        cards_of = {
+            order: cards
+            for order, cards in self._loyalty_till_cards_of(orders).items()
+            if cards
+        }
+        all_cards = self.env["loyalty.card"].sudo()
+        for cards in cards_of.values():
+            all_cards |= cards
+        if not all_cards:
+            return
+        # Live holds of other orders keep their points; an order's own hold
+        # is released once it is posted.
+        balance, holds = self.env["loyalty.points.hold"]._lock_cards(all_cards)
+        Ledger = self.env["loyalty.ledger.line"]
+        held = defaultdict(float)
+        now = fields.Datetime.now()
+        for hold in holds.filtered(lambda h: h.expiry > now):
+            held[hold.card_id, hold.order_uuid] += hold.points
+            held[hold.card_id] += hold.points
+        vals_list, shortfalls = [], []
+        for order in orders:
+            spent_by_card = order._loyalty_till_spends()
+            for card in cards_of.get(order, []):
+                program = card.program_id
+                earned = 0.0
+                if card.partner_id == order.partner_id:
+                    earned = order._loyalty_till_points(program)
+                    multiplier = card.loyalty_tier_multiplier or 1.0
+                    if multiplier != 1.0:
+                        earned = float_round(
+                            earned * multiplier,
+                            precision_digits=PRECISION,
+                            rounding_method="DOWN",
+                        )
+                spent, forged = spent_by_card.get(card, (0.0, 0.0))
+                if card.partner_id != order.partner_id:
+                    spent, forged = 0.0, forged + spent
+                pending = bool(program.loyalty_pending_days)
+                available = max(
+                    0.0,
+                    balance[card]
+                    - (held[card] - held[card, order.uuid])
+                    + (0.0 if pending else earned),
+                )
+                covered = min(spent, available)
+                uncovered = float_round(spent - covered + forged, PRECISION)
+                balance[card] += (0.0 if pending else earned) - covered
+                vals_list += Ledger._prepare_order_lines(
+                    card,
+                    earned,
+                    covered,
+                    (
+                        self.env._("Purchase at the till, %s", order.name),
+                        self.env._("Reward at the till, %s", order.name),
+                    ),
+                    source="pos",
+                    pos_order_id=order.id,
+                    reference=order.name,
+                )
+                if not float_is_zero(uncovered, precision_digits=PRECISION):
+                    shortfalls.append((order, card, uncovered))
+                held[card] -= held.pop((card, order.uuid), 0.0)
+        Ledger._post(vals_list)
+        orders.browse(order.id for order in cards_of).write(
+            {"loyalty_points_posted": True}
+        )
+        uuids = {order.uuid for order in cards_of}
+        holds.filtered(lambda h: h.order_uuid in uuids).unlink()
+        self._loyalty_report_shortfalls(shortfalls)
+
+    def _loyalty_till_points(self, program):
+        """Points the order earns in ``program``, from its own lines and the
+        program's rules, as pos_loyalty's till computes them."""
+        self.ensure_one()
+        lines = self.lines.filtered(lambda ln: not ln.combo_parent_id)
+        products = lines.product_id | lines.reward_id.reward_product_ids
+        # The program's rules (what core's rule domain reads), fetched at once.
+        rules = self.env["loyalty.rule"].search_fetch(
+            [("program_id", "=", program.id)],
+            [
+                "mode",
+                "minimum_amount",
+                "minimum_amount_tax_mode",
+                "minimum_qty",
+                "reward_point_mode",
+                "reward_point_amount",
+                "product_ids",
+                "product_domain",
+                "product_category_id",
+                "product_tag_id",
+                "currency_id",
+            ],
+        )
+        points = 0.0
+        for rule in rules:
+            domain = rule._get_valid_product_domain()
+            valid = products.filtered_domain(domain) if domain else products
+            if rule.mode == "with_code":
+                continue
+            threshold_lines, counted, qty = [], [], 0.0
+            for line in lines:
+                reward = line.reward_id
+                if not line.is_reward_line:
+                    if line.product_id in valid:
+                        threshold_lines.append(line)
+                        counted.append(line)
+                        qty += line.qty
+                    continue
+                if reward.program_id.program_type in ("gift_card", "ewallet"):
+                    continue
+                if reward.reward_type == "discount":
+                    if (
+                        reward.program_id == program
+                        or reward.program_id.trigger == "auto"
+                        or line.product_id not in valid
+                    ):
+                        continue
+                    threshold_lines.append(line)
+                    counted.append(line)
+                elif reward.reward_product_ids & valid:
+                    counted.append(line)
+                    if reward.program_id == program:
+                        # A free product of the program itself earns nothing.
+                        qty -= abs(line.qty)
+            amount = sum(
+                ln.price_subtotal_incl
+                if rule.minimum_amount_tax_mode == "incl"
+                else ln.price_subtotal
+                for ln in threshold_lines
+            )
+            if rule.minimum_amount and rule._compute_amount(self.currency_id) > amount:
+                continue
+            if qty < rule.minimum_qty:
+                continue
+            if rule.reward_point_mode == "order":
+                points += rule.reward_point_amount
+            elif rule.reward_point_mode == "money":
+                paid = sum(ln.price_subtotal_incl for ln in counted)
+                points += float_round(
+                    rule.reward_point_amount * paid, precision_digits=PRECISION
+                )
+            elif rule.reward_point_mode == "unit":
+                points += rule.reward_point_amount * qty
+        return max(0.0, float_round(points, PRECISION))
+
+    def _loyalty_till_spends(self):
+        """{card: (cost, forged)} of the order's reward lines on membership
+        cards: each reward at its real cost; ``forged`` is what a reward of
+        another program claims on the card (never posted)."""
+        self.ensure_one()
+        result = defaultdict(lambda: [0.0, 0.0])
+        reward_lines = self.lines.filtered(
+            lambda ln: (
+                ln.is_reward_line
+                and not ln.refunded_orderline_id
+                and ln.reward_id
+                and ln.coupon_id.program_type == "loyalty"
+            )
+        )
+        for (card, _code, reward), lines in reward_lines.grouped(
+            lambda ln: (ln.coupon_id, ln.reward_identifier_code, ln.reward_id)
+        ).items():
+            cost = reward._loyalty_till_cost(lines)
+            if reward.program_id != card.program_id:
+                result[card][1] += cost
+            else:
+                result[card][0] += cost
+        return {card: tuple(values) for card, values in result.items()}
+
+    def _loyalty_report_shortfalls(self, shortfalls):
+        """An activity for the program's responsible for each till order
+        whose spend the card could not cover (an offline till): the
+        customer kept the reward, the points were not taken."""
+        if not shortfalls:
+            return
+        activity_type = self.env.ref(
+            "loyalty_crm_addon.mail_activity_type_loyalty_followup"
+        )
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        vals_list = []
+        for order, card, points in shortfalls:
+            note = self.env._(
+                "Till order %(order)s of %(member)s spent %(points)s points that "
+                "%(member)s's card no longer had (the till was offline or its "
+                "reservation had expired). The order is kept; these points were "
+                "not taken from the card.",
+                order=order.name,
+                member=card.partner_id.display_name,
+                points=float_repr(points, PRECISION),
+            )
+            user = card.program_id.loyalty_responsible_id or admin
+            vals_list.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": card.partner_id.id,
+                    "activity_type_id": activity_type.id,
+                    "user_id": user.id,
+                    "summary": self.env._(
+                        "%(points)s points not covered: %(order)s",
+                        points=float_repr(points, PRECISION),
+                        order=order.name,
+                    ),
+                    "note": Markup("<p>%s</p>") % note,
+                    "date_deadline": activity_type._get_date_deadline(),
+                }
+            )
+            order.message_post(body=note)
+        self.env["mail.activity"].sudo().create(vals_list)
 
     def _loyalty_reverse_refunded(self):
         """A refund takes back, in proportion, the points the refunded

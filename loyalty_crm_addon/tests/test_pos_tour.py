@@ -6,12 +6,8 @@ from odoo.exceptions import UserError
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 
-@odoo.tests.tagged("post_install", "-at_install")
-class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
-    """Points earned and spent at the till land in the ledger.
-
-    The tours are in static/tests/tours/loyalty_crm_pos_tour.js.
-    """
+class LoyaltyPosCase(TestPointOfSaleHttpCommon):
+    """A membership program at the till and three members (fixtures)."""
 
     @classmethod
     def setUpClass(cls):
@@ -129,6 +125,14 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
                 )[:1].id,
             }
         ).with_context(**ctx).check()
+
+
+@odoo.tests.tagged("post_install", "-at_install")
+class TestLoyaltyPosTour(LoyaltyPosCase):
+    """Points earned and spent at the till land in the ledger.
+
+    The tours are in static/tests/tours/loyalty_crm_pos_tour.js.
+    """
 
     # ------------------------------------------------------------------
     # Tours
@@ -305,6 +309,41 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
         self.assertAlmostEqual(order.loyalty_points_spent, 100.0)
         self.assertAlmostEqual(order.loyalty_points_earned, 50.0)
         self.assertLedgerMatches(self.redeem_member, 150 + 50 - 100)
+
+    def test_pos_pending_points_tour(self):
+        """Points the order earns are pending: the till does not offer the
+        reward they would pay for."""
+        self.program.sudo().loyalty_pending_days = 14
+        self.start_pos_tour("loyalty_crm_pos_pending")
+        order = self._member_order(self.refund_member)
+        self.assertRecordValues(
+            order.loyalty_ledger_line_ids,
+            [{"entry_type": "earn", "points": 150.0, "state": "pending"}],
+        )
+        self.assertFalse(order.lines.filtered("is_reward_line"))
+        self.assertLedgerMatches(self.refund_member, 0)
+
+    def test_pos_held_points_tour(self):
+        """Another till holds 120 of the member's 150 points: this till is
+        told at validation, before the customer pays; nothing is written."""
+        card = self._card(self.redeem_member)
+        till2 = self.env["pos.config"].create({"name": "LCA Till 2"})
+        self.env["loyalty.points.hold"]._create_holds(
+            "other-till-order", {card: 120.0}, config=till2
+        )
+        self.start_pos_tour("loyalty_crm_pos_held")
+        self.assertFalse(
+            self.env["pos.order"].search(
+                [("partner_id", "=", self.redeem_member.id), ("state", "!=", "draft")]
+            )
+        )
+        self.assertEqual(
+            self.env["loyalty.points.hold"]
+            .search([("card_id", "=", card.id)])
+            .mapped("order_uuid"),
+            ["other-till-order"],
+        )
+        self.assertLedgerMatches(self.redeem_member, 150)
 
     # ------------------------------------------------------------------
     # Refund (no browser)

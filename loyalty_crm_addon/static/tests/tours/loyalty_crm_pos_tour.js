@@ -109,3 +109,53 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_tier", {
             payCashAndValidate("50.00"),
         ].flat(),
 });
+
+registry.category("web_tour.tours").add("loyalty_crm_pos_pending", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("AAA LCA Refund Member"),
+            PosLoyalty.customerIs("AAA LCA Refund Member"),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            ProductScreen.totalAmountIs("150.00"),
+            // No points on the card; the 150 this order earns are pending:
+            // they cannot pay for the 100-point reward.
+            PosLoyalty.checkAddedLoyaltyPoints("150"),
+            loyaltyStat("totaltext-end", "150"),
+            PosLoyalty.isRewardButtonHighlighted(false),
+
+            payCashAndValidate("150.00"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("loyalty_crm_pos_held", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("AAA LCA Redeem Member"),
+            PosLoyalty.customerIs("AAA LCA Redeem Member"),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            // The till was loaded with 150 points: the reward is offered.
+            PosLoyalty.isRewardButtonHighlighted(true),
+            ProductScreen.clickControlButton("Reward"),
+            SelectionPopup.has(REWARD, { run: "click" }),
+            PosLoyalty.hasRewardLine(REWARD, "-10.00"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            PaymentScreen.remainingIs("0.00"),
+            PaymentScreen.clickValidate(),
+            // Another till holds 120 of them: refused before the customer pays.
+            Dialog.is({ title: "Error validating rewards" }),
+            Dialog.bodyIs("held by an order being paid at another till"),
+            Dialog.confirm(),
+            PaymentScreen.isShown(),
+        ].flat(),
+});

@@ -43,3 +43,30 @@ patch(PosOrder.prototype, {
         });
     },
 });
+
+patch(PosOrder.prototype, {
+    /**
+     * Points this order earns in a membership program with a pending period
+     * are not available yet: they cannot pay for this order's rewards (the
+     * server refuses them anyway). The balance shown is the card's, which
+     * the ledger allows.
+     */
+    _getRealCouponPoints(coupon_id) {
+        let points = super._getRealCouponPoints(...arguments);
+        for (const pe of Object.values(this.uiState.couponPointChanges)) {
+            if (pe.coupon_id !== coupon_id) {
+                continue;
+            }
+            const program = this.models["loyalty.program"].get(pe.program_id);
+            if (
+                program?.program_type === "loyalty" &&
+                program.loyalty_pending_days > 0 &&
+                program.applies_on !== "future"
+            ) {
+                points -= pe.points;
+            }
+            break;
+        }
+        return points;
+    },
+});
