@@ -1,1 +1,2 @@
+from . import loyalty_history
 from . import portal

@@ -11,6 +11,5 @@ from . import sale_order
 from . import sale_order_line
 from . import pos_order
 from . import account_move
-from . import loyalty_crm_demo
 from . import loyalty_member_event
 from . import loyalty_referral

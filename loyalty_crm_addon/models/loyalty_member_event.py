@@ -1,27 +1,25 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import calendar
-from collections import defaultdict
+import logging
 
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import float_compare, mute_logger
+from odoo.exceptions import AccessError
+from odoo.tools import mute_logger
+
+from ..engine import member_event_detection as detection
+from ..engine.batch import run_batches
+
+_logger = logging.getLogger(__name__)
 
 NO_TRACKING = {
     "mail_create_nolog": True,
     "mail_create_nosubscribe": True,
     "tracking_disable": True,
 }
-
-
-class _FollowUps(dict):
-    """Work queued by the rules for one batch of events. Compared by
-    identity: environments are cached by context, and an equal but older
-    queue in the context would swallow the work."""
-
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
+# Found by the daily scans, by the thousand: their activities do not email
+# the assigned users one by one (they see them in their activity menu).
+SCANNED_TYPES = ("birthday", "points_expiring", "inactive")
 
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
@@ -40,10 +38,14 @@ EVENT_TYPES = [
 class LoyaltyMemberEvent(models.Model):
     """Something worth acting on happened to a member.
 
-    The engine records each occurrence once (``key`` is unique); staff react
-    to them with automation rules (base_automation, trigger on creation,
-    filtered on ``event_type``), so a new kind of event is one more rule.
-    The ``_loyalty_*`` methods below are what the shipped rules call.
+    Business transactions (order confirmation, till sync, ledger posting,
+    tier changes) and the daily scans only RECORD events (``_emit``; ``key``
+    is unique, so an occurrence is recorded once). The processing cron then
+    sets each pending event to ``done`` in its own savepoint: that change of
+    state is what the automation rules (base_automation, "on save" when the
+    state becomes Done, filtered on ``event_type``) react to, so staff edit
+    them like any rule. A rule that raises leaves its event ``failed`` with
+    the error, and nothing else is held up.
     """
 
     _name = "loyalty.member.event"
@@ -80,17 +82,37 @@ class LoyaltyMemberEvent(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", string="Opportunity", ondelete="set null", readonly=True
     )
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+        required=True,
+        default="pending",
+        readonly=True,
+        copy=False,
+        help="Pending: recorded, its automation rules not run yet. Done: the "
+        "rules ran. Failed: a rule raised an error; fix it and retry.",
+    )
+    error = fields.Text(readonly=True, copy=False)
 
     _sql_constraints = [
         ("key_unique", "UNIQUE(key)", "This event was already recorded."),
     ]
 
+    def init(self):
+        # What the processing cron reads: few rows at any time.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS loyalty_member_event_pending_idx
+            ON loyalty_member_event (id) WHERE state = 'pending'
+            """
+        )
+
     # ------------------------------------------------------------------
-    # Recording events
+    # Recording events (inside the business transaction)
     # ------------------------------------------------------------------
     @api.model
     def _emit(self, vals_list):
-        """Record the events not recorded yet; returns the new ones."""
+        """Record the events not recorded yet and wake the processing cron
+        up; returns the new events. Nothing else runs here."""
         keys = [vals["key"] for vals in vals_list]
         if not keys:
             return self.browse()
@@ -106,17 +128,13 @@ class LoyaltyMemberEvent(models.Model):
                 new_vals.append(vals)
         if not new_vals:
             return self.browse()
-        # The rules run once per new event (base_automation); their heavy
-        # work is queued and done once for the whole batch.
-        queue = _FollowUps()
-        Event = self.sudo().with_context(loyalty_event_queue=queue)
+        Event = self.sudo().with_context(**NO_TRACKING)
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 events = Event.create(new_vals)
         except psycopg2.errors.UniqueViolation:
             # A concurrent transaction recorded some of them first: the
             # business transaction goes on, with the events left to record.
-            queue.clear()
             events = Event.browse()
             for vals in new_vals:
                 try:
@@ -124,18 +142,11 @@ class LoyaltyMemberEvent(models.Model):
                         events |= Event.create([vals])
                 except psycopg2.errors.UniqueViolation:
                     continue
-        while queue:
-            (method, args), ids = queue.popitem()
-            getattr(self.sudo().browse(ids), method)(*args)
+        if events:
+            self.env.ref(
+                "loyalty_crm_addon.ir_cron_loyalty_process_events"
+            ).sudo()._trigger()
         return self.sudo().browse(events.ids)
-
-    def _loyalty_defer(self, method, *args):
-        """Queue ``method`` for the batch being emitted; False outside one."""
-        queue = self.env.context.get("loyalty_event_queue")
-        if queue is None:
-            return False
-        queue.setdefault((method, args), []).extend(self.ids)
-        return True
 
     @api.model
     def _prepare_event(self, card, event_type, key, **values):
@@ -151,291 +162,88 @@ class LoyaltyMemberEvent(models.Model):
 
     @api.model
     def _emit_from_ledger(self, lines):
-        """Events that new ledger lines give rise to: points reached, reward
-        unlocked, first redemption, Nth order. A few queries per batch."""
-        lines = lines.filtered(
-            lambda ln: ln.program_id.program_type == "loyalty" and ln.card_id.partner_id
-        )
-        if not lines:
-            return self.browse()
-        Ledger = self.env["loyalty.ledger.line"].sudo()
-        delta = defaultdict(float)
-        redeemed = defaultdict(int)
-        orders = defaultdict(set)
-        for line in lines:
-            if line.state == "posted":
-                delta[line.card_id] += line.points
-            if line.entry_type == "redeem":
-                redeemed[line.card_id] += 1
-            elif line.entry_type == "earn" and (
-                line.sale_order_id or line.pos_order_id
-            ):
-                orders[line.card_id].add((line.sale_order_id.id, line.pos_order_id.id))
-        vals_list = self._balance_event_vals(delta)
-        if redeemed:
-            counts = dict(
-                Ledger._read_group(
-                    [
-                        ("card_id", "in", [c.id for c in redeemed]),
-                        ("entry_type", "=", "redeem"),
-                    ],
-                    ["card_id"],
-                    ["__count"],
-                )
-            )
-            for card, count in redeemed.items():
-                if counts.get(card, 0) <= count:
-                    vals_list.append(
-                        self._prepare_event(
-                            card,
-                            "first_redemption",
-                            f"first_redeem:{card.id}",
-                            description=self.env._("First redemption"),
-                        )
-                    )
-        cards = [card for card in orders if card.program_id.loyalty_nth_order > 0]
-        if cards:
-            totals = {
-                card: sales + pos
-                for card, sales, pos in Ledger._read_group(
-                    [
-                        ("card_id", "in", [c.id for c in cards]),
-                        ("entry_type", "=", "earn"),
-                    ],
-                    ["card_id"],
-                    ["sale_order_id:count_distinct", "pos_order_id:count_distinct"],
-                )
-            }
-            for card in cards:
-                nth, total = card.program_id.loyalty_nth_order, totals.get(card, 0)
-                reached = total // nth * nth
-                if reached and reached > total - len(orders[card]):
-                    vals_list.append(
-                        self._prepare_event(
-                            card,
-                            "nth_order",
-                            f"nth_order:{card.id}:{reached}",
-                            points=reached,
-                            description=self.env._("Order #%s", reached),
-                        )
-                    )
-        return self._emit(vals_list)
+        return detection.events_from_ledger(self, lines)
 
     @api.model
     def _balance_event_vals(self, gains):
-        """Points milestones and rewards that balances rising by ``gains``
-        ({card: points}, already on the cards) reach."""
-        vals_list = []
-        rising = {card: d for card, d in gains.items() if d > 0}
-        rewards = self._loyalty_cheapest_rewards(
-            self.env["loyalty.card"].union(*rising)
-        )
-        for card, gained in rising.items():
-            after = card.points
-            before = after - gained
-            step = card.program_id.loyalty_points_milestone
-            if step > 0:
-                reached = (after // step) * step
-                if reached >= step and float_compare(reached, before, 2) > 0:
-                    vals_list.append(
-                        self._prepare_event(
-                            card,
-                            "points_reached",
-                            f"points:{card.id}:{reached:g}",
-                            points=reached,
-                            description=self.env._(
-                                "%(points)s points reached", points=format(reached, "g")
-                            ),
-                        )
-                    )
-            reward = rewards.get(card)
-            if reward and before < reward.required_points <= after:
-                vals_list.append(
-                    self._prepare_event(
-                        card,
-                        "reward_unlocked",
-                        f"reward:{card.id}:{reward.id}",
-                        reward_id=reward.id,
-                        points=after,
-                        description=self.env._(
-                            "Reward unlocked: %s", reward.description
-                        ),
-                    )
-                )
-        return vals_list
+        return detection.balance_event_vals(self, gains)
 
+    # ------------------------------------------------------------------
+    # Processing (after the business transaction)
+    # ------------------------------------------------------------------
     @api.model
-    def _loyalty_cheapest_rewards(self, cards):
-        """{card: the cheapest reward of its program the member can claim}."""
-        rewards = cards.program_id.reward_ids.filtered(
-            lambda r: r.active and r.required_points > 0
+    def _cron_process_events(self, batch_size=200):
+        """Run the automation rules of pending events, oldest first, by
+        batches; each event in its own savepoint."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT COUNT(*) FROM loyalty_member_event WHERE state = 'pending'"
         )
-        # Tier-restricted rewards count only for members of those tiers.
-        allowed = getattr(
-            type(rewards), "_loyalty_allowed_for", lambda reward, card: True
-        )
-        result = {}
-        for card in cards:
-            claimable = rewards.filtered(
-                lambda r, card=card: (
-                    r.program_id == card.program_id and allowed(r, card)
-                )
+        total = self.env.cr.fetchone()[0]
+        Event = self.sudo()
+
+        def step():
+            # Two runs at once (a trigger while the cron runs) share the work.
+            self.env.cr.execute(
+                """
+                SELECT id FROM loyalty_member_event WHERE state = 'pending'
+                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                """,
+                [batch_size],
             )
-            if claimable:
-                result[card] = min(claimable, key=lambda r: r.required_points)
-        return result
+            events = Event.browse(row[0] for row in self.env.cr.fetchall())
+            events._loyalty_process()
+            return len(events)
+
+        return run_batches(self.env, step, total)
+
+    def _loyalty_process(self):
+        """Set pending events to done, each in its own savepoint: the rules
+        react to that change. An event whose rule raises is marked failed
+        with the error; the others go on. Events done already are left
+        alone: an event acts once."""
+        for event in self.sudo().filtered(lambda e: e.state == "pending"):
+            scanned = event.event_type in SCANNED_TYPES
+            event = event.with_context(mail_activity_quick_update=scanned)
+            try:
+                with self.env.cr.savepoint():
+                    event.write({"state": "done", "error": False})
+            except Exception as error:  # noqa: BLE001 -- any rule may break
+                _logger.warning(
+                    "Loyalty member event %s: an automation rule failed: %s",
+                    event.id,
+                    error,
+                )
+                event.write(
+                    {"state": "failed", "error": f"{type(error).__name__}: {error}"}
+                )
+
+    def action_retry(self):
+        """Run the rules of failed events again (once fixed)."""
+        if not self.env.user.has_group("loyalty_crm_addon.group_loyalty_manager"):
+            raise AccessError(self.env._("Only loyalty managers retry events."))
+        failed = self.sudo().filtered(lambda e: e.state == "failed")
+        failed.write({"state": "pending", "error": False})
+        if failed:
+            self.env.ref(
+                "loyalty_crm_addon.ir_cron_loyalty_process_events"
+            ).sudo()._trigger()
+        return True
 
     # ------------------------------------------------------------------
-    # Scheduled detection (set-based, batched, resumable)
+    # Scheduled detection (engine/member_event_detection.py)
     # ------------------------------------------------------------------
-    def _cron_batches(self, query, params, build_vals, batch_size):
-        """Run ``query`` (keyset-paginated on its first column) by batches,
-        emitting the events ``build_vals`` makes of each row."""
-        cron = self.env["ir.cron"]
-        commits = self.env["loyalty.ledger.line"]._cron_commits()
-        last, done = 0, 0
-        while True:
-            self.env.flush_all()
-            self.env.cr.execute(query, {**params, "last": last, "limit": batch_size})
-            rows = self.env.cr.fetchall()
-            if not rows:
-                break
-            last = rows[-1][0]
-            # One notification email per activity would flood the assigned
-            # users: they get them in their activity menu.
-            done += len(
-                self.with_context(mail_activity_quick_update=True, **NO_TRACKING)._emit(
-                    [build_vals(row) for row in rows]
-                )
-            )
-            cron._notify_progress(done=done, remaining=0)
-            if commits:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env.invalidate_all()
-        return done
-
     @api.model
     def _cron_detect_inactivity(self, batch_size=10000):
-        """An event per member with no earn nor redeem for the program's
-        ``loyalty_inactivity_days``, once per period of inactivity.
-
-        Members already told about are skipped by ``_emit`` (a lookup in the
-        unique index on ``key``), not by an anti-join: its plan depends on
-        statistics that a big run makes stale."""
-        query = """
-            SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
-                   COALESCE(c.company_id, pr.company_id), c.loyalty_tier_id, a.last
-              FROM loyalty_card c
-              JOIN loyalty_program pr ON pr.id = c.program_id
-              JOIN res_partner p ON p.id = c.partner_id
-             CROSS JOIN LATERAL (
-                   SELECT COALESCE(p.loyalty_last_activity_date,
-                                   c.create_date::date) AS last
-             ) a
-             WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
-               AND p.id > %(last)s
-               AND a.last <= %(today)s::date - pr.loyalty_inactivity_days
-             ORDER BY p.id, c.id
-             LIMIT %(limit)s
-        """
-
-        def build_vals(row):
-            partner_id, card_id, program_id, company_id, tier_id, last = row
-            return {
-                "partner_id": partner_id,
-                "card_id": card_id,
-                "program_id": program_id,
-                "company_id": company_id,
-                "tier_id": tier_id,
-                "event_type": "inactive",
-                "key": f"inactive:{partner_id}:{last}",
-                "description": self.env._(
-                    "No points earned or redeemed since %s", last
-                ),
-            }
-
-        today = fields.Date.context_today(self)
-        return self._cron_batches(query, {"today": today}, build_vals, batch_size)
+        return detection.detect_inactivity(self, batch_size)
 
     @api.model
     def _cron_detect_birthdays(self, batch_size=10000):
-        today = fields.Date.context_today(self)
-        days = [today.day]
-        # Members born on 29 February celebrate on the 28th in common years.
-        if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
-            days.append(29)
-        query = """
-            SELECT DISTINCT ON (p.id) p.id, c.id, c.program_id,
-                   COALESCE(c.company_id, pr.company_id)
-              FROM res_partner p
-              JOIN loyalty_card c ON c.partner_id = p.id
-              JOIN loyalty_program pr ON pr.id = c.program_id
-             WHERE pr.program_type = 'loyalty' AND pr.active AND p.active
-               AND p.id > %(last)s
-               AND EXTRACT(MONTH FROM p.loyalty_birthday) = %(month)s
-               AND EXTRACT(DAY FROM p.loyalty_birthday) = ANY(%(days)s)
-             ORDER BY p.id, c.id
-             LIMIT %(limit)s
-        """
-
-        def build_vals(row):
-            partner_id, card_id, program_id, company_id = row
-            return {
-                "partner_id": partner_id,
-                "card_id": card_id,
-                "program_id": program_id,
-                "company_id": company_id,
-                "event_type": "birthday",
-                "key": f"birthday:{partner_id}:{today.year}",
-                "description": self.env._("Birthday"),
-            }
-
-        params = {"month": today.month, "days": days}
-        return self._cron_batches(query, params, build_vals, batch_size)
+        return detection.detect_birthdays(self, batch_size)
 
     @api.model
     def _cron_detect_expiring_points(self, batch_size=10000):
-        """An event per card and expiry date of its open lots that expire
-        within the program's ``loyalty_expiry_warning_days``."""
-        today = fields.Date.context_today(self)
-        query = """
-            SELECT MIN(l.id), l.card_id, c.partner_id, c.program_id,
-                   COALESCE(c.company_id, pr.company_id), l.expiry_date,
-                   SUM(l.points_residual)
-              FROM loyalty_ledger_line l
-              JOIN loyalty_card c ON c.id = l.card_id
-              JOIN loyalty_program pr ON pr.id = c.program_id
-             WHERE l.points_residual > 0 AND l.state = 'posted'
-               AND l.expiry_date >= %(today)s
-               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days
-               AND pr.loyalty_expiry_warning_days > 0
-               AND c.partner_id IS NOT NULL
-             GROUP BY l.card_id, l.expiry_date, c.partner_id, c.program_id,
-                      c.company_id, pr.company_id
-            HAVING MIN(l.id) > %(last)s
-             ORDER BY MIN(l.id)
-             LIMIT %(limit)s
-        """
-
-        def build_vals(row):
-            __, card_id, partner_id, program_id, company_id, expiry, points = row
-            return {
-                "partner_id": partner_id,
-                "card_id": card_id,
-                "program_id": program_id,
-                "company_id": company_id,
-                "event_type": "points_expiring",
-                "key": f"expiring:{card_id}:{expiry}",
-                "points": points,
-                "expiry_date": expiry,
-                "description": self.env._(
-                    "%(points)s points expire on %(date)s",
-                    points=format(points, "g"),
-                    date=expiry,
-                ),
-            }
-
-        return self._cron_batches(query, {"today": today}, build_vals, batch_size)
+        return detection.detect_expiring_points(self, batch_size)
 
     # ------------------------------------------------------------------
     # Actions of the shipped automation rules
@@ -482,8 +290,6 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
-        if self._loyalty_defer("_loyalty_schedule_activity", summary, note):
-            return self.env["mail.activity"]
         activity_type = self.env.ref(
             "loyalty_crm_addon.mail_activity_type_loyalty_followup"
         )
@@ -508,8 +314,6 @@ class LoyaltyMemberEvent(models.Model):
     ):
         """Put the members on a mailing list: their mailing contact (made
         when missing) is subscribed once; an opt-out is respected."""
-        if self._loyalty_defer("_loyalty_add_to_mailing_list", xmlid):
-            return
         mailing_list = self.env.ref(xmlid)
         partners = self.partner_id.filtered("email_normalized")
         if not partners:
@@ -559,8 +363,6 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""
-        if self._loyalty_defer("_loyalty_create_opportunity"):
-            return
         events = self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier())
         leads = (
             self.env["crm.lead"]
