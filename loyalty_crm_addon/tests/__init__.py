@@ -5,3 +5,5 @@ from . import test_automation
 from . import test_referral
 from . import test_portal
 from . import test_referral_pos
+from . import test_event_processing
+from . import test_one_history

@@ -505,3 +505,52 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
             [("card_id", "=", card.id), ("points_residual", ">", 0)]
         )
         self.assertAlmostEqual(sum(open_lots.mapped("points_residual")), 50.0)
+
+    # ------------------------------------------------------------------
+    # Automation after the transaction
+    # ------------------------------------------------------------------
+    def test_pos_order_goes_through_a_broken_rule(self):
+        """A rule that raises does not block the till: the order is paid
+        and earns; the rule's event fails later, in the processing cron."""
+        self.program.loyalty_nth_order = 1
+        Event = self.env["loyalty.member.event"]
+        model_id = self.env["ir.model"]._get_id("loyalty.member.event")
+        rule = self.env["base.automation"].create(
+            {
+                "name": "Broken rule",
+                "model_id": model_id,
+                "trigger": "on_create_or_write",
+                "trigger_field_ids": [
+                    Command.set(
+                        self.env.ref(
+                            "loyalty_crm_addon.field_loyalty_member_event__state"
+                        ).ids
+                    )
+                ],
+                "filter_domain": "[('state', '=', 'done'), "
+                "('event_type', '=', 'nth_order')]",
+            }
+        )
+        self.env["ir.actions.server"].create(
+            {
+                "name": "Broken code",
+                "model_id": model_id,
+                "base_automation_id": rule.id,
+                "usage": "base_automation",
+                "state": "code",
+                "code": "records.no_such_method()",
+            }
+        )
+        order = self._till_order(self.refund_member, 2)
+        self.assertEqual(order.state, "paid")
+        self.assertLedgerMatches(self.refund_member, 100)
+        event = Event.search(
+            [
+                ("partner_id", "=", self.refund_member.id),
+                ("event_type", "=", "nth_order"),
+            ]
+        )
+        self.assertEqual(event.state, "pending")
+        Event._cron_process_events()
+        self.assertEqual(event.state, "failed")
+        self.assertIn("no_such_method", event.error)
