@@ -120,9 +120,7 @@ class TestEventProcessing(LoyaltyCrmCommon):
         self.assertEqual(unlocked.state, "done")
         self.assertEqual(len(self._mails(unlocked)), 1)
         # Managers find it.
-        failed = self.Event.with_user(self.manager).search(
-            [("state", "=", "failed")]
-        )
+        failed = self.Event.with_user(self.manager).search([("state", "=", "failed")])
         self.assertEqual(failed, nth)
 
         with self.assertRaises(AccessError):

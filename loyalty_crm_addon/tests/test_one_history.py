@@ -18,9 +18,7 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.program.write(
-            {"loyalty_points_validity_days": 30, "portal_visible": True}
-        )
+        cls.program.write({"loyalty_points_validity_days": 30, "portal_visible": True})
         cls.portal_user = cls.env["res.users"].create(
             {
                 "name": "Martha Member",
@@ -55,7 +53,9 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
         self._story()
         ledger = self.card.ledger_line_ids
         self.assertEqual(
-            sorted(zip(ledger.mapped("entry_type"), ledger.mapped("points"))),
+            sorted(
+                zip(ledger.mapped("entry_type"), ledger.mapped("points"), strict=True)
+            ),
             [
                 ("earn", 40),
                 ("earn", 100),
@@ -68,9 +68,7 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
         self.assertLedgerMatches()
 
         # Staff: the member's ledger.
-        self.assertEqual(
-            self.Ledger.search([("card_id", "=", self.card.id)]), ledger
-        )
+        self.assertEqual(self.Ledger.search([("card_id", "=", self.card.id)]), ledger)
         # The card form shows the ledger, not the native history lines.
         arch = html.fromstring(
             self.card.get_views([(False, "form")])["views"]["form"]["arch"]
