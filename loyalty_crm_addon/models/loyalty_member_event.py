@@ -20,6 +20,7 @@ NO_TRACKING = {
 # Found by the daily scans, by the thousand: their activities do not email
 # the assigned users one by one (they see them in their activity menu).
 SCANNED_TYPES = ("birthday", "points_expiring", "inactive")
+FOLLOW_UPS = "loyalty.member.event.follow_ups"
 
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
@@ -198,13 +199,21 @@ class LoyaltyMemberEvent(models.Model):
         return run_batches(self.env, step, total)
 
     def _loyalty_process(self):
-        """Set pending events to done, each in its own savepoint: the rules
-        react to that change. An event whose rule raises is marked failed
-        with the error; the others go on. Events done already are left
-        alone: an event acts once."""
-        for event in self.sudo().filtered(lambda e: e.state == "pending"):
-            scanned = event.event_type in SCANNED_TYPES
-            event = event.with_context(mail_activity_quick_update=scanned)
+        """Set pending events to done: the rules react to that change. The
+        batch runs in one savepoint, the rules' heavy work done once for all
+        of it when the savepoint ends; if anything fails, the batch is rolled
+        back and run again with each event in its own savepoint, so an event
+        whose rule raises is marked failed with the error and the others go
+        on. Events done already are left alone: an event acts once."""
+        events = self.sudo().filtered(lambda e: e.state == "pending")
+        if len(events) > 1:
+            try:
+                with self.env.cr.savepoint():
+                    events.write({"state": "done", "error": False})
+                return
+            except Exception:  # noqa: BLE001 -- any rule may break
+                _logger.info("Loyalty member events: a rule failed, one by one")
+        for event in events:
             try:
                 with self.env.cr.savepoint():
                     event.write({"state": "done", "error": False})
@@ -217,6 +226,28 @@ class LoyaltyMemberEvent(models.Model):
                 event.write(
                     {"state": "failed", "error": f"{type(error).__name__}: {error}"}
                 )
+
+    def _loyalty_defer(self, method, *args):
+        """Do ``method(*args)`` on these events when the current savepoint
+        ends (at the cursor's next flush), together with the other events of
+        the batch: one activity create, one mailing-list update, one lead
+        create per batch of events. Kept in the cursor's precommit data, as
+        mail tracking does; dropped if the savepoint rolls back."""
+        precommit = self.env.cr.precommit
+        queue = precommit.data.get(FOLLOW_UPS)
+        if queue is None:
+            queue = precommit.data[FOLLOW_UPS] = {}
+            Event = self.env["loyalty.member.event"].sudo()
+            precommit.add(lambda: Event._loyalty_run_follow_ups(queue))
+        queue.setdefault((method, args), []).extend(self.ids)
+
+    @api.model
+    def _loyalty_run_follow_ups(self, queue):
+        while queue:
+            key = next(iter(queue))
+            method, args = key
+            getattr(self.browse(queue.pop(key)), method)(*args)
+        self.env.flush_all()
 
     def action_retry(self):
         """Run the rules of failed events again (once fixed)."""
@@ -290,6 +321,9 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
+        self._loyalty_defer("_loyalty_do_schedule_activity", summary, note)
+
+    def _loyalty_do_schedule_activity(self, summary=False, note=False):
         activity_type = self.env.ref(
             "loyalty_crm_addon.mail_activity_type_loyalty_followup"
         )
@@ -307,13 +341,29 @@ class LoyaltyMemberEvent(models.Model):
             }
             for event in self
         ]
-        return self.env["mail.activity"].sudo().create(vals_list)
+        Activity = self.env["mail.activity"].sudo()
+        scanned = [
+            v
+            for v, e in zip(vals_list, self, strict=True)
+            if e.event_type in SCANNED_TYPES
+        ]
+        others = [
+            v
+            for v, e in zip(vals_list, self, strict=True)
+            if e.event_type not in SCANNED_TYPES
+        ]
+        return Activity.with_context(mail_activity_quick_update=True).create(
+            scanned
+        ) | Activity.create(others)
 
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"
     ):
         """Put the members on a mailing list: their mailing contact (made
         when missing) is subscribed once; an opt-out is respected."""
+        self._loyalty_defer("_loyalty_do_add_to_mailing_list", xmlid)
+
+    def _loyalty_do_add_to_mailing_list(self, xmlid):
         mailing_list = self.env.ref(xmlid)
         partners = self.partner_id.filtered("email_normalized")
         if not partners:
@@ -363,6 +413,9 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""
+        self._loyalty_defer("_loyalty_do_create_opportunity")
+
+    def _loyalty_do_create_opportunity(self):
         events = self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier())
         leads = (
             self.env["crm.lead"]
