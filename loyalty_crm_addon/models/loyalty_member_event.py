@@ -17,9 +17,11 @@ NO_TRACKING = {
     "mail_create_nosubscribe": True,
     "tracking_disable": True,
 }
-# Found by the daily scans, by the thousand: their activities do not email
-# the assigned users one by one (they see them in their activity menu).
+# Found by the daily scans, by the thousand: their follow-ups do not email
+# the assigned users one by one (they see them in their activity menu and
+# pipeline).
 SCANNED_TYPES = ("birthday", "points_expiring", "inactive")
+SCANNED_CONTEXT = {**NO_TRACKING, "mail_activity_quick_update": True}
 FOLLOW_UPS = "loyalty.member.event.follow_ups"
 
 EVENT_TYPES = [
@@ -246,7 +248,12 @@ class LoyaltyMemberEvent(models.Model):
         while queue:
             key = next(iter(queue))
             method, args = key
-            getattr(self.browse(queue.pop(key)), method)(*args)
+            events = self.browse(queue.pop(key))
+            scanned = events.filtered(lambda e: e.event_type in SCANNED_TYPES)
+            if scanned:
+                getattr(scanned.with_context(**SCANNED_CONTEXT), method)(*args)
+            if events - scanned:
+                getattr(events - scanned, method)(*args)
         self.env.flush_all()
 
     def action_retry(self):
@@ -293,7 +300,11 @@ class LoyaltyMemberEvent(models.Model):
                 return user
         user = self.env.user
         if user._is_superuser() or user.share:
-            user = self.env.ref("base.user_admin", raise_if_not_found=False) or user
+            # Cached lookup: this runs once per event of a batch.
+            admin_id = self.env["ir.model.data"]._xmlid_to_res_id(
+                "base.user_admin", raise_if_not_found=False
+            )
+            user = user.browse(admin_id) if admin_id else user
         return user
 
     def _loyalty_default_summary(self):
@@ -341,20 +352,7 @@ class LoyaltyMemberEvent(models.Model):
             }
             for event in self
         ]
-        Activity = self.env["mail.activity"].sudo()
-        scanned = [
-            v
-            for v, e in zip(vals_list, self, strict=True)
-            if e.event_type in SCANNED_TYPES
-        ]
-        others = [
-            v
-            for v, e in zip(vals_list, self, strict=True)
-            if e.event_type not in SCANNED_TYPES
-        ]
-        return Activity.with_context(mail_activity_quick_update=True).create(
-            scanned
-        ) | Activity.create(others)
+        return self.env["mail.activity"].sudo().create(vals_list)
 
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"
