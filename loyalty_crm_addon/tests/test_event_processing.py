@@ -3,7 +3,7 @@ from odoo.exceptions import AccessError
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 
-from .common import LoyaltyCrmCommon
+from .common import LoyaltyCrmCommon, make_rule
 
 
 @tagged("post_install", "-at_install")
@@ -40,37 +40,9 @@ class TestEventProcessing(LoyaltyCrmCommon):
             "loyalty_crm_addon.mail_activity_type_loyalty_followup"
         )
 
-    def _broken_rule(self, event_type, code="records.no_such_method()"):
+    def _broken_rule(self, event_type):
         """A rule an administrator could write, with code that raises."""
-        model_id = self.env["ir.model"]._get_id("loyalty.member.event")
-        rule = self.env["base.automation"].create(
-            {
-                "name": "Broken rule",
-                "model_id": model_id,
-                "trigger": "on_create_or_write",
-                "trigger_field_ids": [
-                    Command.set(
-                        self.env.ref(
-                            "loyalty_crm_addon.field_loyalty_member_event__state"
-                        ).ids
-                    )
-                ],
-                "filter_domain": repr(
-                    [("state", "=", "done"), ("event_type", "=", event_type)]
-                ),
-            }
-        )
-        action = self.env["ir.actions.server"].create(
-            {
-                "name": "Broken code",
-                "model_id": model_id,
-                "base_automation_id": rule.id,
-                "usage": "base_automation",
-                "state": "code",
-                "code": code,
-            }
-        )
-        return rule, action
+        return make_rule(self.env, event_type, "records.no_such_method()")
 
     def _event(self, event_type):
         return self.Event.search(

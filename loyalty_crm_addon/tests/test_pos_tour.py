@@ -5,6 +5,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
+from .common import make_rule
+
 
 @odoo.tests.tagged("post_install", "-at_install")
 class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
@@ -514,33 +516,7 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
         and earns; the rule's event fails later, in the processing cron."""
         self.program.loyalty_nth_order = 1
         Event = self.env["loyalty.member.event"]
-        model_id = self.env["ir.model"]._get_id("loyalty.member.event")
-        rule = self.env["base.automation"].create(
-            {
-                "name": "Broken rule",
-                "model_id": model_id,
-                "trigger": "on_create_or_write",
-                "trigger_field_ids": [
-                    Command.set(
-                        self.env.ref(
-                            "loyalty_crm_addon.field_loyalty_member_event__state"
-                        ).ids
-                    )
-                ],
-                "filter_domain": "[('state', '=', 'done'), "
-                "('event_type', '=', 'nth_order')]",
-            }
-        )
-        self.env["ir.actions.server"].create(
-            {
-                "name": "Broken code",
-                "model_id": model_id,
-                "base_automation_id": rule.id,
-                "usage": "base_automation",
-                "state": "code",
-                "code": "records.no_such_method()",
-            }
-        )
+        make_rule(self.env, "nth_order", "records.no_such_method()")
         order = self._till_order(self.refund_member, 2)
         self.assertEqual(order.state, "paid")
         self.assertLedgerMatches(self.refund_member, 100)
