@@ -175,9 +175,10 @@ class LoyaltyMemberEvent(models.Model):
     # Processing (after the business transaction)
     # ------------------------------------------------------------------
     @api.model
-    def _cron_process_events(self, batch_size=200):
+    def _cron_process_events(self, batch_size=1000):
         """Run the automation rules of pending events, oldest first, by
-        batches; each event in its own savepoint."""
+        batches (see ``_loyalty_process``); reports what is done and what
+        remains, commits between batches in a cron job."""
         self.env.flush_all()
         self.env.cr.execute(
             "SELECT COUNT(*) FROM loyalty_member_event WHERE state = 'pending'"
