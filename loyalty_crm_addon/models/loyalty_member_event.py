@@ -7,16 +7,13 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import mute_logger
 
+from ..engine import member_event_actions as actions
 from ..engine import member_event_detection as detection
 from ..engine.batch import run_batches
+from ..engine.member_event_actions import NO_TRACKING
 
 _logger = logging.getLogger(__name__)
 
-NO_TRACKING = {
-    "mail_create_nolog": True,
-    "mail_create_nosubscribe": True,
-    "tracking_disable": True,
-}
 # Found by the daily scans, by the thousand: their follow-ups do not email
 # the assigned users one by one (they see them in their activity menu and
 # pipeline).
@@ -94,7 +91,9 @@ class LoyaltyMemberEvent(models.Model):
         help="Pending: recorded, its automation rules not run yet. Done: the "
         "rules ran. Failed: a rule raised an error; fix it and retry.",
     )
-    error = fields.Text(readonly=True, copy=False)
+    error = fields.Text(
+        readonly=True, copy=False, groups="loyalty_crm_addon.group_loyalty_manager"
+    )
 
     _sql_constraints = [
         ("key_unique", "UNIQUE(key)", "This event was already recorded."),
@@ -230,8 +229,9 @@ class LoyaltyMemberEvent(models.Model):
                     {"state": "failed", "error": f"{type(error).__name__}: {error}"}
                 )
 
-    def _loyalty_defer(self, method, *args):
-        """Do ``method(*args)`` on these events when the current savepoint
+    def _loyalty_defer(self, action, *args):
+        """Do ``action(events, *args)`` (engine/member_event_actions.py) on
+        these events when the current savepoint
         ends (at the cursor's next flush), together with the other events of
         the batch: one activity create, one mailing-list update, one lead
         create per batch of events. Kept in the cursor's precommit data, as
@@ -242,19 +242,20 @@ class LoyaltyMemberEvent(models.Model):
             queue = precommit.data[FOLLOW_UPS] = {}
             Event = self.env["loyalty.member.event"].sudo()
             precommit.add(lambda: Event._loyalty_run_follow_ups(queue))
-        queue.setdefault((method, args), []).extend(self.ids)
+        queue.setdefault((action, args), []).extend(self.ids)
 
     @api.model
     def _loyalty_run_follow_ups(self, queue):
         while queue:
             key = next(iter(queue))
-            method, args = key
+            action, args = key
+            run = getattr(actions, action)
             events = self.browse(queue.pop(key))
             scanned = events.filtered(lambda e: e.event_type in SCANNED_TYPES)
             if scanned:
-                getattr(scanned.with_context(**SCANNED_CONTEXT), method)(*args)
+                run(scanned.with_context(**SCANNED_CONTEXT), *args)
             if events - scanned:
-                getattr(events - scanned, method)(*args)
+                run(events - scanned, *args)
         self.env.flush_all()
 
     def action_retry(self):
@@ -285,157 +286,19 @@ class LoyaltyMemberEvent(models.Model):
         return detection.detect_expiring_points(self, batch_size)
 
     # ------------------------------------------------------------------
-    # Actions of the shipped automation rules
+    # What the shipped rules call (engine/member_event_actions.py), done
+    # once per batch of events
     # ------------------------------------------------------------------
-    def _loyalty_responsible_user(self):
-        """The member's salesperson, else the program's responsible, else
-        the administrator."""
-        self.ensure_one()
-        partner = self.partner_id
-        for user in (
-            partner.user_id,
-            partner.commercial_partner_id.user_id,
-            self.program_id.loyalty_responsible_id,
-        ):
-            if user.active and not user.share:
-                return user
-        user = self.env.user
-        if user._is_superuser() or user.share:
-            # Cached lookup: this runs once per event of a batch.
-            admin_id = self.env["ir.model.data"]._xmlid_to_res_id(
-                "base.user_admin", raise_if_not_found=False
-            )
-            user = user.browse(admin_id) if admin_id else user
-        return user
-
-    def _loyalty_default_summary(self):
-        self.ensure_one()
-        name = self.partner_id.display_name
-        return {
-            "tier_upgrade": self.env._(
-                "Congratulate %(name)s on reaching %(tier)s",
-                name=name,
-                tier=self.tier_id.name,
-            ),
-            "tier_downgrade": self.env._(
-                "%(name)s moved down to %(tier)s: offer help",
-                name=name,
-                tier=self.tier_id.name or self.env._("no tier"),
-            ),
-            "first_redemption": self.env._(
-                "%s redeemed points for the first time: ask for feedback", name
-            ),
-            "nth_order": self.env._(
-                "Thank %(name)s for order #%(n)s", name=name, n=format(self.points, "g")
-            ),
-            "inactive": self.env._("Win back %s: no loyalty activity lately", name),
-        }.get(self.event_type) or self.env._("Loyalty follow-up: %s", name)
-
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
-        self._loyalty_defer("_loyalty_do_schedule_activity", summary, note)
-
-    def _loyalty_do_schedule_activity(self, summary=False, note=False):
-        activity_type = self.env.ref(
-            "loyalty_crm_addon.mail_activity_type_loyalty_followup"
-        )
-        model_id = self.env["ir.model"]._get_id("res.partner")
-        deadline = activity_type._get_date_deadline()
-        vals_list = [
-            {
-                "res_model_id": model_id,
-                "res_id": event.partner_id.id,
-                "activity_type_id": activity_type.id,
-                "user_id": event._loyalty_responsible_user().id,
-                "summary": summary or event._loyalty_default_summary(),
-                "note": note or event.description,
-                "date_deadline": deadline,
-            }
-            for event in self
-        ]
-        return self.env["mail.activity"].sudo().create(vals_list)
+        self._loyalty_defer("schedule_activity", summary, note)
 
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"
     ):
-        """Put the members on a mailing list: their mailing contact (made
-        when missing) is subscribed once; an opt-out is respected."""
-        self._loyalty_defer("_loyalty_do_add_to_mailing_list", xmlid)
-
-    def _loyalty_do_add_to_mailing_list(self, xmlid):
-        mailing_list = self.env.ref(xmlid)
-        partners = self.partner_id.filtered("email_normalized")
-        if not partners:
-            return
-        Contact = self.env["mailing.contact"].sudo().with_context(**NO_TRACKING)
-        contacts = Contact.search(
-            [("email_normalized", "in", partners.mapped("email_normalized"))],
-            order="id",
-        )
-        by_email = {}
-        for contact in contacts:
-            by_email.setdefault(contact.email_normalized, contact)
-        subscribed = set(
-            self.env["mailing.subscription"]
-            .sudo()
-            .search(
-                [("list_id", "=", mailing_list.id), ("contact_id", "in", contacts.ids)]
-            )
-            .contact_id.mapped("email_normalized")
-        )
-        new_contacts, subscriptions = {}, []
-        for partner in partners:
-            email = partner.email_normalized
-            if email in subscribed or email in new_contacts:
-                continue
-            if email in by_email:
-                subscribed.add(email)
-                subscriptions.append(
-                    {"contact_id": by_email[email].id, "list_id": mailing_list.id}
-                )
-            else:
-                new_contacts[email] = {
-                    "name": partner.name,
-                    "email": partner.email,
-                    "list_ids": [(4, mailing_list.id)],
-                }
-        if subscriptions:
-            self.env["mailing.subscription"].sudo().create(subscriptions)
-        if new_contacts:
-            Contact.create(list(new_contacts.values()))
-
-    def _loyalty_is_top_tier(self):
-        self.ensure_one()
-        tier = self.tier_id or self.card_id.loyalty_tier_id
-        tiers = self.program_id.loyalty_tier_ids
-        return bool(tier) and tier == tiers.sorted("threshold")[-1:]
+        """Put the members on a mailing list (an opt-out is respected)."""
+        self._loyalty_defer("add_to_mailing_list", xmlid)
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""
-        self._loyalty_defer("_loyalty_do_create_opportunity")
-
-    def _loyalty_do_create_opportunity(self):
-        events = self.filtered(lambda e: not e.lead_id and e._loyalty_is_top_tier())
-        leads = (
-            self.env["crm.lead"]
-            .sudo()
-            .with_context(mail_create_nosubscribe=True)
-            .create(
-                [
-                    {
-                        "type": "opportunity",
-                        "name": self.env._(
-                            "Win back %s",
-                            event.partner_id.commercial_partner_id.display_name,
-                        ),
-                        "partner_id": event.partner_id.commercial_partner_id.id,
-                        "user_id": event._loyalty_responsible_user().id,
-                        "company_id": event.company_id.id,
-                        "description": event.description,
-                    }
-                    for event in events
-                ]
-            )
-        )
-        for event, lead in zip(events, leads, strict=True):
-            event.lead_id = lead
+        self._loyalty_defer("create_opportunity")
