@@ -529,4 +529,4 @@ class TestLoyaltyPosTour(TestPointOfSaleHttpCommon):
         self.assertEqual(event.state, "pending")
         Event._cron_process_events()
         self.assertEqual(event.state, "failed")
-        self.assertIn("no_such_method", event.error)
+        self.assertIn("no_such_method", event.sudo().error)
