@@ -137,7 +137,8 @@ class TestReferral(LoyaltyCrmCommon):
         self.assertEqual(self.member.loyalty_referral_conversion_rate, 100.0)
         self.assertEqual(self.member.loyalty_referral_points, 100.0)
         # The rule thanks the referrer: an activity for their salesperson
-        # and an email.
+        # and an email, once the processing cron ran.
+        self.Event._cron_process_events()
         self.assertTrue(
             self.env["mail.activity"].search(
                 [("res_model", "=", "res.partner"), ("res_id", "=", self.member.id)]
