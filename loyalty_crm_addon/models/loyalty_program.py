@@ -100,6 +100,13 @@ class LoyaltyProgram(models.Model):
 
         return populate(self.env)
 
+    @api.model
+    def _loyalty_demo_referrals(self):
+        """Entry point of the demo referrals (demo/loyalty_referral_demo.xml)."""
+        from ..demo.loyalty_referral_demo import populate_referrals
+
+        return populate_referrals(self.env)
+
     def action_open_loyalty_ledger(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
