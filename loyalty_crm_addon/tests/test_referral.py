@@ -133,6 +133,8 @@ class TestReferral(LoyaltyCrmCommon):
         event = self.Event.search([("event_type", "=", "referral_converted")])
         self.assertEqual(event.partner_id, self.member)
         self.assertEqual(event.points, 100.0)
+        # Referral figures are computed without dependencies: read afresh.
+        self.member.invalidate_recordset()
         self.assertEqual(self.member.loyalty_referral_converted_count, 1)
         self.assertEqual(self.member.loyalty_referral_conversion_rate, 100.0)
         self.assertEqual(self.member.loyalty_referral_points, 100.0)
