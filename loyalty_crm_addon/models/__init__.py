@@ -13,7 +13,6 @@ from . import sale_order_catalog
 from . import pos_order
 from . import loyalty_points_hold
 from . import account_move
-from . import loyalty_crm_demo
 from . import loyalty_member_event
 from . import loyalty_referral
 from . import loyalty_member_event_consent

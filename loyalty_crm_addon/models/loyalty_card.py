@@ -40,6 +40,14 @@ class LoyaltyCard(models.Model):
         for card in self:
             card.loyalty_tier_key = str(card.loyalty_tier_id.id or "")
 
+    def _send_points_reach_communication(self, points_changes):
+        """Milestone emails of membership cards come from member events,
+        after the transaction and on the ledger's balance (README, "One
+        history"); Odoo's "When Reaching" plans serve the other cards."""
+        return super(
+            LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
+        )._send_points_reach_communication(points_changes)
+
     def _load_pos_data_fields(self, config_id):
         return super()._load_pos_data_fields(config_id) + [
             "loyalty_tier_multiplier",

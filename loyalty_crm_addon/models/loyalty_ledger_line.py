@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.modules import module
 from odoo.tools import float_is_zero, float_round
+
+from ..engine.batch import run_batches
 
 # Only the engine holds this object; RPC contexts are JSON and cannot carry it,
 # so ledger lines cannot be forged or edited from outside (see queue_job).
@@ -471,6 +472,11 @@ class LoyaltyLedgerLine(models.Model):
                 """,
             params,
             on_batch=follow_up,
+            total=self._count(
+                "SELECT COUNT(*) FROM loyalty_ledger_line"
+                " WHERE state = 'pending' AND release_date <= %(today)s",
+                params,
+            ),
         )
 
     @api.model
@@ -533,34 +539,53 @@ class LoyaltyLedgerLine(models.Model):
             params,
             # Resume after the last card done, never rescanning earlier ones.
             on_batch=lambda row: params.update(last=row[1]),
+            total=self._count(
+                "SELECT COUNT(*) FROM loyalty_ledger_line"
+                " WHERE points_residual > 0 AND state = 'posted'"
+                " AND expiry_date < %(today)s",
+                params,
+            ),
         )
 
-    def _run_batches(self, query, params, on_batch=None):
+    def _run_batches(self, query, params, on_batch=None, total=0):
         """Run a batch statement (its first column says how many rows it
-        handled) until nothing is left; ``on_batch(row)`` follows each batch
-        up. Commits between batches in a cron job."""
-        total = 0
-        while True:
-            self.env.flush_all()
+        handled) with the addon's batch runner; ``on_batch(row)`` follows
+        each batch up."""
+
+        def step():
             self.env.cr.execute(query, params)
             row = self.env.cr.fetchone()
-            done = row[0]
             self.env.invalidate_all()
-            if not done:
-                return total
-            if on_batch:
+            if row[0] and on_batch:
                 on_batch(row)
-            total += done
-            self.env["ir.cron"]._notify_progress(done=total, remaining=0)
-            if self._cron_commits():
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            return row[0]
 
-    def _cron_commits(self):
-        # Commit between batches in a cron job so an interrupted run keeps
-        # its work and the next run resumes; never inside tests.
-        return bool(self.env.context.get("ir_cron_progress_id")) and not (
-            module.current_test
-        )
+        return run_batches(self.env, step, total)
+
+    def _count(self, query, params):
+        """How many items a cron run expects, for its progress."""
+        self.env.flush_all()
+        self.env.cr.execute(query, params)
+        return self.env.cr.fetchone()[0]
+
+    def _loyalty_portal_values(self):
+        """The line as the customer portal shows it (the keys of Odoo's
+        history lines)."""
+        self.ensure_one()
+        order = self.sale_order_id or self.pos_order_id
+        description = self.description or ""
+        if self.state == "pending":
+            description = self.env._("%s (pending)", description)
+        sign = "+" if self.points > 0 else "-"
+        return {
+            "order_id": order.id,
+            "order_name": order.display_name or "",
+            "order_portal_url": self.sale_order_id.get_portal_url()
+            if self.sale_order_id
+            else False,
+            "description": description,
+            "points": sign + self.card_id._format_points(abs(self.points)),
+        }
 
     # ------------------------------------------------------------------
     # Consistency check

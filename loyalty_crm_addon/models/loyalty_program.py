@@ -97,6 +97,22 @@ class LoyaltyProgram(models.Model):
         for program in self:
             program.loyalty_ledger_line_count = data.get(program, 0)
 
+    @api.model
+    def _loyalty_demo_populate(self):
+        """Entry point of the demo data (demo/loyalty_crm_demo.xml): members,
+        orders and redemptions made through the real flows, by plain Python
+        loaded only then."""
+        from ..demo.loyalty_crm_demo import populate
+
+        return populate(self.env)
+
+    @api.model
+    def _loyalty_demo_referrals(self):
+        """Entry point of the demo referrals (demo/loyalty_referral_demo.xml)."""
+        from ..demo.loyalty_referral_demo import populate_referrals
+
+        return populate_referrals(self.env)
+
     def action_open_loyalty_ledger(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -2,6 +2,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..engine.batch import run_batches
+
 
 class LoyaltyTier(models.Model):
     _name = "loyalty.tier"
@@ -63,14 +65,6 @@ class LoyaltyTier(models.Model):
         )
         for tier in self:
             tier.member_count = counts.get(tier, 0)
-
-    def _next_tier(self):
-        """The tier above this one in its program (empty at the top)."""
-        self.ensure_one()
-        higher = self.program_id.loyalty_tier_ids.filtered(
-            lambda t: t.threshold > self.threshold
-        )
-        return higher.sorted("threshold")[:1]
 
     # ------------------------------------------------------------------
     # Review (scheduled): downgrades, grace periods, missed upgrades
@@ -141,10 +135,13 @@ class LoyaltyTier(models.Model):
             )
         self.env.invalidate_all()
         Card = self.env["loyalty.card"].sudo()
-        Ledger = self.env["loyalty.ledger.line"]
-        done = 0
-        for start in range(0, len(changes), batch_size):
-            batch = changes[start : start + batch_size]
+        todo = {"start": 0}
+
+        def step():
+            batch = changes[todo["start"] : todo["start"] + batch_size]
+            todo["start"] += batch_size
+            if not batch:
+                return 0
             cards = Card.browse(c for c, _old, _new in batch)
             cards.fetch(["loyalty_tier_id", "partner_id", "program_id", "company_id"])
             Card._loyalty_change_tiers(
@@ -154,10 +151,7 @@ class LoyaltyTier(models.Model):
                 ],
                 self.env._("Tier review"),
             )
-            done += len(batch)
-            self.env["ir.cron"]._notify_progress(
-                done=done, remaining=len(changes) - done
-            )
-            if Ledger._cron_commits():
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            return len(batch)
+
+        run_batches(self.env, step, len(changes))
         return len(changes)

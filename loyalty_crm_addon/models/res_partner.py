@@ -11,8 +11,6 @@ from odoo.tools import SQL, float_compare, float_is_zero, float_round
 from ..kpi.scoring import SEGMENTS, score_members
 from .loyalty_ledger_line import PRECISION
 
-EXPIRING_SOON_DAYS = 30
-
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -45,7 +43,7 @@ class ResPartner(models.Model):
         compute="_compute_loyalty_figures",
         compute_sudo=True,
         digits=(16, PRECISION),
-        help="Points that expire within the next 30 days.",
+        help="Points that expire within the program's expiry warning period.",
     )
     loyalty_next_expiry_date = fields.Date(
         string="Next Expiry", compute="_compute_loyalty_figures", compute_sudo=True
@@ -149,20 +147,24 @@ class ResPartner(models.Model):
                 ["points:sum"],
             )
         )
-        expiring = {
-            card: (points, first)
+        expiring = {}
+        # "Expiring soon" is the program's expiry warning period.
+        for program, program_cards in cards.grouped("program_id").items():
+            days = program.loyalty_expiry_warning_days
+            if not days:
+                continue
             for card, points, first in Ledger._read_group(
                 [
-                    ("card_id", "in", cards.ids),
+                    ("card_id", "in", program_cards.ids),
                     ("state", "=", "posted"),
                     ("points_residual", ">", 0),
                     ("expiry_date", "!=", False),
-                    ("expiry_date", "<=", today + timedelta(days=EXPIRING_SOON_DAYS)),
+                    ("expiry_date", "<=", today + timedelta(days=days)),
                 ],
                 ["card_id"],
                 ["points_residual:sum", "expiry_date:min"],
-            )
-        }
+            ):
+                expiring[card] = (points, first)
         counts = dict(
             Ledger._read_group([("card_id", "in", cards.ids)], ["card_id"], ["__count"])
         )

@@ -213,3 +213,37 @@ class SaleOrder(models.Model):
                     )
                 }
         return result
+
+    def _compute_loyalty_data(self):
+        """The loyalty summary of a confirmed order tells the ledger's story
+        for membership cards (pending points, reversals, credit notes), and
+        Odoo's history for the other cards."""
+        super()._compute_loyalty_data()
+        orders = self.filtered(lambda o: o.state == "sale" and o.id and o.loyalty_data)
+        if not orders:
+            return
+        native = {
+            order_id: (issued, used)
+            for order_id, issued, used in self.env["loyalty.history"]
+            .sudo()
+            ._read_group(
+                [
+                    ("order_model", "=", self._name),
+                    ("order_id", "in", orders.ids),
+                    ("card_id.program_type", "=", "loyalty"),
+                ],
+                ["order_id"],
+                ["issued:sum", "used:sum"],
+            )
+        }
+        ledger = defaultdict(lambda: [0.0, 0.0])
+        for line in orders.sudo().loyalty_ledger_line_ids:
+            ledger[line.sale_order_id.id][line.points < 0] += abs(line.points)
+        for order in orders:
+            issued, used = native.get(order.id, (0.0, 0.0))
+            earned, spent = ledger[order.id]
+            order.loyalty_data = {
+                **order.loyalty_data,
+                "issued": order.loyalty_data["issued"] - issued + earned,
+                "cost": order.loyalty_data["cost"] - used + spent,
+            }

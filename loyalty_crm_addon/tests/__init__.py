@@ -13,3 +13,5 @@ from . import test_reward_catalog_pos
 from . import test_reward_catalog_portal
 from . import test_kpi
 from . import test_pos_ledger
+from . import test_event_processing
+from . import test_one_history

@@ -38,6 +38,35 @@ def membership_program_vals(name="Rewards Club", **values):
     }
 
 
+def make_rule(env, event_type, code):
+    """An automation rule on member events of ``event_type`` running
+    ``code``, as an administrator would make it in the rule's form."""
+    model_id = env["ir.model"]._get_id("loyalty.member.event")
+    state = env.ref("loyalty_crm_addon.field_loyalty_member_event__state")
+    rule = env["base.automation"].create(
+        {
+            "name": f"Rule on {event_type}",
+            "model_id": model_id,
+            "trigger": "on_create_or_write",
+            "trigger_field_ids": [Command.set(state.ids)],
+            "filter_domain": repr(
+                [("state", "=", "done"), ("event_type", "=", event_type)]
+            ),
+        }
+    )
+    action = env["ir.actions.server"].create(
+        {
+            "name": "Code",
+            "model_id": model_id,
+            "base_automation_id": rule.id,
+            "usage": "base_automation",
+            "state": "code",
+            "code": code,
+        }
+    )
+    return rule, action
+
+
 class LoyaltyCrmCommon(SaleCommon):
     @classmethod
     def setUpClass(cls):

@@ -62,7 +62,12 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
             ]
         )
 
+    def _run_automation(self):
+        """The rules run after the business transaction, from the cron."""
+        self.Event._cron_process_events()
+
     def _activities(self, partner=None):
+        self._run_automation()
         return self.env["mail.activity"].search(
             [
                 ("res_model", "=", "res.partner"),
@@ -73,6 +78,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
 
     def _mails(self, template="", partner=None):
         """Emails to the member, of one shipped template when given."""
+        self._run_automation()
         domain = [("recipient_ids", "in", (partner or self.member).ids)]
         if template:
             event_type = template
@@ -83,6 +89,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         return self.env["mail.mail"].search(domain)
 
     def _winback_contacts(self, email="martha@example.com"):
+        self._run_automation()
         return self.env["mailing.contact"].search(
             [("email_normalized", "=", email), ("list_ids", "in", self.winback.ids)]
         )
@@ -324,6 +331,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         )
         self._go_inactive()
         self.Event._cron_detect_inactivity()
+        self._run_automation()
         self.assertTrue(contact.subscription_ids.opt_out)
         self.assertEqual(
             len(self.env["mailing.contact"].search([("email", "ilike", "martha@")])), 1
@@ -339,12 +347,14 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self._go_inactive()
         self._go_inactive(silver_member)
         self.Event._cron_detect_inactivity()
+        self._run_automation()
         lead = self._events("inactive").lead_id
         self.assertEqual(lead.type, "opportunity")
         self.assertEqual(lead.partner_id, self.member)
         self.assertEqual(lead.user_id, self.salesperson)
         self.assertFalse(self._events("inactive", silver_member).lead_id)
         self.Event._cron_detect_inactivity()
+        self._run_automation()
         self.assertEqual(
             self.env["crm.lead"].search_count([("partner_id", "=", self.member.id)]), 1
         )

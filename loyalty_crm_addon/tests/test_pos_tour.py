@@ -5,6 +5,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
+from .common import make_rule
+
 
 class LoyaltyPosCase(TestPointOfSaleHttpCommon):
     """A membership program at the till and three members (fixtures)."""
@@ -544,3 +546,26 @@ class TestLoyaltyPosTour(LoyaltyPosCase):
             [("card_id", "=", card.id), ("points_residual", ">", 0)]
         )
         self.assertAlmostEqual(sum(open_lots.mapped("points_residual")), 50.0)
+
+    # ------------------------------------------------------------------
+    # Automation after the transaction
+    # ------------------------------------------------------------------
+    def test_pos_order_goes_through_a_broken_rule(self):
+        """A rule that raises does not block the till: the order is paid
+        and earns; the rule's event fails later, in the processing cron."""
+        self.program.loyalty_nth_order = 1
+        Event = self.env["loyalty.member.event"]
+        make_rule(self.env, "nth_order", "records.no_such_method()")
+        order = self._till_order(self.refund_member, 2)
+        self.assertEqual(order.state, "paid")
+        self.assertLedgerMatches(self.refund_member, 100)
+        event = Event.search(
+            [
+                ("partner_id", "=", self.refund_member.id),
+                ("event_type", "=", "nth_order"),
+            ]
+        )
+        self.assertEqual(event.state, "pending")
+        Event._cron_process_events()
+        self.assertEqual(event.state, "failed")
+        self.assertIn("no_such_method", event.sudo().error)

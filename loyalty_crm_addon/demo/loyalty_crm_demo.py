@@ -14,7 +14,7 @@ import random
 import uuid
 from datetime import datetime, time, timedelta
 
-from odoo import api, fields, models
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools import float_round
 
@@ -187,11 +187,17 @@ REDEMPTIONS = [
 ]
 
 
-class LoyaltyCrmDemo(models.AbstractModel):
-    _name = "loyalty.crm.demo"
-    _description = "Loyalty CRM demo data"
+def populate(env):
+    """Build the demo once (the ledger of the demo program is empty)."""
+    return LoyaltyCrmDemo(env(su=True))._populate()
 
-    @api.model
+
+class LoyaltyCrmDemo:
+    """Plain Python, run once from the demo data; not a model."""
+
+    def __init__(self, env):
+        self.env = env
+
     def _populate(self):
         program = self.env.ref(
             "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
@@ -204,7 +210,7 @@ class LoyaltyCrmDemo(models.AbstractModel):
             .search_count([("program_id", "=", program.id)], limit=1)
         ):
             return False  # already populated
-        return self.sudo()._populate_run(program)
+        return self._populate_run(program)
 
     # ------------------------------------------------------------------
     # Members
@@ -354,7 +360,6 @@ class LoyaltyCrmDemo(models.AbstractModel):
         events.sort(key=lambda e: (-e[0], e[1]))
         return events, inactive
 
-    @api.model
     def _populate_run(self, program):
         started = datetime.now()
         rng = random.Random(42)
@@ -446,6 +451,9 @@ class LoyaltyCrmDemo(models.AbstractModel):
         # earned over the last year, as the nightly jobs would do.
         Ledger._cron_expire_points()
         self.env["loyalty.tier"]._cron_review_tiers()
+        # The automation of the events the demo gave rise to, as the
+        # processing cron would run it.
+        self.env["loyalty.member.event"]._cron_process_events()
 
         bad = Ledger._get_inconsistent_cards() - not_opened
         if bad:
