@@ -13,7 +13,13 @@ class SaleOrderLine(models.Model):
         credit note reverses them too."""
         order = self.order_id if orders is None else orders
         if len(order) != 1:
-            return self
+            return self.with_context(
+                loyalty_ledger_origin=LedgerOrigin(
+                    entry_type="redeem",
+                    source="sale",
+                    description=self.env._("Rewards changed on confirmed orders"),
+                )
+            )
         return self.with_context(
             loyalty_ledger_origin=LedgerOrigin(
                 entry_type="redeem",
