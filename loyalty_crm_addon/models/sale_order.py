@@ -122,18 +122,21 @@ class SaleOrder(models.Model):
         reach a membership card as an ``earn`` line of the order."""
         if self.state != "sale":
             return super()._add_points_for_coupon(coupon_points)
-        return super(
-            SaleOrder,
-            self.with_context(
-                loyalty_ledger_origin=LedgerOrigin(
-                    entry_type="earn",
-                    source="sale",
-                    sale_order_id=self.id,
-                    reference=self.name,
-                    description=self.env._("Order %s", self.name),
-                )
-            ),
-        )._add_points_for_coupon(coupon_points)
+        order = self.with_context(
+            loyalty_ledger_origin=LedgerOrigin(
+                entry_type="earn",
+                source="sale",
+                sale_order_id=self.id,
+                reference=self.name,
+                description=self.env._("Order %s", self.name),
+            )
+        )
+        return super(SaleOrder, order)._add_points_for_coupon(
+            {
+                coupon.with_env(order.env): points
+                for coupon, points in coupon_points.items()
+            }
+        )
 
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")

@@ -13,3 +13,4 @@ from . import test_reward_catalog_pos
 from . import test_reward_catalog_portal
 from . import test_kpi
 from . import test_pos_ledger
+from . import test_ledger_guard
