@@ -269,14 +269,21 @@ class LoyaltyCard(models.Model):
             card.points = balance
 
     def _loyalty_lock(self):
-        """Row lock on the cards: money-like values move under it."""
+        """Row lock on the cards: money-like values move under it. The cache
+        then holds the balances as they are under the lock."""
         if self.ids:
             self.env.flush_all()
             self.env.cr.execute(
-                "SELECT id FROM loyalty_card WHERE id IN %s ORDER BY id FOR UPDATE",
+                "SELECT id, points FROM loyalty_card WHERE id IN %s"
+                " ORDER BY id FOR UPDATE",
                 [tuple(self.ids)],
             )
+            balances = dict(self.env.cr.fetchall())
             self.invalidate_recordset(["points"])
+            locked = self.browse(list(balances))
+            self.env.cache.update(
+                locked, self._fields["points"], [balances[i] for i in locked.ids]
+            )
 
     def _loyalty_adjust(self, points, reason):
         """A manual adjustment of the card by ``points`` (rights checked by

@@ -306,6 +306,21 @@ class TestLedgerGuardCard(LedgerGuardCommon):
             self.card.sudo().points = -1
         self.assertLedgerMatches()
 
+    def test_merging_members_moves_points_through_the_ledger(self):
+        twin = self.env["res.partner"].create({"name": "Martha Member (dup)"})
+        twin.action_loyalty_enroll()
+        twin.loyalty_adjust_points(30, "Opening")
+        twin_card = twin.loyalty_card_id
+        self.env["base.partner.merge.automatic.wizard"]._merge(
+            (twin | self.member).ids, self.member
+        )
+        self.assertEqual(self.card.points, 130)
+        merged = self._lines(description=f"Contacts merged into {self.member.name}")
+        self.assertEqual(merged.points, 30)
+        self.assertEqual(twin_card.points, 0)
+        self.assertLedgerMatches()
+        self.assertLedgerMatches(twin_card)
+
     def test_engine_figures_on_the_contact_are_read_only(self):
         Partner = self.env["res.partner"]
         for user in (self.salesperson, self.admin):
