@@ -255,18 +255,27 @@ class LoyaltyCard(models.Model):
             card = cards.browse(card.id)
             if card not in cards:
                 continue
+            if delta < 0:
+                card._loyalty_check_available(-delta)
             balance = float_round(card.points + delta, PRECISION)
-            if balance < 0 and card.program_type == "loyalty":
-                raise UserError(
-                    self.env._(
-                        "Not enough points: %(partner)s has %(balance)s points "
-                        "available, %(points)s needed.",
-                        partner=card.partner_id.display_name,
-                        balance=card.points,
-                        points=-delta,
-                    )
-                )
             card.points = balance
+
+    def _loyalty_check_available(self, points):
+        """A membership card (locked by the caller) holds ``points``."""
+        self.ensure_one()
+        if (
+            self.program_type == "loyalty"
+            and float_compare(points, self.points, precision_digits=PRECISION) > 0
+        ):
+            raise UserError(
+                self.env._(
+                    "Not enough points: %(partner)s has %(balance)s available, "
+                    "%(points)s asked.",
+                    partner=self.partner_id.display_name,
+                    balance=self.points,
+                    points=points,
+                )
+            )
 
     def _loyalty_lock(self):
         """Row lock on the cards: money-like values move under it. The cache
@@ -291,14 +300,8 @@ class LoyaltyCard(models.Model):
         member."""
         self.ensure_one()
         self._loyalty_lock()
-        if float_compare(-points, self.points, precision_digits=PRECISION) > 0:
-            raise UserError(
-                self.env._(
-                    "%(partner)s has only %(balance)s points to remove.",
-                    partner=self.partner_id.display_name,
-                    balance=self.points,
-                )
-            )
+        if points < 0:
+            self._loyalty_check_available(-points)
         Ledger = self.env["loyalty.ledger.line"]
         line = Ledger._post(
             [

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_is_zero, float_round
 
 from ..kpi.scoring import SEGMENTS, score_members
 from .loyalty_ledger_line import ENGINE, PRECISION
@@ -362,16 +362,7 @@ class ResPartner(models.Model):
             )
             if done:
                 return done.id
-        if float_compare(points, card.points, precision_digits=PRECISION) > 0:
-            raise UserError(
-                self.env._(
-                    "Not enough points: %(partner)s has %(balance)s available, "
-                    "%(points)s asked.",
-                    partner=self.commercial_partner_id.display_name,
-                    balance=card.points,
-                    points=points,
-                )
-            )
+        card._loyalty_check_available(points)
         line = Ledger._post(
             [
                 Ledger._prepare_line(

@@ -117,18 +117,26 @@ class SaleOrder(models.Model):
             del changes[card]
         return changes
 
+    def _loyalty_origin(self, entry_type, description):
+        """Where a change of points made by native code on the order comes
+        from: the order itself (``loyalty.card.write`` posts the line)."""
+        self.ensure_one()
+        return LedgerOrigin(
+            entry_type=entry_type,
+            source="sale",
+            sale_order_id=self.id,
+            reference=self.name,
+            description=description,
+        )
+
     def _add_points_for_coupon(self, coupon_points):
         """Points a confirmed order gains later (a code, a reward refresh)
         reach a membership card as an ``earn`` line of the order."""
         if self.state != "sale":
             return super()._add_points_for_coupon(coupon_points)
         order = self.with_context(
-            loyalty_ledger_origin=LedgerOrigin(
-                entry_type="earn",
-                source="sale",
-                sale_order_id=self.id,
-                reference=self.name,
-                description=self.env._("Order %s", self.name),
+            loyalty_ledger_origin=self._loyalty_origin(
+                "earn", self.env._("Order %s", self.name)
             )
         )
         return super(SaleOrder, order)._add_points_for_coupon(

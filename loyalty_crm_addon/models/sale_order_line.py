@@ -21,12 +21,8 @@ class SaleOrderLine(models.Model):
                 )
             )
         return self.with_context(
-            loyalty_ledger_origin=LedgerOrigin(
-                entry_type="redeem",
-                source="sale",
-                sale_order_id=order.id,
-                reference=order.name,
-                description=self.env._("Rewards changed on %s", order.name),
+            loyalty_ledger_origin=order._loyalty_origin(
+                "redeem", self.env._("Rewards changed on %s", order.name)
             )
         )
 
