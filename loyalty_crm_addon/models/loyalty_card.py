@@ -237,10 +237,10 @@ class LoyaltyCard(models.Model):
             )
         return Ledger._post(vals_list)
 
-    def _loyalty_add_points(self, deltas):
+    def _loyalty_add_points(self, deltas, locked=None):
         """Move card balances by ``deltas`` ({card: points}) as the ledger
-        says, under the cards' row lock; a membership card never goes below
-        zero."""
+        says, under the cards' row lock (taken here but for the ``locked``
+        cards); a membership card never goes below zero."""
         deltas = {
             card: delta
             for card, delta in deltas.items()
@@ -249,7 +249,7 @@ class LoyaltyCard(models.Model):
         if not deltas:
             return
         cards = self.browse([card.id for card in deltas]).sudo()
-        cards._loyalty_lock()
+        (cards - (locked or cards.browse()).sudo())._loyalty_lock()
         cards = cards.exists().with_context(loyalty_ledger_origin=ENGINE)
         for card, delta in deltas.items():
             card = cards.browse(card.id)
@@ -308,7 +308,8 @@ class LoyaltyCard(models.Model):
                 Ledger._prepare_line(
                     self, "adjust", points, source="manual", description=reason
                 )
-            ]
+            ],
+            locked=self,
         )
         # Rights were checked by the caller; staff may not edit contacts.
         self.partner_id.sudo().message_post(

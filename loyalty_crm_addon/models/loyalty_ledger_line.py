@@ -316,10 +316,12 @@ class LoyaltyLedgerLine(models.Model):
         return vals_list
 
     @api.model
-    def _post(self, vals_list):
+    def _post(self, vals_list, locked=None):
         """Create ledger lines and move the cards by their posted points
-        (under the cards' row lock, never below zero)."""
-        vals_list = self._cap_reversals(
+        (under the cards' row lock, never below zero). ``locked``: cards the
+        caller already locked in this transaction (``_loyalty_lock``) to
+        check their balance first; they are not locked again."""
+        vals_list, capped = self._cap_reversals(
             [
                 v
                 for v in vals_list
@@ -331,7 +333,7 @@ class LoyaltyLedgerLine(models.Model):
         moves = defaultdict(float)
         for line in lines.filtered(lambda ln: ln.state == "posted"):
             moves[line.card_id] += line.points
-        lines.card_id._loyalty_add_points(moves)
+        lines.card_id._loyalty_add_points(moves, locked=capped | (locked or capped))
         active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
         active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()
@@ -341,7 +343,8 @@ class LoyaltyLedgerLine(models.Model):
     def _cap_reversals(self, vals_list):
         """Reversals taking back earned points take no more than the card
         holds (with what the same batch gives back): a card never goes below
-        zero. What was already spent stays with the member, noted on them."""
+        zero. What was already spent stays with the member, noted on them.
+        Returns the values to post and the cards it locked."""
         taking = {
             id(v)
             for v in vals_list
@@ -349,9 +352,9 @@ class LoyaltyLedgerLine(models.Model):
             and v["points"] < 0
             and v.get("state", "posted") == "posted"
         }
-        if not taking:
-            return vals_list
         Card = self.env["loyalty.card"].sudo()
+        if not taking:
+            return vals_list, Card
         cards = Card.browse({v["card_id"] for v in vals_list if id(v) in taking})
         cards._loyalty_lock()
         available = {card.id: card.points for card in cards}
@@ -383,7 +386,7 @@ class LoyaltyLedgerLine(models.Model):
                 bodies={pid: Markup("<p>%s</p>") % body for pid, body in notes.items()},
                 message_type="notification",
             )
-        return kept
+        return kept, cards
 
     def _loyalty_after_post(self):
         """Follow-ups of new lines, once per batch: tiers, member events."""

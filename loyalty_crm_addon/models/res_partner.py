@@ -373,7 +373,8 @@ class ResPartner(models.Model):
                     description=description,
                     reference=reference,
                 )
-            ]
+            ],
+            locked=card,
         )
         return line.id
 

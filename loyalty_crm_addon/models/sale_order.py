@@ -209,7 +209,7 @@ class SaleOrder(models.Model):
                     sale_order_id=order.id,
                     reference=order.name,
                 )
-        Ledger._post(vals_list)
+        Ledger._post(vals_list, locked=cards)
         self._loyalty_autoenroll(members={(c.program_id, c.partner_id) for c in cards})
 
     def _loyalty_autoenroll(self, members=()):

@@ -98,6 +98,17 @@ class TestLedgerGuardSales(LedgerGuardCommon):
         self.assertGreaterEqual(self.card.points, 0)
         self.assertLedgerMatches()
 
+    def test_forged_quotation_figures_are_recomputed_at_confirmation(self):
+        self._give_points(150)
+        order = self._quotation_spending(qty=5)
+        # Figures a quotation may carry (edited over RPC, imported...).
+        order.order_line.filtered("is_reward_line").write({"points_cost": 1})
+        order.coupon_point_ids.sudo().points = 50000
+        order.action_confirm()
+        self.assertEqual(self._lines(entry_type="redeem").points, -100)
+        self.assertEqual(self._lines(entry_type="earn").points, 100)
+        self.assertLedgerMatches()
+
     def test_pending_points_cannot_pay(self):
         self._give_points(100)
         quotation = self._quotation_spending()
