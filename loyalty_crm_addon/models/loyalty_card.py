@@ -248,13 +248,12 @@ class LoyaltyCard(models.Model):
         }
         if not deltas:
             return
+        # Cards with ledger lines cannot be deleted: no exists() needed.
         cards = self.browse([card.id for card in deltas]).sudo()
         (cards - (locked or cards.browse()).sudo())._loyalty_lock()
-        cards = cards.exists().with_context(loyalty_ledger_origin=ENGINE)
+        cards = cards.with_context(loyalty_ledger_origin=ENGINE)
         for card, delta in deltas.items():
             card = cards.browse(card.id)
-            if card not in cards:
-                continue
             if delta < 0:
                 card._loyalty_check_available(-delta)
             balance = float_round(card.points + delta, PRECISION)
