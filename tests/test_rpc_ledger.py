@@ -139,3 +139,58 @@ def test_bad_input_is_refused_with_a_clear_error(rpc, member):
         assert "UserError" in error.value.faultString or "points" in (
             error.value.faultString.lower()
         )
+
+
+def test_forged_card_and_contact_writes_are_refused(rpc, member):
+    """Even the administrator, over RPC: a membership card's points, member,
+    program and tier follow its ledger, and a context claiming to be the
+    engine is plain JSON; the contact's engine figures are read-only."""
+    other_id = rpc.execute("res.partner", "create", {"name": "RPC Other"})
+    gift_program_id = rpc.execute(
+        "loyalty.program",
+        "create",
+        {"name": "RPC Gift Cards", "program_type": "gift_card"},
+    )
+    before = _balance(rpc, member["partner_id"])
+    forged = {
+        "loyalty_ledger_origin": "engine",
+        "loyalty_ledger_sync": True,
+        "loyalty_ledger_defer": True,
+    }
+    card_writes = [
+        {"points": 5000},
+        {"partner_id": other_id},
+        {"program_id": gift_program_id},
+        {"loyalty_tier_since": "2001-01-01"},
+    ]
+    for vals in card_writes:
+        for context in ({}, forged):
+            with pytest.raises(xmlrpc.client.Fault) as error:
+                rpc.execute(
+                    "loyalty.card", "write", [member["card_id"]], vals, context=context
+                )
+            assert "follow its points history" in error.value.faultString
+    with pytest.raises(xmlrpc.client.Fault) as error:
+        rpc.execute(
+            "loyalty.card",
+            "create",
+            {
+                "program_id": member["program_id"],
+                "partner_id": other_id,
+                "points": 500,
+            },
+            context=forged,
+        )
+    assert "follow its points history" in error.value.faultString
+    with pytest.raises(xmlrpc.client.Fault) as error:
+        rpc.execute(
+            "res.partner",
+            "write",
+            [member["partner_id"]],
+            {"loyalty_last_activity_date": "2001-01-01"},
+            context=forged,
+        )
+    assert "loyalty engine" in error.value.faultString
+    assert _balance(rpc, member["partner_id"]) == pytest.approx(before)
+    assert _ledger_sum(rpc, member["card_id"]) == pytest.approx(before)
+    assert not rpc.execute("loyalty.card", "search", [("partner_id", "=", other_id)])

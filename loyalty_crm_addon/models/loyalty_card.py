@@ -6,9 +6,13 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_is_zero, float_round
+from odoo.tools import float_compare, float_is_zero, float_round
 
 from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin
+
+TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
+# What a membership card's ledger decides: only the engine writes it.
+GUARDED_FIELDS = {"points", "partner_id", "program_id", *TIER_FIELDS}
 
 
 class LoyaltyCard(models.Model):
@@ -106,7 +110,9 @@ class LoyaltyCard(models.Model):
         if not changes:
             return
         today = fields.Date.context_today(self)
-        Card = self.env["loyalty.card"].sudo().with_context(loyalty_ledger_sync=ENGINE)
+        Card = (
+            self.env["loyalty.card"].sudo().with_context(loyalty_ledger_origin=ENGINE)
+        )
         by_tier = defaultdict(list)
         for card, _old, new in changes:
             by_tier[new].append(card.id)
@@ -149,36 +155,74 @@ class LoyaltyCard(models.Model):
         )
         self.env["loyalty.member.event"]._emit(events)
 
-    def _loyalty_ledger_skip(self):
-        ctx = self.env.context
-        return (
-            ctx.get("loyalty_ledger_defer") is ENGINE
-            or ctx.get("loyalty_ledger_sync") is ENGINE
+    # ------------------------------------------------------------------
+    # The ledger is the only writer of points
+    # ------------------------------------------------------------------
+    def _loyalty_refuse(self):
+        raise UserError(
+            self.env._(
+                "The points, member, program and tier of the membership card "
+                "%(card)s follow its points history: only the loyalty engine "
+                "changes them. A loyalty manager adjusts points with a manual "
+                "adjustment.",
+                card=self[:1].display_name or self.env._("(new card)"),
+            )
         )
 
-    def _loyalty_add_points(self, deltas):
-        """Move card balances by ``deltas`` ({card: points}) as the ledger
-        says, without writing ledger lines again."""
-        for card, delta in deltas.items():
-            if not float_is_zero(delta, precision_digits=PRECISION):
-                card.sudo().with_context(
-                    loyalty_ledger_sync=ENGINE
-                ).points = float_round(card.points + delta, PRECISION)
-
-    def _loyalty_lock(self):
-        """Row lock on the cards: money-like values move under it."""
-        if self.ids:
-            self.env.flush_all()
-            self.env.cr.execute(
-                "SELECT id FROM loyalty_card WHERE id IN %s ORDER BY id FOR UPDATE",
-                [tuple(self.ids)],
+    def _loyalty_guarded_changes(self, vals):
+        """{card: fields of ``vals`` it guards that would really change}."""
+        Program = self.env["loyalty.program"].sudo()
+        into_membership = "program_id" in vals and (
+            Program.browse(
+                self._fields["program_id"].convert_to_cache(vals["program_id"], self)
+            ).program_type
+            == "loyalty"
+        )
+        members = self.filtered(
+            lambda c: c.program_type == "loyalty" or into_membership
+        )
+        if not members:
+            return {}
+        with_history = {
+            card.id
+            for [card] in self.env["loyalty.ledger.line"]
+            .sudo()
+            ._read_group([("card_id", "in", members.ids)], ["card_id"])
+        }
+        changes = {}
+        for card in members:
+            has_history = card.id in with_history or not float_is_zero(
+                card.points, precision_digits=PRECISION
             )
-            self.invalidate_recordset(["points"])
+            changed = set()
+            for fname in GUARDED_FIELDS.intersection(vals):
+                if fname in ("partner_id", "program_id") and not has_history:
+                    continue
+                if fname != "program_id" and card.program_type != "loyalty":
+                    continue
+                field = self._fields[fname]
+                new = field.convert_to_cache(vals[fname], card)
+                old = field.convert_to_cache(card[fname], card)
+                if fname == "points":
+                    if float_compare(new, old, precision_digits=PRECISION):
+                        changed.add(fname)
+                elif (new or False) != (old or False):
+                    changed.add(fname)
+            if changed:
+                changes[card] = changed
+        return changes
 
-    def _loyalty_origin(self):
-        """Ledger values for a change of points made outside the engine's
-        flows (card wizard, import, reward lines changed on a confirmed
-        order): what the engine's caller said, else a plain adjustment."""
+    def _loyalty_may_convert(self):
+        """A change of membership points outside the engine becomes a ledger
+        line when a native flow says where it comes from, or when server code
+        runs as superuser (data imports, partner merge); users, the
+        administrator included, and RPC callers are refused."""
+        origin = self.env.context.get("loyalty_ledger_origin")
+        return isinstance(origin, LedgerOrigin) or self.env.su
+
+    def _loyalty_post_changes(self, deltas):
+        """Ledger lines for changes of points asked outside the engine
+        ({card: points}); the lines move the cards."""
         values = {
             "entry_type": "adjust",
             "source": "import",
@@ -187,50 +231,161 @@ class LoyaltyCard(models.Model):
         origin = self.env.context.get("loyalty_ledger_origin")
         if isinstance(origin, LedgerOrigin):
             values.update(origin.values)
-        return values
-
-    def _loyalty_record_changes(self, deltas):
-        origin = self._loyalty_origin()
-        entry_type = origin.pop("entry_type")
+        entry_type = values.pop("entry_type")
         Ledger = self.env["loyalty.ledger.line"]
-        vals_list = [
-            Ledger._prepare_line(card, entry_type, delta, **origin)
+        vals_list = []
+        for card, delta in deltas.items():
+            line_values = dict(values)
+            if entry_type == "earn" and delta > 0:
+                line_values["multiplier"] = card.loyalty_tier_multiplier or 1.0
+                if card.program_id.loyalty_pending_days:
+                    line_values["state"] = "pending"
+            vals_list.append(
+                Ledger._prepare_line(card, entry_type, delta, **line_values)
+            )
+        return Ledger._post(vals_list)
+
+    def _loyalty_add_points(self, deltas, locked=None):
+        """Move card balances by ``deltas`` ({card: points}) as the ledger
+        says, under the cards' row lock (taken here but for the ``locked``
+        cards); a membership card never goes below zero."""
+        deltas = {
+            card: delta
             for card, delta in deltas.items()
-        ]
-        # The card already holds these points: record them, apply nothing.
-        Ledger._post(vals_list, applied=deltas)
+            if not float_is_zero(delta, precision_digits=PRECISION)
+        }
+        if not deltas:
+            return
+        # Cards with ledger lines cannot be deleted: no exists() needed.
+        cards = self.browse([card.id for card in deltas]).sudo()
+        (cards - (locked or cards.browse()).sudo())._loyalty_lock()
+        cards = cards.with_context(loyalty_ledger_origin=ENGINE)
+        for card, delta in deltas.items():
+            card = cards.browse(card.id)
+            if delta < 0:
+                card._loyalty_check_available(-delta)
+            balance = float_round(card.points + delta, PRECISION)
+            card.points = balance
+
+    def _loyalty_check_available(self, points):
+        """A membership card (locked by the caller) holds ``points``."""
+        self.ensure_one()
+        if (
+            self.program_type == "loyalty"
+            and float_compare(points, self.points, precision_digits=PRECISION) > 0
+        ):
+            raise UserError(
+                self.env._(
+                    "Not enough points: %(partner)s has %(balance)s available, "
+                    "%(points)s asked.",
+                    partner=self.partner_id.display_name,
+                    balance=self.points,
+                    points=points,
+                )
+            )
+
+    def _loyalty_lock(self):
+        """Row lock on the cards: money-like values move under it. The cache
+        then holds the balances as they are under the lock."""
+        if self.ids:
+            self.env.flush_all()
+            self.env.cr.execute(
+                "SELECT id, points FROM loyalty_card WHERE id IN %s"
+                " ORDER BY id FOR UPDATE",
+                [tuple(self.ids)],
+            )
+            balances = dict(self.env.cr.fetchall())
+            self.invalidate_recordset(["points"])
+            locked = self.browse(list(balances))
+            self.env.cache.update(
+                locked, self._fields["points"], [balances[i] for i in locked.ids]
+            )
+
+    def _loyalty_adjust(self, points, reason):
+        """A manual adjustment of the card by ``points`` (rights checked by
+        the caller): an ``adjust`` line, never below zero, noted on the
+        member."""
+        self.ensure_one()
+        self._loyalty_lock()
+        if points < 0:
+            self._loyalty_check_available(-points)
+        Ledger = self.env["loyalty.ledger.line"]
+        line = Ledger._post(
+            [
+                Ledger._prepare_line(
+                    self, "adjust", points, source="manual", description=reason
+                )
+            ],
+            locked=self,
+        )
+        # Rights were checked by the caller; staff may not edit contacts.
+        self.partner_id.sudo().message_post(
+            body=self.env._(
+                "Loyalty points adjusted by %(points)s: %(reason)s",
+                points=points,
+                reason=reason,
+            ),
+            author_id=self.env.user.partner_id.id,
+        )
+        return line
 
     @api.model_create_multi
     def create(self, vals_list):
         cards = super().create(vals_list)
         # New members, however their card was made, get a referral code.
-        members = cards.filtered(lambda c: c.program_type == "loyalty").partner_id
-        members.commercial_partner_id._loyalty_assign_referral_codes()
-        if not self._loyalty_ledger_skip():
-            deltas = {
-                card: card.points
-                for card in cards
-                if card.program_type == "loyalty"
-                and not float_is_zero(card.points, precision_digits=PRECISION)
-            }
-            if deltas:
-                cards._loyalty_record_changes(deltas)
+        members = cards.filtered(lambda c: c.program_type == "loyalty")
+        members.partner_id.commercial_partner_id._loyalty_assign_referral_codes()
+        if self.env.context.get("loyalty_ledger_origin") is ENGINE:
+            return cards
+        if any(members.mapped(lambda c: any(c[f] for f in TIER_FIELDS))):
+            members._loyalty_refuse()
+        opening = {
+            card: card.points
+            for card in members
+            if not float_is_zero(card.points, precision_digits=PRECISION)
+        }
+        if opening:
+            if not self._loyalty_may_convert():
+                self.browse([c.id for c in opening])._loyalty_refuse()
+            # The card opens at zero; its first ledger lines give it points.
+            self.browse([c.id for c in opening]).with_context(
+                loyalty_ledger_origin=ENGINE, loyalty_no_mail=True
+            ).write({"points": 0})
+            self._loyalty_post_changes(opening)
         return cards
 
     def write(self, vals):
-        if "points" not in vals or self._loyalty_ledger_skip():
+        if self.env.context.get("loyalty_ledger_origin") is ENGINE or not (
+            GUARDED_FIELDS.intersection(vals)
+        ):
             return super().write(vals)
-        members = self.filtered(lambda c: c.program_type == "loyalty")
-        before = {card: card.points for card in members}
-        res = super().write(vals)
+        changes = self._loyalty_guarded_changes(vals)
+        for card, fnames in changes.items():
+            if fnames - {"points", "partner_id"}:
+                card._loyalty_refuse()
+            if "points" in fnames and not self._loyalty_may_convert():
+                card._loyalty_refuse()
+            if "partner_id" in fnames and not self.env.su:
+                card._loyalty_refuse()
+        new_points = self._fields["points"].convert_to_cache(vals.get("points"), self)
         deltas = {
-            card: card.points - before[card]
-            for card in members
-            if not float_is_zero(card.points - before[card], precision_digits=PRECISION)
+            card: float_round(new_points - card.points, PRECISION)
+            for card, fnames in changes.items()
+            if "points" in fnames
         }
-        if deltas:
-            members._loyalty_record_changes(deltas)
-        return res
+        if not deltas:
+            return super().write(vals)
+        # A native flow's change of points becomes ledger lines, which move
+        # the cards.
+        members = self.browse([card.id for card in deltas])
+        others = self - members
+        if others:
+            super(LoyaltyCard, others).write(vals)
+        rest = {k: v for k, v in vals.items() if k != "points"}
+        if rest:
+            super(LoyaltyCard, members).write(rest)
+        members._loyalty_post_changes(deltas)
+        return True
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_ledger(self):

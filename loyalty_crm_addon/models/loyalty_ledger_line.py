@@ -2,6 +2,8 @@
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_is_zero, float_round
@@ -10,14 +12,18 @@ from ..engine.batch import run_batches
 
 # Only the engine holds this object; RPC contexts are JSON and cannot carry it,
 # so ledger lines cannot be forged or edited from outside (see queue_job).
-# The same goes for the context switches below (defer, sync, origin).
 ENGINE = object()
 
 
 class LedgerOrigin:
-    """Where a change of card points comes from, as the engine's own callers
-    say it (context key ``loyalty_ledger_origin``); a Python object, so an RPC
-    caller cannot forge it."""
+    """Where a change of membership-card points comes from: the one context
+    switch of the engine's callers (key ``loyalty_ledger_origin``).
+
+    A Python object, so an RPC caller cannot forge it. ``ENGINE`` is the
+    engine itself making a card follow its ledger (balance, tier); a
+    ``LedgerOrigin`` carries the values of the ledger line that a native
+    flow's change of ``points`` becomes (see ``loyalty.card.write``).
+    """
 
     __slots__ = ("values",)
 
@@ -311,37 +317,77 @@ class LoyaltyLedgerLine(models.Model):
         return vals_list
 
     @api.model
-    def _post(self, vals_list, applied=None):
-        """Create ledger lines and make the cards' balances follow them.
-
-        ``applied`` maps cards to the points native Odoo already added to them
-        within the same flow (sale confirmation, POS...): the card ends at
-        ``points - applied + posted lines``, so the ledger decides.
-        """
-        vals_list = [
-            v
-            for v in vals_list
-            if not float_is_zero(v["points"], precision_digits=PRECISION)
-        ]
+    def _post(self, vals_list, locked=None):
+        """Create ledger lines and move the cards by their posted points
+        (under the cards' row lock, never below zero). ``locked``: cards the
+        caller already locked in this transaction (``_loyalty_lock``) to
+        check their balance first; they are not locked again."""
+        vals_list, capped = self._cap_reversals(
+            [
+                v
+                for v in vals_list
+                if not float_is_zero(v["points"], precision_digits=PRECISION)
+            ]
+        )
         lines = self._engine().create(vals_list) if vals_list else self._engine()
         lines._consume_lots()
-        target = defaultdict(float)
-        for card, delta in (applied or {}).items():
-            target[card] -= delta
+        moves = defaultdict(float)
         for line in lines.filtered(lambda ln: ln.state == "posted"):
-            target[line.card_id] += line.points
-        moves = {
-            card: delta
-            for card, delta in target.items()
-            if not float_is_zero(delta, precision_digits=PRECISION)
-        }
-        lines.card_id._loyalty_add_points(
-            {card: delta for card, delta in moves.items() if card.exists()}
-        )
+            moves[line.card_id] += line.points
+        lines.card_id._loyalty_add_points(moves, locked=capped | (locked or capped))
         active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
         active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()
         return lines
+
+    @api.model
+    def _cap_reversals(self, vals_list):
+        """Reversals taking back earned points take no more than the card
+        holds (with what the same batch gives back): a card never goes below
+        zero. What was already spent stays with the member, noted on them.
+        Returns the values to post and the cards it locked."""
+        taking = {
+            id(v)
+            for v in vals_list
+            if v["entry_type"] == "reversal"
+            and v["points"] < 0
+            and v.get("state", "posted") == "posted"
+        }
+        Card = self.env["loyalty.card"].sudo()
+        if not taking:
+            return vals_list, Card
+        cards = Card.browse({v["card_id"] for v in vals_list if id(v) in taking})
+        cards._loyalty_lock()
+        available = {card.id: card.points for card in cards}
+        for vals in vals_list:
+            if vals["card_id"] in available and vals["points"] > 0:
+                if vals.get("state", "posted") == "posted":
+                    available[vals["card_id"]] += vals["points"]
+        kept, notes = [], {}
+        for vals in vals_list:
+            if id(vals) in taking:
+                card_id = vals["card_id"]
+                taken = min(-vals["points"], max(available[card_id], 0.0))
+                missed = float_round(-vals["points"] - taken, PRECISION)
+                if not float_is_zero(missed, precision_digits=PRECISION):
+                    card = Card.browse(card_id)
+                    notes[card.partner_id.id] = self.env._(
+                        "%(reference)s could not take back %(points)s points "
+                        "already spent: a membership card never goes below zero.",
+                        reference=vals.get("reference") or vals.get("description"),
+                        points=missed,
+                    )
+                    vals = dict(vals, points=-float_round(taken, PRECISION))
+                available[card_id] -= taken
+                if float_is_zero(vals["points"], precision_digits=PRECISION):
+                    continue
+            kept.append(vals)
+        if notes:
+            self.env["res.partner"].sudo().browse(list(notes))._message_log_batch(
+                bodies={pid: Markup("<p>%s</p>") % body for pid, body in notes.items()},
+                message_type="notification",
+            )
+        return kept, cards
 
     def _loyalty_after_post(self):
         """Follow-ups of new lines, once per batch: tiers, member events."""
@@ -592,7 +638,8 @@ class LoyaltyLedgerLine(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _get_inconsistent_cards(self):
-        """Membership cards whose balance differs from their posted lines."""
+        """Membership cards whose balance differs from their posted lines or
+        is below zero."""
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -605,7 +652,8 @@ class LoyaltyLedgerLine(models.Model):
                      GROUP BY card_id
               ) l ON l.card_id = c.id
              WHERE p.program_type = 'loyalty'
-               AND ABS(c.points - COALESCE(l.points, 0)) > 0.005
+               AND (ABS(c.points - COALESCE(l.points, 0)) > 0.005
+                    OR c.points < -0.005)
             """
         )
         return self.env["loyalty.card"].browse(r[0] for r in self.env.cr.fetchall())
@@ -623,12 +671,15 @@ class LoyaltyLedgerLine(models.Model):
                 "tag": "display_notification",
                 "params": {
                     "type": "success",
-                    "message": self.env._("Every membership card matches its ledger."),
+                    "message": self.env._(
+                        "Every membership card matches its ledger and none is "
+                        "below zero."
+                    ),
                 },
             }
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Cards not matching their ledger"),
+            "name": self.env._("Cards not matching their ledger or below zero"),
             "res_model": "loyalty.card",
             "view_mode": "list,form",
             "domain": [("id", "in", cards.ids)],

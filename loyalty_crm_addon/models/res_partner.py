@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import math
 import re
 from datetime import timedelta
 
@@ -6,10 +7,47 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_is_zero, float_round
 
 from ..kpi.scoring import SEGMENTS, score_members
-from .loyalty_ledger_line import PRECISION
+from .loyalty_ledger_line import ENGINE, PRECISION
+
+# The public methods' limits: points as the ledger stores them, texts as a
+# person types them.
+MAX_POINTS = 10**9
+MAX_REFERENCE = 128
+MAX_TEXT = 256
+# Figures the engine keeps on the contact: nobody else writes them.
+ENGINE_PARTNER_FIELDS = {
+    "loyalty_card_ids",
+    "loyalty_card_id",
+    "loyalty_balance",
+    "loyalty_pending_balance",
+    "loyalty_expiring_points",
+    "loyalty_next_expiry_date",
+    "loyalty_tier_id",
+    "loyalty_tier_points",
+    "loyalty_next_tier_id",
+    "loyalty_points_to_next_tier",
+    "loyalty_last_activity_date",
+    "loyalty_ledger_line_count",
+    "loyalty_has_expiring_points",
+    "loyalty_birthday_this_month",
+    "loyalty_referral_code",
+    "loyalty_referral_ids",
+    "loyalty_referral_count",
+    "loyalty_referral_converted_count",
+    "loyalty_referral_conversion_rate",
+    "loyalty_referral_points",
+    "loyalty_referral_url",
+    "loyalty_referred_by_locked",
+    "loyalty_segment",
+    "loyalty_churn_score",
+    "loyalty_churn_reason",
+    "loyalty_points_habit",
+    "loyalty_claim_ids",
+    "loyalty_claim_count",
+}
 
 
 class ResPartner(models.Model):
@@ -194,6 +232,24 @@ class ResPartner(models.Model):
                 tiers[:1].threshold - qualifying if tiers else 0.0
             )
 
+    def _loyalty_check_engine_fields(self, fnames):
+        """Engine figures are read-only for everyone (the administrator
+        included, over RPC too); server code running as superuser (merge,
+        imports) and the engine may write them."""
+        touched = ENGINE_PARTNER_FIELDS.intersection(fnames)
+        if (
+            touched
+            and not self.env.su
+            and self.env.context.get("loyalty_ledger_origin") is not ENGINE
+        ):
+            raise UserError(
+                self.env._(
+                    "%(fields)s: kept by the loyalty engine, nobody changes "
+                    "them by hand.",
+                    fields=", ".join(sorted(self._fields[f].string for f in touched)),
+                )
+            )
+
     def _loyalty_touch_activity(self):
         """Today is the members' (and their companies') last loyalty
         activity. A plain UPDATE: an engine-owned date, written on every
@@ -236,17 +292,55 @@ class ResPartner(models.Model):
             )
         return card
 
+    def _loyalty_one(self):
+        """The public methods act on one member at a time."""
+        if len(self) != 1:
+            raise UserError(
+                self.env._(
+                    "Loyalty points are moved for one contact at a time "
+                    "(%(count)s given).",
+                    count=len(self),
+                )
+            )
+
     @api.model
     def _loyalty_check_points(self, points):
-        """Points are numbers with at most the ledger's two decimals."""
+        """Points are finite numbers within the ledger's range and its two
+        decimals."""
         if isinstance(points, bool) or not isinstance(points, int | float):
             raise UserError(self.env._("Points must be a number."))
-        if float_compare(
-            float_round(points, precision_digits=PRECISION),
-            points,
-            precision_digits=6,
-        ):
+        if (isinstance(points, float) and not math.isfinite(points)) or abs(
+            points
+        ) > MAX_POINTS:
+            raise UserError(
+                self.env._(
+                    "Points must be a number between -%(max)s and %(max)s.",
+                    max=MAX_POINTS,
+                )
+            )
+        if abs(float_round(points, precision_digits=PRECISION) - points) > 1e-9:
             raise UserError(self.env._("Points have at most %s decimals.", PRECISION))
+
+    @api.model
+    def _loyalty_check_text(self, text, label, size=MAX_TEXT, required=True):
+        """A description, reason or reference: text of at most ``size``
+        characters; returns it stripped (False when optional and empty)."""
+        if text in (False, None, "") and not required:
+            return False
+        if not isinstance(text, str):
+            raise UserError(self.env._("%s must be text.", label))
+        text = text.strip()
+        if not text and required:
+            raise UserError(self.env._("%s is required.", label))
+        if len(text) > size:
+            raise UserError(
+                self.env._(
+                    "%(label)s is too long (%(size)s characters at most).",
+                    label=label,
+                    size=size,
+                )
+            )
+        return text or False
 
     def loyalty_redeem_points(self, points, description, reference=False):
         """Spend ``points`` of the member's available balance.
@@ -254,14 +348,16 @@ class ResPartner(models.Model):
         Returns the id of the ``redeem`` ledger line. The same ``reference``
         twice returns the first line and deducts once.
         """
-        self.ensure_one()
+        self._loyalty_one()
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
-        card = self._loyalty_member_card()
         self._loyalty_check_points(points)
         if points <= 0:
             raise UserError(self.env._("Points to redeem must be positive."))
-        if not (description or "").strip():
-            raise UserError(self.env._("Say what the points are redeemed for."))
+        description = self._loyalty_check_text(description, self.env._("Description"))
+        reference = self._loyalty_check_text(
+            reference, self.env._("Reference"), size=MAX_REFERENCE, required=False
+        )
+        card = self._loyalty_member_card()
         card._loyalty_lock()
         Ledger = self.env["loyalty.ledger.line"].sudo()
         if reference:
@@ -275,16 +371,7 @@ class ResPartner(models.Model):
             )
             if done:
                 return done.id
-        if float_compare(points, card.points, precision_digits=PRECISION) > 0:
-            raise UserError(
-                self.env._(
-                    "Not enough points: %(partner)s has %(balance)s available, "
-                    "%(points)s asked.",
-                    partner=self.commercial_partner_id.display_name,
-                    balance=card.points,
-                    points=points,
-                )
-            )
+        card._loyalty_check_available(points)
         line = Ledger._post(
             [
                 Ledger._prepare_line(
@@ -293,54 +380,28 @@ class ResPartner(models.Model):
                     -points,
                     source="api",
                     description=description,
-                    reference=reference or False,
+                    reference=reference,
                 )
-            ]
+            ],
+            locked=card,
         )
         return line.id
 
     def loyalty_adjust_points(self, points, reason):
         """Add (or remove, when negative) points by hand; managers only."""
-        self.ensure_one()
+        self._loyalty_one()
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_manager")
-        card = self._loyalty_member_card()
         self._loyalty_check_points(points)
         if float_is_zero(points, precision_digits=PRECISION):
             raise UserError(self.env._("An adjustment needs a number of points."))
-        if not (reason or "").strip():
-            raise UserError(self.env._("An adjustment needs a reason."))
-        card._loyalty_lock()
-        if float_compare(-points, card.points, precision_digits=PRECISION) > 0:
-            raise UserError(
-                self.env._(
-                    "%(partner)s has only %(balance)s points to remove.",
-                    partner=self.commercial_partner_id.display_name,
-                    balance=card.points,
-                )
-            )
-        Ledger = self.env["loyalty.ledger.line"]
-        line = Ledger._post(
-            [
-                Ledger._prepare_line(
-                    card, "adjust", points, source="manual", description=reason
-                )
-            ]
-        )
-        # Rights were checked above; staff may not edit contacts themselves.
-        self.commercial_partner_id.sudo().message_post(
-            body=self.env._(
-                "Loyalty points adjusted by %(points)s: %(reason)s",
-                points=points,
-                reason=reason,
-            ),
-            author_id=self.env.user.partner_id.id,
-        )
-        return line.id
+        reason = self._loyalty_check_text(reason, self.env._("Reason"))
+        card = self._loyalty_member_card()
+        return card._loyalty_adjust(points, reason).id
 
     def action_loyalty_enroll(self):
         """Make the partner a member of the company's membership program;
         returns the card id (the existing one if already a member)."""
-        self.ensure_one()
+        self._loyalty_one()
         self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
         partner = self.commercial_partner_id
         if not partner.active:
@@ -626,6 +687,13 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        defaults = {
+            key[len("default_") :]
+            for key in self.env.context
+            if isinstance(key, str) and key.startswith("default_")
+        }
+        for vals in vals_list:
+            self._loyalty_check_engine_fields(set(vals) | defaults)
         partners = super().create(vals_list)
         if not self.env.context.get("loyalty_referral_sync"):
             for partner in partners.filtered("loyalty_referred_by_id"):
@@ -635,6 +703,7 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        self._loyalty_check_engine_fields(vals)
         if "loyalty_referred_by_id" not in vals or self.env.context.get(
             "loyalty_referral_sync"
         ):

@@ -2,9 +2,10 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.tools import float_round
+from odoo.exceptions import UserError
+from odoo.tools import float_compare, float_round
 
-from .loyalty_ledger_line import ENGINE
+from .loyalty_ledger_line import LedgerOrigin
 
 
 class SaleOrder(models.Model):
@@ -105,21 +106,97 @@ class SaleOrder(models.Model):
             }
         return super()._apply_program_reward(reward, coupon, **kwargs)
 
+    # ------------------------------------------------------------------
+    # Membership points move through the ledger only
+    # ------------------------------------------------------------------
+    def _get_point_changes(self):
+        """Native confirmation and cancellation move the other cards; the
+        ledger moves membership cards (``_loyalty_post_confirmation``)."""
+        changes = super()._get_point_changes()
+        for card in [c for c in changes if c.program_type == "loyalty"]:
+            del changes[card]
+        return changes
+
+    def _loyalty_origin(self, entry_type, description):
+        """Where a change of points made by native code on the order comes
+        from: the order itself (``loyalty.card.write`` posts the line)."""
+        self.ensure_one()
+        return LedgerOrigin(
+            entry_type=entry_type,
+            source="sale",
+            sale_order_id=self.id,
+            reference=self.name,
+            description=description,
+        )
+
+    def _add_points_for_coupon(self, coupon_points):
+        """Points a confirmed order gains later (a code, a reward refresh)
+        reach a membership card as an ``earn`` line of the order."""
+        if self.state != "sale":
+            return super()._add_points_for_coupon(coupon_points)
+        order = self.with_context(
+            loyalty_ledger_origin=self._loyalty_origin(
+                "earn", self.env._("Order %s", self.name)
+            )
+        )
+        return super(SaleOrder, order)._add_points_for_coupon(
+            {
+                coupon.with_env(order.env): points
+                for coupon, points in coupon_points.items()
+            }
+        )
+
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")
-        res = super(
-            SaleOrder, self.with_context(loyalty_ledger_defer=ENGINE)
-        ).action_confirm()
+        res = super().action_confirm()
         to_confirm._loyalty_post_confirmation()
         self.env["loyalty.referral"]._loyalty_convert(to_confirm)
         return res
 
+    def _loyalty_check_coverage(self, points_by_order):
+        """The orders, in turn, spend no more than their members' available
+        (posted) points, counting what earlier orders of the batch spent and
+        earned: several quotations spending the same points cannot all be
+        confirmed (odoo/odoo#249775). Cards are locked by the caller."""
+        available = {}
+        for order in self:
+            for card, (earned, spent) in points_by_order[order].items():
+                balance = available.setdefault(card, card.points)
+                program = card.program_id
+                # What the order earns pays for it only once posted.
+                own = (
+                    earned
+                    if not program.loyalty_pending_days
+                    and program.applies_on != "future"
+                    else 0.0
+                )
+                if float_compare(spent, balance + own, precision_digits=2) > 0:
+                    raise UserError(
+                        self.env._(
+                            "%(order)s spends %(spent)s points of %(member)s, who "
+                            "has %(available)s available (points other orders "
+                            "confirmed with it spend or earn included). Nothing "
+                            "was confirmed.",
+                            order=order.name,
+                            spent=spent,
+                            member=card.partner_id.display_name,
+                            available=float_round(balance + own, 2),
+                        )
+                    )
+                available[card] = balance + own - spent
+
     def _loyalty_post_confirmation(self):
         Ledger = self.env["loyalty.ledger.line"]
-        vals_list, applied = [], defaultdict(float)
-        for order in self.filtered(lambda o: o.state == "sale"):
-            for card, (earned, spent) in order._loyalty_points_by_card().items():
-                applied[card] += earned - spent
+        confirmed = self.filtered(lambda o: o.state == "sale")
+        points_by_order = {o: o._loyalty_points_by_card() for o in confirmed}
+        cards = self.env["loyalty.card"].union(
+            *(c for points in points_by_order.values() for c in points)
+        )
+        cards._loyalty_lock()
+        confirmed._loyalty_check_coverage(points_by_order)
+        vals_list = []
+        for order, points in points_by_order.items():
+            for card, (earned, spent) in points.items():
                 vals_list += Ledger._prepare_order_lines(
                     card,
                     earned,
@@ -132,10 +209,8 @@ class SaleOrder(models.Model):
                     sale_order_id=order.id,
                     reference=order.name,
                 )
-        Ledger._post(vals_list, applied=applied)
-        self._loyalty_autoenroll(
-            members={(c.program_id, c.partner_id) for c in applied}
-        )
+        Ledger._post(vals_list, locked=cards)
+        self._loyalty_autoenroll(members={(c.program_id, c.partner_id) for c in cards})
 
     def _loyalty_autoenroll(self, members=()):
         """Make the customers of confirmed orders members, but for those the
@@ -154,13 +229,7 @@ class SaleOrder(models.Model):
 
     def _action_cancel(self):
         confirmed = self.filtered(lambda o: o.state == "sale")
-        applied = defaultdict(float)
-        for order in confirmed:
-            for card, (earned, spent) in order._loyalty_points_by_card().items():
-                applied[card] -= earned - spent
-        res = super(
-            SaleOrder, self.with_context(loyalty_ledger_defer=ENGINE)
-        )._action_cancel()
+        res = super()._action_cancel()
         lines = confirmed.sudo().loyalty_ledger_line_ids.filtered(
             lambda ln: ln.entry_type in ("earn", "redeem")
         )
@@ -172,7 +241,7 @@ class SaleOrder(models.Model):
                 sale_order_id=line.sale_order_id.id,
                 reference=line.reference,
             )
-        Ledger._post(vals_list, applied=applied)
+        Ledger._post(vals_list)
         return res
 
     def _loyalty_reverse_ratio(self, ratio, **values):

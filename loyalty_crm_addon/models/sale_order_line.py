@@ -13,14 +13,16 @@ class SaleOrderLine(models.Model):
         credit note reverses them too."""
         order = self.order_id if orders is None else orders
         if len(order) != 1:
-            return self
+            return self.with_context(
+                loyalty_ledger_origin=LedgerOrigin(
+                    entry_type="redeem",
+                    source="sale",
+                    description=self.env._("Rewards changed on confirmed orders"),
+                )
+            )
         return self.with_context(
-            loyalty_ledger_origin=LedgerOrigin(
-                entry_type="redeem",
-                source="sale",
-                sale_order_id=order.id,
-                reference=order.name,
-                description=self.env._("Rewards changed on %s", order.name),
+            loyalty_ledger_origin=order._loyalty_origin(
+                "redeem", self.env._("Rewards changed on %s", order.name)
             )
         )
 

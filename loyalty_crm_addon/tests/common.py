@@ -3,6 +3,8 @@ from odoo.fields import Command
 
 from odoo.addons.sale.tests.common import SaleCommon
 
+from ..models.loyalty_ledger_line import ENGINE
+
 
 def membership_program_vals(name="Rewards Club", **values):
     """A membership program: 1 point per currency unit, 5.00 off an order
@@ -105,6 +107,10 @@ class LoyaltyCrmCommon(SaleCommon):
 
     def _give_points(self, points, partner=None):
         (partner or self.member).loyalty_adjust_points(points, "Welcome gift")
+
+    def _set_tier(self, card, tier):
+        """Put a card in a tier as the engine does (no chatter, no event)."""
+        card.sudo().with_context(loyalty_ledger_origin=ENGINE).loyalty_tier_id = tier
 
     def _lines(self, card=None, **domain):
         return self.Ledger.search(

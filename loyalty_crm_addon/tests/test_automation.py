@@ -112,7 +112,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
     # ------------------------------------------------------------------
     def test_tier_upgrade_activity_and_email_once(self):
         self._give_points(250)
-        self.member.loyalty_card_id.sudo().loyalty_tier_id = self.gold
+        self._set_tier(self.member.loyalty_card_id, self.gold)
         event = self._emit(
             "tier_upgrade",
             "tier:test:1",
@@ -170,7 +170,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         self._give_points(1234)
         self.program.loyalty_points_validity_days = 10
         self._give_points(56)
-        self.member.loyalty_card_id.sudo().loyalty_tier_id = self.silver
+        self._set_tier(self.member.loyalty_card_id, self.silver)
         self.member.invalidate_recordset()
         event = self._emit("tier_upgrade", "tier:test:render", tier_id=self.silver.id)
         template = self.env.ref("loyalty_crm_addon.mail_template_loyalty_tier_upgrade")
@@ -338,12 +338,12 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         )
 
     def test_inactive_top_tier_member_gets_an_opportunity(self):
-        self.member.loyalty_card_id.sudo().loyalty_tier_id = self.gold
+        self._set_tier(self.member.loyalty_card_id, self.gold)
         silver_member = self.env["res.partner"].create(
             {"name": "Sil", "email": "s@example.com"}
         )
         silver_member.action_loyalty_enroll()
-        silver_member.loyalty_card_id.sudo().loyalty_tier_id = self.silver
+        self._set_tier(silver_member.loyalty_card_id, self.silver)
         self._go_inactive()
         self._go_inactive(silver_member)
         self.Event._cron_detect_inactivity()

@@ -127,7 +127,7 @@ class TestReferralPosTour(TestPointOfSaleHttpCommon):
         self.env["loyalty.card"].create(
             {"program_id": program.id, "partner_id": member.id, "points": 0}
         )
-        member.loyalty_referral_code = "LCAA-2345"
+        member.sudo().loyalty_referral_code = "LCAA-2345"  # engine field
         friend = self.env["res.partner"].create({"name": "AAA LCA Referred Friend"})
         config.write({"tax_regime_selection": False, "use_pricelist": False})
         config.with_user(self.pos_user).open_ui()
