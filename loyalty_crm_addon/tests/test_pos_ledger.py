@@ -460,7 +460,7 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
             ({str(card.id): -1.0}, [], dict(hold, uuid=123)),
             ({str(card.id): -1.0}, [], dict(hold, uuid="u" * 500)),
             ({str(card.id): -1.0}, [], dict(hold, config_id=999999)),
-            ({str(card.id): -1.0}, [], dict(hold, config_id="1")),
+            ({str(card.id): -1.0}, [], dict(hold, config_id="999998")),
             ({str(card.id): -1.0}, [], dict(hold, spends={str(card.id): -5.0})),
             ({str(card.id): -1.0}, [], dict(hold, spends={str(card.id): float("inf")})),
             ({str(card.id): -1.0}, [], dict(hold, spends={str(foreign.id): 5.0})),
