@@ -8,7 +8,8 @@ Targets on this 2-core machine: every report and dashboard query and
 
 The script builds its own database (``--db``, default ``lca_bench_kpi``)
 from ``--template`` (a db with the addon's dependencies, default
-``tpl_addon``), updates the addon in it, then fills it set-based
+``lca_base``, which ``./dev bench`` builds), installs or updates the addon
+in it, then fills it set-based
 (``INSERT ... SELECT generate_series``) and commits the fixture, so a
 second run reuses it (``--rebuild`` to start again):
 
@@ -153,11 +154,13 @@ def ensure_db(args):
     if args.rebuild and args.db in names:
         subprocess.run(["dropdb", args.db], check=True)
         names.discard(args.db)
+    option = "-u"
     if args.db not in names:
         print(f"creating {args.db} from {args.template}", flush=True)
         subprocess.run(["createdb", "-T", args.template, args.db], check=True)
-    if not args.no_update:
-        print("updating the addon", flush=True)
+        option = "-i"
+    if option == "-i" or not args.no_update:
+        print("installing the addon" if option == "-i" else "updating the addon")
         subprocess.run(
             [
                 sys.executable,
@@ -165,7 +168,7 @@ def ensure_db(args):
                 "-d",
                 args.db,
                 f"--addons-path={args.addons}",
-                "-u",
+                option,
                 "loyalty_crm_addon",
                 "--stop-after-init",
                 "--no-http",
@@ -339,7 +342,9 @@ def measure(env, program, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="lca_bench_kpi")
-    parser.add_argument("--template", default="tpl_addon")
+    parser.add_argument(
+        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
+    )
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--lines", type=int, default=10, help="ledger lines per member")
     parser.add_argument("--orders", type=int, default=None, help="default 2 per member")

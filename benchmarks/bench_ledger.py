@@ -44,7 +44,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-DEFAULT_ODOO = os.environ.get("ODOO_ROOT", "/root/odoo-18.0")
+DEFAULT_ODOO = os.environ.get("ODOO_ROOT", os.path.expanduser("~/odoo-18.0"))
 ADDON = "loyalty_crm_addon"
 
 TIME_TARGET = 0.15

@@ -40,3 +40,7 @@ class AccountMove(models.Model):
                     order._loyalty_reverse_ratio(
                         ratio, move_id=move.id, reference=move.name
                     )
+                if ratio >= 1.0:
+                    self.env["loyalty.referral"]._loyalty_revert(
+                        order, move_id=move.id, reference=move.name
+                    )

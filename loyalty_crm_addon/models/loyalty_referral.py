@@ -23,6 +23,7 @@ REJECT_REASONS = [
     ("monthly_cap", "Referrer's monthly cap reached"),
     ("circular", "Circular referral"),
     ("manual", "Withdrawn"),
+    ("order_cancelled", "Converting order cancelled or refunded"),
 ]
 
 
@@ -458,6 +459,31 @@ class LoyaltyReferral(models.Model):
         Ledger._post(vals_list)
         self.env["loyalty.member.event"]._emit(events)
         return done
+
+    @api.model
+    def _loyalty_revert(self, orders, **values):
+        """Referrals converted by ``orders`` (cancelled, or refunded in full)
+        are withdrawn: the referral points of both sides are reversed and the
+        referral is rejected, so that buying and returning earns nothing."""
+        refs = [f"{order._name},{order.id}" for order in orders]
+        referrals = self.sudo().search(
+            [("state", "=", "converted"), ("order_ref", "in", refs)]
+        )
+        if not referrals:
+            return self.browse()
+        vals_list = []
+        for line in referrals.ledger_line_ids.filtered(
+            lambda ln: ln.entry_type == "referral"
+        ):
+            vals_list += line._prepare_reversal(
+                source="referral", referral_id=line.referral_id.id, **values
+            )
+        referrals._loyalty_reject(
+            "order_cancelled",
+            self.env._("The order that converted the referral was cancelled."),
+        )
+        self.env["loyalty.ledger.line"]._post(vals_list)
+        return referrals
 
     def _loyalty_cards(self):
         """{partner: card} of the referrer and referee, enrolled if needed."""

@@ -667,7 +667,7 @@ class PosOrder(models.Model):
             if not ln.refunded_orderline_id and not ln.is_reward_line
         )
         Ledger = self.env["loyalty.ledger.line"]
-        vals_list = []
+        vals_list, refunded_in_full = [], self.browse()
         for original, lines in refunded_lines.grouped(
             lambda ln: ln.refunded_orderline_id.order_id
         ).items():
@@ -682,6 +682,8 @@ class PosOrder(models.Model):
             ratio = min(1.0, (refunded - netted) / base)
             if ratio <= 0:
                 continue
+            if ratio >= 1.0:
+                refunded_in_full |= original
             for line in original.sudo().loyalty_ledger_line_ids.filtered(
                 lambda ln: ln.entry_type in ("earn", "redeem")
             ):
@@ -692,6 +694,9 @@ class PosOrder(models.Model):
                     reference=self.name,
                 )
         Ledger._post(vals_list)
+        self.env["loyalty.referral"]._loyalty_revert(
+            refunded_in_full, pos_order_id=self.id, reference=self.name
+        )
 
     # ------------------------------------------------------------------
     # Enrolment switch (loyalty.program.loyalty_auto_enroll)

@@ -242,6 +242,7 @@ class SaleOrder(models.Model):
                 reference=line.reference,
             )
         Ledger._post(vals_list)
+        self.env["loyalty.referral"]._loyalty_revert(confirmed)
         return res
 
     def _loyalty_reverse_ratio(self, ratio, **values):

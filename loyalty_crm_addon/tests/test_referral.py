@@ -153,6 +153,39 @@ class TestReferral(LoyaltyCrmCommon):
         with self.assertRaises(UserError):
             friend.loyalty_referred_by_id = False
 
+    def test_cancelled_converting_order_takes_referral_points_back(self):
+        friend = self._friend()
+        referral = self._refer(friend)
+        order = self._confirmed_order(friend, qty=2, price=50.0)
+        self.assertEqual(referral.state, "converted")
+        self.assertEqual(self.member.loyalty_balance, 100.0)
+
+        order._action_cancel()
+
+        self.assertEqual(referral.state, "rejected")
+        self.assertEqual(referral.reject_reason, "order_cancelled")
+        reversals = self.Ledger.search(
+            [("referral_id", "=", referral.id), ("entry_type", "=", "reversal")]
+        )
+        self.assertEqual(
+            {(ln.partner_id, ln.points) for ln in reversals},
+            {(self.member, -100.0), (friend, -50.0)},
+        )
+        self.member.invalidate_recordset()
+        friend.invalidate_recordset()
+        self.assertEqual(self.member.loyalty_balance, 0.0)
+        self.assertEqual(friend.loyalty_balance, 0.0)
+        self.assertLedgerMatches()
+        self.assertLedgerMatches(friend.loyalty_card_id)
+        # Cancelling again reverses nothing more.
+        order._action_cancel()
+        self.assertEqual(
+            self.Ledger.search_count(
+                [("referral_id", "=", referral.id), ("entry_type", "=", "reversal")]
+            ),
+            2,
+        )
+
     def test_code_on_sales_order(self):
         friend = self._friend()
         order = self._order(friend)
