@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
 
+from ..engine.batch import cron_commits
 from ..kpi.scoring import SEGMENTS, score_members
 from .loyalty_ledger_line import ENGINE, PRECISION
 
@@ -893,7 +894,7 @@ class ResPartner(models.Model):
         """Score and segment every member, set-based and batched (one SQL
         statement per batch of cards); commits between batches in a cron."""
         cron = self.env["ir.cron"]
-        commits = self.env["loyalty.ledger.line"]._cron_commits()
+        commits = cron_commits(self.env)
 
         def on_batch(done):
             cron._notify_progress(done=done, remaining=0)

@@ -130,8 +130,8 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         )
         self.assertEqual(recipients.mapped("email"), ["olga@example.com"])
         # A mailing on contacts filtered by loyalty fields.
-        self.member.loyalty_card_id.sudo().loyalty_tier_id = self.gold
-        self.other.loyalty_card_id.sudo().loyalty_tier_id = self.gold
+        self._set_tier(self.member.loyalty_card_id, self.gold)
+        self._set_tier(self.other.loyalty_card_id, self.gold)
         tier_mailing = self.env.ref("loyalty_crm_addon.mailing_loyalty_tier_welcome")
         self.assertTrue(tier_mailing.loyalty_consent_required)
         ids = tier_mailing._get_remaining_recipients()

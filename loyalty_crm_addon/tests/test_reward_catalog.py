@@ -196,7 +196,7 @@ class TestRewardCatalog(LoyaltyCrmCommon):
         self.assertNotIn(self.reward, order._get_claimable_rewards().get(self.card, []))
         self.assertIn("error", order._apply_program_reward(self.reward, self.card))
         # A member of the tier may.
-        self.card.loyalty_tier_id = self.gold
+        self._set_tier(self.card, self.gold)
         self.member.loyalty_claim_reward(self.reward.id)
         self.assertEqual(self.member.loyalty_balance, 200)
 

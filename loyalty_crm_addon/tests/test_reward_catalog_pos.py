@@ -198,7 +198,10 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
     def test_pos_refuses_rewards_beyond_the_limits(self):
         self.reward.loyalty_limit_per_member = 1
         self.member.with_user(self.admin).loyalty_claim_reward(self.reward.id)
-        with self.assertRaisesRegex(UserError, "per member"):
+        with (
+            self.assertRaisesRegex(UserError, "per member"),
+            self.env.cr.savepoint(),
+        ):
             self._sync()
         self.assertEqual(len(self._claims()), 1)
         self.assertEqual(self.member.loyalty_balance, 200)
@@ -207,7 +210,10 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
         self.reward.loyalty_stock = 1
         other = self._make_member("AAA Other Member", 100)
         other.with_user(self.admin).loyalty_claim_reward(self.reward.id)
-        with self.assertRaisesRegex(UserError, "out of stock"):
+        with (
+            self.assertRaisesRegex(UserError, "out of stock"),
+            self.env.cr.savepoint(),
+        ):
             self._sync()
         self.reward.loyalty_stock = 0
         gold = (
@@ -216,7 +222,10 @@ class TestRewardCatalogPos(TestPointOfSaleHttpCommon):
             .create({"name": "Gold", "program_id": self.program.id, "threshold": 5000})
         )
         self.reward.tier_ids = gold
-        with self.assertRaisesRegex(UserError, "Gold"):
+        with (
+            self.assertRaisesRegex(UserError, "Gold"),
+            self.env.cr.savepoint(),
+        ):
             self._sync()
         self.assertFalse(self._claims())
 

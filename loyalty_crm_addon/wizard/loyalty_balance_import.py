@@ -14,6 +14,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
+from ..engine.batch import cron_commits
 from ..models.loyalty_ledger_line import PRECISION
 from ..models.loyalty_member_event_consent import QUIET
 
@@ -574,7 +575,6 @@ class LoyaltyBalanceImport(models.Model):
             self._reset_report()
         self.write({"state": "running", "rows_total": len(rows)})
         seen = self._seen_before(rows[: self.next_row])
-        Ledger = self.env["loyalty.ledger.line"]
         done_batches = 0
         while self.next_row < len(rows):
             start = self.next_row
@@ -586,7 +586,7 @@ class LoyaltyBalanceImport(models.Model):
             self.env["ir.cron"]._notify_progress(
                 done=self.next_row, remaining=len(rows) - self.next_row
             )
-            if Ledger._cron_commits():
+            if cron_commits(self.env):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             self.env.invalidate_all()
             done_batches += 1
