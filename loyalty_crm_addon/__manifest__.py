@@ -67,6 +67,7 @@
     ],
     "assets": {
         "point_of_sale._assets_pos": [
+            "loyalty_crm_addon/static/src/app/**/*",
             "loyalty_crm_addon/static/src/overrides/**/*",
         ],
         "web.assets_backend": [

@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin
@@ -51,6 +52,28 @@ class LoyaltyCard(models.Model):
         return super(
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
         )._send_points_reach_communication(points_changes)
+    @api.model
+    def _load_pos_data_domain(self, data):
+        """Membership cards are not preloaded at the till (a shop may have
+        many members): only those of the customers of the orders it loads.
+        A member's card is fetched when they are picked."""
+        partner_ids = list(
+            {
+                order["partner_id"]
+                for order in data.get("pos.order", {}).get("data", [])
+                if order.get("partner_id")
+            }
+        )
+        return expression.AND(
+            [
+                super()._load_pos_data_domain(data),
+                [
+                    "|",
+                    ("program_id.program_type", "!=", "loyalty"),
+                    ("partner_id", "in", partner_ids),
+                ],
+            ]
+        )
 
     def _load_pos_data_fields(self, config_id):
         return super()._load_pos_data_fields(config_id) + [

@@ -317,7 +317,31 @@ class PosOrder(models.Model):
             card = Card.browse(update["id"])
             if card.program_type == "loyalty":
                 update["points"] = card.points
+        result["loyalty_crm_receipt"] = self._loyalty_receipt_info()
         return result
+
+    def _loyalty_receipt_info(self):
+        """What the member's receipt prints, as the ledger posted it: points
+        earned and spent by the order, the new balance, pending points and
+        tier. Empty when the order moved no membership points."""
+        self.ensure_one()
+        lines = self.sudo().loyalty_ledger_line_ids
+        if not lines:
+            return {}
+        card = lines.card_id[:1]
+        partner = card.partner_id.with_company(card.company_id or self.company_id)
+        return {
+            "earned": sum(
+                lines.filtered(lambda ln: ln.entry_type == "earn").mapped("points")
+            ),
+            "spent": -sum(
+                lines.filtered(lambda ln: ln.entry_type == "redeem").mapped("points")
+            ),
+            "balance": card.points,
+            "pending": partner.loyalty_pending_balance,
+            "tier": card.loyalty_tier_id.name or "",
+            "point_name": card.program_id.portal_point_name or "",
+        }
 
     def add_loyalty_history_lines(self, coupon_data, coupon_updates):
         """Native history of membership cards follows the ledger, not the

@@ -8,6 +8,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
+from odoo.tools.sql import create_index
 
 from ..engine.batch import cron_commits
 from ..kpi.scoring import SEGMENTS, score_members
@@ -49,6 +50,10 @@ ENGINE_PARTNER_FIELDS = {
     "loyalty_claim_ids",
     "loyalty_claim_count",
 }
+EXPIRING_SOON_DAYS = 30
+POS_SEARCH_LIMIT = 30
+POS_SEARCH_COLUMNS = ("name", "phone", "mobile", "email")
+MAX_POS_QUERY = 128
 
 
 class ResPartner(models.Model):
@@ -925,3 +930,174 @@ class ResPartner(models.Model):
                 "Spending less: {amount} in the last 180 days, {expected} expected."
             ),
         }
+    # The till: find a member, show their standing, enroll them
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_pos_config(self, config_id):
+        if isinstance(config_id, bool) or not isinstance(config_id, int):
+            raise UserError(self.env._("Unknown point of sale."))
+        config = self.env["pos.config"].browse(config_id).exists()
+        if not config:
+            raise UserError(self.env._("Unknown point of sale."))
+        return config
+
+    def init(self):
+        res = super().init()
+        # The till's member search (loyalty_pos_search): the start of these
+        # columns, lower-cased, by index; a word of the name by trigrams.
+        cr = self.env.cr
+        for column in POS_SEARCH_COLUMNS:
+            create_index(
+                cr,
+                f"res_partner_loyalty_pos_{column}_prefix",
+                "res_partner",
+                [f"lower({column}) text_pattern_ops"],
+            )
+        if self.env.registry.has_trigram:
+            create_index(
+                cr,
+                "res_partner_loyalty_pos_name_trgm",
+                "res_partner",
+                ["lower(name) gin_trgm_ops"],
+                "gin",
+            )
+        return res
+
+    @api.model
+    def _loyalty_pos_holders(self, query, config):
+        """Partners whose barcode, membership card code or referral code is
+        ``query``."""
+        holders = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("code", "=", query),
+                    ("partner_id", "!=", False),
+                    ("company_id", "in", [False, config.company_id.id]),
+                ],
+                ["partner_id"],
+                limit=5,
+            )
+            .partner_id
+        )
+        holders |= self.search_fetch([("barcode", "=", query)], ["id"], limit=5)
+        if "loyalty_referral_code" in self._fields:
+            holders |= self.sudo().search_fetch(
+                [("loyalty_referral_code", "=", query)], ["id"], limit=5
+            )
+        return holders
+
+    @api.model
+    def loyalty_pos_search(self, query, config_id, offset=0, limit=POS_SEARCH_LIMIT):
+        """Ids of the partners a till's customer search finds for ``query``:
+        the start of a name (or of a word of it), phone, mobile or email, a
+        whole barcode, or a member's whole card code or referral code.
+        Searched here, by index, so that a shop with many members never
+        loads them all."""
+        config = self._loyalty_pos_config(config_id)
+        if not isinstance(query, str) or len(query) > MAX_POS_QUERY:
+            raise UserError(self.env._("Invalid search."))
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int)
+            or isinstance(limit, bool)
+            or not isinstance(limit, int)
+        ):
+            raise UserError(self.env._("Invalid search."))
+        query = query.strip()
+        if not query:
+            return []
+        offset, limit = max(0, offset), max(1, min(limit, 100))
+        escaped = (
+            query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        )
+        prefix = escaped + "%"
+        matches = SQL(" OR ").join(
+            SQL("lower(p.%s) LIKE %s", SQL.identifier(column), prefix)
+            for column in POS_SEARCH_COLUMNS
+        )
+        holders = self._loyalty_pos_holders(query, config)
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT p.id FROM res_partner p
+                 WHERE p.active
+                   AND (p.company_id IS NULL OR p.company_id = %(company)s)
+                   AND (%(matches)s
+                        OR lower(p.name) LIKE %(word)s
+                        OR p.id = ANY(%(holders)s))
+                 ORDER BY p.name, p.id
+                 LIMIT %(limit)s OFFSET %(offset)s
+                """,
+                company=config.company_id.id,
+                matches=matches,
+                word="% " + prefix,
+                holders=holders.ids,
+                limit=limit,
+                offset=offset,
+            )
+        )
+        # The user's access rules apply to what is returned.
+        found = self.browse(row[0] for row in rows)
+        allowed = set(self.search([("id", "in", found.ids)]).ids)
+        return [pid for pid in found.ids if pid in allowed]
+
+    def loyalty_pos_member_info(self, config_id):
+        """Standing of the partners at the till, as plain values keyed by
+        partner id (str): membership card, available and pending points,
+        tier, progress to the next tier, points expiring soon."""
+        config = self._loyalty_pos_config(config_id)
+        partners = self.with_company(config.company_id).exists()
+        program = config.company_id.loyalty_membership_program_id
+        result = {}
+        for partner in partners:
+            card = partner.loyalty_card_id
+            info = {
+                "partner_id": partner.id,
+                "is_member": bool(card) and bool(program),
+                "program_id": program.id,
+                "can_enroll": bool(program)
+                and not card
+                and partner.commercial_partner_id.active,
+            }
+            if info["is_member"]:
+                tier = partner.loyalty_tier_id
+                next_tier = partner.loyalty_next_tier_id
+                qualifying = partner.loyalty_tier_points
+                progress = 100.0
+                if next_tier and next_tier.threshold:
+                    progress = max(
+                        0.0, min(100.0, 100.0 * qualifying / next_tier.threshold)
+                    )
+                info.update(
+                    {
+                        "card_id": card.id,
+                        "card_code": card.code or "",
+                        "point_name": program.portal_point_name or "",
+                        "balance": round(partner.loyalty_balance, PRECISION),
+                        "pending": round(partner.loyalty_pending_balance, PRECISION),
+                        "tier": tier.name or "",
+                        "tier_color": tier.color or 0,
+                        "next_tier": next_tier.name or "",
+                        "points_to_next_tier": round(
+                            partner.loyalty_points_to_next_tier, PRECISION
+                        ),
+                        "tier_progress": round(progress, 1),
+                        "expiring": round(partner.loyalty_expiring_points, PRECISION),
+                        "expiry_date": fields.Date.to_string(
+                            partner.loyalty_next_expiry_date
+                        )
+                        or "",
+                    }
+                )
+            result[str(partner.id)] = info
+        return result
+
+    def loyalty_pos_enroll(self, config_id):
+        """Enroll the customer at the till; returns their standing (with
+        the new card's id)."""
+        self.ensure_one()
+        config = self._loyalty_pos_config(config_id)
+        self.with_company(config.company_id).action_loyalty_enroll()
+        return self.loyalty_pos_member_info(config_id)[str(self.id)]

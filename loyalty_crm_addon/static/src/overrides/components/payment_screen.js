@@ -20,7 +20,15 @@ patch(PosData.prototype, {
         ) {
             kwargs = { ...kwargs, loyalty_hold: this.loyaltyCrmHold };
         }
-        return super.call(model, method, args, kwargs, queue);
+        const result = await super.call(model, method, args, kwargs, queue);
+        if (model === "pos.order" && method === "confirm_coupon_programs" && result) {
+            // What the ledger posted for the order, for its receipt.
+            const order = this.models["pos.order"].get(args[0]);
+            if (order && result.loyalty_crm_receipt) {
+                order.uiState.loyaltyCrmReceipt = result.loyalty_crm_receipt;
+            }
+        }
+        return result;
     },
 });
 
@@ -45,5 +53,14 @@ patch(PaymentScreen.prototype, {
         } finally {
             delete this.pos.data.loyaltyCrmHold;
         }
+    },
+    async _postPushOrderResolve(order) {
+        const res = await super._postPushOrderResolve(...arguments);
+        const partner = order.get_partner();
+        if (partner) {
+            // The member's new standing (balance, tier) for the next order.
+            this.pos.loyaltyCrmFetchInfo([partner.id], true);
+        }
+        return res;
     },
 });

@@ -1,0 +1,58 @@
+/** @odoo-module */
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import { Component, onWillStart, onWillUpdateProps } from "@odoo/owl";
+import { usePos } from "@point_of_sale/app/store/pos_hook";
+import { useService } from "@web/core/utils/hooks";
+import { formatFloat } from "@web/core/utils/numbers";
+import { formatDate, deserializeDate } from "@web/core/l10n/dates";
+import { _t } from "@web/core/l10n/translation";
+
+/** A member's standing at the till: tier badge, available and pending
+ * points, progress to the next tier, points expiring soon; an Enroll
+ * button for a customer who is not a member. */
+export class LoyaltyMemberPanel extends Component {
+    static template = "loyalty_crm_addon.LoyaltyMemberPanel";
+    static props = {
+        partner: Object,
+        compact: { type: Boolean, optional: true },
+    };
+
+    setup() {
+        this.pos = usePos();
+        this.notification = useService("notification");
+        onWillStart(() => this.pos.loyaltyCrmFetchInfo([this.props.partner.id]));
+        onWillUpdateProps((next) => this.pos.loyaltyCrmFetchInfo([next.partner.id]));
+    }
+    get info() {
+        return this.pos.loyaltyCrm.info[this.props.partner.id];
+    }
+    get failed() {
+        return this.pos.loyaltyCrm.errors[this.props.partner.id];
+    }
+    formatPoints(points) {
+        return formatFloat(points || 0, { digits: [69, 2] });
+    }
+    formatDay(day) {
+        return day ? formatDate(deserializeDate(day)) : "";
+    }
+    get pointName() {
+        return this.info?.point_name || _t("Points");
+    }
+    retry() {
+        return this.pos.loyaltyCrmFetchInfo([this.props.partner.id], true);
+    }
+    async enroll(ev) {
+        ev.stopPropagation();
+        try {
+            await this.pos.loyaltyCrmEnroll(this.props.partner);
+            this.notification.add(_t("%s is now a member.", this.props.partner.name), {
+                type: "success",
+            });
+        } catch (error) {
+            this.notification.add(
+                error?.data?.message || _t("Enrollment failed; try again."),
+                { type: "danger" }
+            );
+        }
+    }
+}

@@ -1,0 +1,124 @@
+/** @odoo-module */
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import { PosStore } from "@point_of_sale/app/store/pos_store";
+import { patch } from "@web/core/utils/patch";
+
+/**
+ * The member's standing (balance, pending points, tier, progress, points
+ * expiring soon) comes from the server, one call for the partners shown,
+ * cached per partner. A failed call leaves an error the panel shows with a
+ * retry button; the till goes on working.
+ */
+patch(PosStore.prototype, {
+    async setup() {
+        this.loyaltyCrm = { info: {}, errors: {}, loading: {}, cardsChecked: {} };
+        return await super.setup(...arguments);
+    },
+    loyaltyCrmInfo(partner) {
+        return partner ? this.loyaltyCrm.info[partner.id] : undefined;
+    },
+    async loyaltyCrmFetchInfo(partnerIds, force = false) {
+        const ids = [...new Set(partnerIds)].filter(
+            (id) =>
+                id > 0 &&
+                (force || !(id in this.loyaltyCrm.info)) &&
+                !this.loyaltyCrm.loading[id]
+        );
+        if (!ids.length) {
+            return;
+        }
+        for (const id of ids) {
+            this.loyaltyCrm.loading[id] = true;
+        }
+        try {
+            const result = await this.data.call("res.partner", "loyalty_pos_member_info", [
+                ids,
+                this.config.id,
+            ]);
+            for (const id of ids) {
+                delete this.loyaltyCrm.errors[id];
+                if (result[id]) {
+                    this.loyaltyCrm.info[id] = result[id];
+                }
+            }
+        } catch (error) {
+            console.warn("Loyalty: member standing not loaded", error);
+            for (const id of ids) {
+                this.loyaltyCrm.errors[id] = true;
+            }
+        } finally {
+            for (const id of ids) {
+                delete this.loyaltyCrm.loading[id];
+            }
+        }
+    },
+    async loyaltyCrmEnroll(partner) {
+        const info = await this.data.call("res.partner", "loyalty_pos_enroll", [
+            [partner.id],
+            this.config.id,
+        ]);
+        this.loyaltyCrm.info[partner.id] = info;
+        delete this.loyaltyCrm.errors[partner.id];
+        delete this.loyaltyCrm.cardsChecked[partner.id];
+        // The new card is loaded at once, so the order earns on it.
+        if (info.card_id && !this.models["loyalty.card"].get(info.card_id)) {
+            await this.fetchCoupons([["id", "=", info.card_id]]);
+        }
+        if (this.get_order()?.get_partner()?.id === partner.id) {
+            await this.updatePrograms();
+        }
+        return info;
+    },
+    /**
+     * Membership cards are not preloaded: the customer's card is loaded
+     * before the order's points are computed (with the tier multiplier).
+     * A failed call is retried on the next update.
+     */
+    async loyaltyCrmEnsureCards(partner) {
+        if (!partner || partner.id < 0 || this.loyaltyCrm.cardsChecked[partner.id]) {
+            return;
+        }
+        const programIds = this.models["loyalty.program"]
+            .filter((p) => p.program_type === "loyalty")
+            .map((p) => p.id);
+        const missing = programIds.filter(
+            (id) =>
+                !this.models["loyalty.card"].find(
+                    (c) => c.partner_id?.id === partner.id && c.program_id?.id === id
+                )
+        );
+        try {
+            if (missing.length) {
+                await this.fetchCoupons(
+                    [
+                        ["partner_id", "=", partner.id],
+                        ["program_id", "in", missing],
+                    ],
+                    missing.length
+                );
+            }
+            this.loyaltyCrm.cardsChecked[partner.id] = true;
+        } catch (error) {
+            console.warn("Loyalty: member card not loaded", error);
+        }
+    },
+    async updatePrograms() {
+        await this.loyaltyCrmEnsureCards(this.get_order()?.get_partner());
+        return super.updatePrograms(...arguments);
+    },
+    async selectPartner(partner) {
+        const res = await super.selectPartner(...arguments);
+        const selected = this.get_order()?.get_partner();
+        if (selected) {
+            this.loyaltyCrmFetchInfo([selected.id], true);
+        }
+        return res;
+    },
+    /** Cards whose program is not at this till (archived, another company)
+     * are never shown. */
+    getLoyaltyCards(partner) {
+        return super
+            .getLoyaltyCards(...arguments)
+            .filter((card) => card && card.program_id && card.program_id.program_type);
+    },
+});

@@ -1,0 +1,49 @@
+/** @odoo-module */
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import { ControlButtons } from "@point_of_sale/app/screens/product_screen/control_buttons/control_buttons";
+import { NumberPopup } from "@point_of_sale/app/utils/input_popups/number_popup";
+import { makeAwaitable } from "@point_of_sale/app/store/make_awaitable_dialog";
+import { loyaltyCrmChoiceKey } from "@loyalty_crm_addon/overrides/models/pos_order_points";
+import { formatFloat } from "@web/core/utils/numbers";
+import { parseFloat } from "@web/views/fields/parsers";
+import { _t } from "@web/core/l10n/translation";
+import { patch } from "@web/core/utils/patch";
+
+patch(ControlButtons.prototype, {
+    /** A per-point membership reward asks how many points to use. */
+    async _applyReward(reward, coupon_id) {
+        const order = this.pos.get_order();
+        if (!order.loyaltyCrmIsPerPoint(reward)) {
+            return super._applyReward(...arguments);
+        }
+        const maxPoints = order.loyaltyCrmMaxPoints(reward, coupon_id);
+        if (!(maxPoints > 0)) {
+            return super._applyReward(...arguments);
+        }
+        const maxLabel = formatFloat(maxPoints, { digits: [69, 2] });
+        const value = await makeAwaitable(this.dialog, NumberPopup, {
+            title: _t("Points to use"),
+            subtitle: _t("Up to %s points", maxLabel),
+            startingValue: maxLabel,
+            isValid: (buffer) => {
+                let points;
+                try {
+                    points = parseFloat(buffer || "0");
+                } catch {
+                    return false;
+                }
+                return points > 0 && points <= maxPoints + 1e-6;
+            },
+        });
+        if (value === undefined || value === null || value === "") {
+            return false;
+        }
+        const points = Math.round(parseFloat(value) * 100) / 100;
+        if (!(points > 0) || points > maxPoints + 1e-6) {
+            this.notification.add(_t("Choose between 0 and %s points.", maxLabel));
+            return false;
+        }
+        order.uiState.loyaltyCrmPoints[loyaltyCrmChoiceKey(reward, coupon_id)] = points;
+        return super._applyReward(...arguments);
+    },
+});

@@ -1,0 +1,90 @@
+/** @odoo-module */
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import { PosOrder } from "@point_of_sale/app/models/pos_order";
+import { formatFloat } from "@web/core/utils/numbers";
+import { patch } from "@web/core/utils/patch";
+
+/** Key of a per-point reward claimed on a card, for the cashier's choice. */
+export function loyaltyCrmChoiceKey(reward, couponId) {
+    return `${reward.id}-${couponId}`;
+}
+
+patch(PosOrder.prototype, {
+    setup() {
+        super.setup(...arguments);
+        this.uiState.loyaltyCrmPoints ??= {};
+    },
+    /** Whether the cashier chooses how many points a reward uses. */
+    loyaltyCrmIsPerPoint(reward) {
+        return (
+            reward.reward_type === "discount" &&
+            reward.discount_mode === "per_point" &&
+            reward.program_id.program_type === "loyalty"
+        );
+    },
+    /**
+     * The most points a per-point reward can use on this order: the card's
+     * available points (whole multiples of the reward's step) and what the
+     * order's amount allows.
+     */
+    loyaltyCrmMaxPoints(reward, couponId) {
+        const previous = this.uiState.loyaltyCrmPoints[loyaltyCrmChoiceKey(reward, couponId)];
+        delete this.uiState.loyaltyCrmPoints[loyaltyCrmChoiceKey(reward, couponId)];
+        try {
+            const lines = this._getRewardLineValuesDiscount({ reward, coupon_id: couponId });
+            if (!Array.isArray(lines) || !lines.length) {
+                return 0;
+            }
+            return lines[0].points_cost;
+        } finally {
+            if (previous !== undefined) {
+                this.uiState.loyaltyCrmPoints[loyaltyCrmChoiceKey(reward, couponId)] = previous;
+            }
+        }
+    },
+    /**
+     * odoo/odoo#264931: a per-point reward uses the points the cashier
+     * chose, not the whole balance; the discount follows (points x value
+     * per point). The server charges exactly these points.
+     */
+    _getRewardLineValuesDiscount(args) {
+        const result = super._getRewardLineValuesDiscount(...arguments);
+        const reward = args.reward;
+        if (!Array.isArray(result) || !result.length || !this.loyaltyCrmIsPerPoint(reward)) {
+            return result;
+        }
+        const chosen = this.uiState.loyaltyCrmPoints?.[
+            loyaltyCrmChoiceKey(reward, args.coupon_id)
+        ];
+        if (!(chosen > 0)) {
+            return result;
+        }
+        const given = -result.reduce((sum, line) => sum + line.price_unit * line.qty, 0);
+        const maxPoints = reward.discount ? given / reward.discount : 0;
+        if (chosen >= maxPoints - 1e-6 && !reward.clear_wallet) {
+            return result;
+        }
+        const points = Math.min(chosen, maxPoints);
+        const factor = given ? (points * reward.discount) / given : 0;
+        for (const line of result) {
+            line.price_unit = line.price_unit * factor;
+        }
+        result[0].points_cost = Math.round(points * 100) / 100;
+        return result;
+    },
+    export_for_printing() {
+        const result = super.export_for_printing(...arguments);
+        const info = this.uiState.loyaltyCrmReceipt;
+        if (info) {
+            const format = (points) => formatFloat(points || 0, { digits: [69, 2] });
+            result.loyaltyCrm = {
+                tier: info.tier,
+                earned: format(info.earned),
+                spent: info.spent ? format(info.spent) : "",
+                balance: format(info.balance),
+                pending: info.pending ? format(info.pending) : "",
+            };
+        }
+        return result;
+    },
+});
