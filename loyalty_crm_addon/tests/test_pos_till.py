@@ -182,7 +182,7 @@ class TestLoyaltyPosTill(LoyaltyPosCase):
             }
         )
         old_card = self.env["loyalty.card"].create(
-            {"program_id": old.id, "partner_id": self.redeem_member.id, "points": 40}
+            {"program_id": old.id, "partner_id": self.redeem_member.id}
         )
         # A draft order of the session points at the old program's card.
         self.env["pos.order"].create(
