@@ -1,0 +1,102 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.fields import Command
+from odoo.tests import new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import LoyaltyCrmCommon
+
+
+@tagged("post_install", "-at_install")
+class TestStaffExperience(LoyaltyCrmCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.owner = new_test_user(
+            cls.env,
+            login="loyalty_owner",
+            groups="base.group_system,loyalty_crm_addon.group_loyalty_manager,"
+            "sales_team.group_sale_manager",
+        )
+
+    def _web_client_eval(self, expression, user):
+        """Evaluate an action's domain or context as the web client does: its
+        evaluation context knows the user and dates, not ``ref``."""
+        if not expression:
+            return {}
+        if not isinstance(expression, str):
+            return expression
+        return safe_eval(
+            expression,
+            {
+                "uid": user.id,
+                "context_today": lambda: __import__("datetime").date.today(),
+                "datetime": __import__("odoo.tools.safe_eval").tools.safe_eval.datetime,
+                "relativedelta": __import__("dateutil.relativedelta").relativedelta.relativedelta,
+                "current_date": "2026-01-01",
+                "active_id": False,
+                "active_ids": [],
+                "allowed_company_ids": user.company_ids.ids,
+            },
+        )
+
+    def test_every_menu_opens(self):
+        """A shop owner opens every Loyalty menu: each action's views load
+        and its list searches without error."""
+        env = self.env(user=self.owner)
+        menus = (
+            env["ir.ui.menu"]
+            .search([("id", "child_of", self.env.ref("loyalty_crm_addon.menu_loyalty_crm_root").id)])
+        )
+        opened = 0
+        for menu in menus.filtered("action"):
+            action = menu.action.sudo()
+            if action._name != "ir.actions.act_window":
+                continue
+            with self.subTest(menu=menu.complete_name):
+                data = action.read()[0]
+                context = self._web_client_eval(data["context"], self.owner)
+                domain = self._web_client_eval(data["domain"], self.owner) or []
+                model = env[data["res_model"]].with_context(**context)
+                views = [(view_id, view_type) for view_id, view_type in data["views"]]
+                if not any(vt == "search" for _v, vt in views):
+                    views.append((data.get("search_view_id") and data["search_view_id"][0], "search"))
+                model.get_views(views)
+                if data["res_id"]:
+                    model.browse(data["res_id"]).read()
+                else:
+                    model.web_search_read(domain, {"display_name": {}}, limit=80)
+                opened += 1
+        self.assertGreaterEqual(opened, 8)
+
+    def test_salesperson_cancels_order_that_used_a_reward(self):
+        """A salesperson who sees only their own documents cancels the order
+        of a member that spent points: the points come back."""
+        salesperson = new_test_user(
+            self.env, login="own_docs_seller", groups="sales_team.group_sale_salesman"
+        )
+        self._give_points(150)
+        order = self._order()
+        order.user_id = salesperson
+        order._update_programs_and_rewards()
+        self.assertNotIn("error", order._apply_program_reward(self.reward, self.card))
+        order.action_confirm()
+        self.assertEqual(self.card.points, 150)
+        order.with_user(salesperson)._action_cancel()
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(self.card.points, 150)
+        self.assertLedgerMatches()
+
+    def test_salesperson_cannot_remove_points_of_others_orders(self):
+        salesperson = new_test_user(
+            self.env, login="own_docs_seller2", groups="sales_team.group_sale_salesman"
+        )
+        other = new_test_user(self.env, login="other_seller", groups="sales_team.group_sale_salesman")
+        order = self._order()
+        order.user_id = other
+        order._update_programs_and_rewards()
+        order.action_confirm()
+        self.assertTrue(order.coupon_point_ids)
+        from odoo.exceptions import AccessError
+
+        with self.assertRaises(AccessError):
+            order.coupon_point_ids.with_user(salesperson).unlink()
