@@ -76,6 +76,13 @@ class LoyaltyLedgerLine(models.Model):
         "res.partner", index=True, ondelete="restrict", readonly=True
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
+    member_tier_id = fields.Many2one(
+        related="card_id.loyalty_tier_id",
+        string="Member Tier",
+        store=True,
+        index=True,
+        help="The member's current tier, to analyse points by tier.",
+    )
     date = fields.Datetime(
         required=True, index=True, default=fields.Datetime.now, readonly=True
     )

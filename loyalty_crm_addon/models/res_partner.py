@@ -94,6 +94,17 @@ class ResPartner(models.Model):
         compute_sudo=True,
         help="The tier of the member's card in the company's membership program.",
     )
+    # Stored copy of the card's tier (the card is the truth) so staff can
+    # filter and group members by tier.
+    loyalty_member_tier_id = fields.Many2one(
+        "loyalty.tier",
+        string="Tier",
+        compute="_compute_loyalty_member_tier_id",
+        store=True,
+        index=True,
+        compute_sudo=True,
+        help="The tier of the member's membership card.",
+    )
     loyalty_tier_points = fields.Float(
         string="Qualifying Points",
         compute="_compute_loyalty_tier_progress",
@@ -155,6 +166,17 @@ class ResPartner(models.Model):
     def _compute_loyalty_tier_id(self):
         for partner in self:
             partner.loyalty_tier_id = partner.loyalty_card_id.loyalty_tier_id
+
+    @api.depends(
+        "loyalty_card_ids.loyalty_tier_id",
+        "commercial_partner_id.loyalty_card_ids.loyalty_tier_id",
+    )
+    def _compute_loyalty_member_tier_id(self):
+        for partner in self:
+            cards = (
+                partner.loyalty_card_ids or partner.commercial_partner_id.loyalty_card_ids
+            ).filtered(lambda c: c.program_id.loyalty_tier_ids)
+            partner.loyalty_member_tier_id = cards.sorted("id")[:1].loyalty_tier_id
 
     def _search_loyalty_tier_id(self, operator, value):
         program = self.env.company.loyalty_membership_program_id

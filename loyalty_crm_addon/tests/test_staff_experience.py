@@ -17,6 +17,12 @@ class TestStaffExperience(LoyaltyCrmCommon):
             groups="base.group_system,loyalty_crm_addon.group_loyalty_manager,"
             "sales_team.group_sale_manager",
         )
+        cls.silver, cls.gold = cls.env["loyalty.tier"].create(
+            [
+                {"name": "Silver", "program_id": cls.program.id, "sequence": 1, "threshold": 50},
+                {"name": "Gold", "program_id": cls.program.id, "sequence": 2, "threshold": 150},
+            ]
+        )
 
     def _web_client_eval(self, expression, user):
         """Evaluate an action's domain or context as the web client does: its
@@ -100,3 +106,46 @@ class TestStaffExperience(LoyaltyCrmCommon):
 
         with self.assertRaises(AccessError):
             order.coupon_point_ids.with_user(salesperson).unlink()
+
+    def test_members_list_and_kanban_show_balance_tier_activity(self):
+        self._confirmed_order()
+        action = self.env.ref("loyalty_crm_addon.action_loyalty_members")
+        views = {v.view_mode: v.view_id for v in action.view_ids}
+        for mode in ("list", "kanban"):
+            arch = self.env["res.partner"].get_view(views[mode].id, mode)["arch"]
+            for field in ("loyalty_balance", "loyalty_member_tier_id", "loyalty_last_activity_date"):
+                self.assertIn(f'name="{field}"', arch, f"{mode} shows {field}")
+        self.assertEqual(self.member.loyalty_member_tier_id, self.silver)
+        self.assertEqual(self.member.loyalty_member_tier_id, self.card.loyalty_tier_id)
+        groups = self.env["res.partner"]._read_group(
+            [("loyalty_card_ids", "!=", False)], ["loyalty_member_tier_id"], ["__count"]
+        )
+        self.assertIn((self.silver, 1), groups, "members group by tier")
+        self.assertIn(
+            self.member,
+            self.env["res.partner"].search([("loyalty_member_tier_id", "=", self.silver.id)]),
+        )
+
+    def test_points_button_comes_first(self):
+        arch = self.env["res.partner"].get_view(
+            self.env.ref("base.view_partner_form").id, "form"
+        )["arch"]
+        from lxml import etree
+
+        box = etree.fromstring(arch).xpath("//div[@name='button_box']")[0]
+        self.assertEqual(box[0].get("name"), "action_open_loyalty_ledger")
+
+    def test_points_analysis_is_a_graph_by_month_type_source_tier(self):
+        self._confirmed_order()
+        action = self.env.ref("loyalty_crm_addon.action_loyalty_points_analysis")
+        self.assertEqual(action.view_mode.split(",")[0], "graph")
+        self.assertEqual(
+            self.env.ref("loyalty_crm_addon.menu_loyalty_reporting_ledger").action, action
+        )
+        groups = self.Ledger._read_group(
+            [("card_id", "=", self.card.id)],
+            ["date:month", "entry_type", "source", "member_tier_id"],
+            ["points:sum"],
+        )
+        self.assertEqual(groups[0][3], self.silver)
+        self.assertEqual(groups[0][4], 100)
