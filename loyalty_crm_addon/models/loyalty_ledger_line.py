@@ -401,6 +401,13 @@ class LoyaltyLedgerLine(models.Model):
         earning = self.filtered(lambda ln: ln.tier_qualifying and ln.points > 0)
         if earning:
             earning.card_id._loyalty_apply_tiers(reason=self.env._("Points earned"))
+        taken_back = self.filtered(
+            lambda ln: ln.entry_type == "reversal" and ln.points < 0
+        )
+        if taken_back:
+            taken_back.card_id._loyalty_revert_same_day_upgrades(
+                reason=self.env._("points of the upgrade taken back")
+            )
         self.env["loyalty.member.event"]._emit_from_ledger(self)
 
     def _consume_lots(self):

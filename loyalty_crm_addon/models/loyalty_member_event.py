@@ -83,13 +83,20 @@ class LoyaltyMemberEvent(models.Model):
         "crm.lead", string="Opportunity", ondelete="set null", readonly=True
     )
     state = fields.Selection(
-        [("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancel", "Cancelled"),
+        ],
         required=True,
         default="pending",
         readonly=True,
         copy=False,
         help="Pending: recorded, its automation rules not run yet. Done: the "
-        "rules ran. Failed: a rule raised an error; fix it and retry.",
+        "rules ran. Failed: a rule raised an error; fix it and retry. "
+        "Cancelled: what it announced was undone before its rules ran (a tier "
+        "upgrade reverted the same day).",
     )
     error = fields.Text(
         readonly=True, copy=False, groups="loyalty_crm_addon.group_loyalty_manager"

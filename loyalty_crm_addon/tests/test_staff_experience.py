@@ -149,3 +149,43 @@ class TestStaffExperience(LoyaltyCrmCommon):
         )
         self.assertEqual(groups[0][3], self.silver)
         self.assertEqual(groups[0][4], 100)
+
+    def _to_gold_and_cancel(self, process_before_cancel):
+        Event = self.env["loyalty.member.event"]
+        self._confirmed_order()
+        order = self._confirmed_order()
+        self.assertEqual(self.card.loyalty_tier_id, self.gold)
+        upgrade = Event.search(
+            [("card_id", "=", self.card.id), ("event_type", "=", "tier_upgrade"), ("tier_id", "=", self.gold.id)]
+        )
+        if process_before_cancel:
+            Event._cron_process_events()
+            self.assertEqual(upgrade.state, "done")
+            self.assertTrue(
+                [s for s in self.member.activity_ids.mapped("summary") if "Gold" in s],
+                "the upgrade opened a follow-up",
+            )
+        order._action_cancel()
+        return upgrade
+
+    def test_cancelled_order_reverts_same_day_upgrade_before_rules_ran(self):
+        upgrade = self._to_gold_and_cancel(process_before_cancel=False)
+        self.assertEqual(self.card.loyalty_tier_id, self.silver, "back at once, not at the review")
+        self.assertEqual(self.member.loyalty_member_tier_id, self.silver)
+        self.assertEqual(upgrade.state, "cancel", "no congratulation goes out")
+        self.assertIn("upgrade reverted", self.member.message_ids[0].body)
+
+    def test_cancelled_order_closes_the_upgrade_followup(self):
+        self._to_gold_and_cancel(process_before_cancel=True)
+        self.assertEqual(self.card.loyalty_tier_id, self.silver)
+        self.env["loyalty.member.event"]._cron_process_events()
+        summaries = self.member.activity_ids.mapped("summary")
+        self.assertFalse([s for s in summaries if "Gold" in s], summaries)
+        self.assertFalse([s for s in summaries if "moved down" in s], "no contradictory activity")
+        self.assertFalse(
+            self.env["loyalty.member.event"].search(
+                [("card_id", "=", self.card.id), ("event_type", "=", "tier_downgrade")]
+            )
+        )
+        # the nightly review finds nothing left to change
+        self.assertFalse(self.card._loyalty_apply_tiers(allow_downgrade=True))
