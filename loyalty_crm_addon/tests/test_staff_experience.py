@@ -189,3 +189,22 @@ class TestStaffExperience(LoyaltyCrmCommon):
         )
         # the nightly review finds nothing left to change
         self.assertFalse(self.card._loyalty_apply_tiers(allow_downgrade=True))
+
+    def test_shipped_rules_say_what_they_do_and_why_code(self):
+        search = self.env["base.automation"].get_view(
+            self.env.ref("base_automation.view_base_automation_search").id, "search"
+        )["arch"]
+        self.assertIn('name="loyalty"', search, "a Loyalty filter on automation rules")
+        rules = self.env["base.automation"].with_context(active_test=False).search(
+            [("model_id.model", "=like", "loyalty.%")]
+        )
+        self.assertGreaterEqual(len(rules), 10)
+        for rule in rules:
+            with self.subTest(rule=rule.name):
+                self.assertTrue(rule.name.startswith("Loyalty"))
+                self.assertTrue(rule.description)
+                if "code" in rule.action_server_ids.mapped("state"):
+                    self.assertIn("Execute Code", rule.description)
+                for action in rule.action_server_ids.filtered(lambda a: a.state == "mail_post"):
+                    self.assertEqual(action.mail_post_method, "email")
+                    self.assertEqual(action.template_id.model, "loyalty.member.event")
