@@ -58,6 +58,7 @@
         "views/loyalty_segment_views.xml",
         "report/loyalty_report_views.xml",
         "views/loyalty_report_menus.xml",
+        "data/loyalty_bonus_data.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",

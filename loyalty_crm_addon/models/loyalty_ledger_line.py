@@ -197,6 +197,14 @@ class LoyaltyLedgerLine(models.Model):
             WHERE source = 'api' AND reference IS NOT NULL
             """
         )
+        # A bonus (sign-up, birthday of a year) is given once per card.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_bonus_reference_uniq
+            ON loyalty_ledger_line (card_id, reference)
+            WHERE entry_type = 'bonus' AND reference IS NOT NULL
+            """
+        )
         # Points that qualify for tiers, read by every upgrade check.
         self.env.cr.execute(
             """

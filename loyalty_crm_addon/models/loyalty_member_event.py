@@ -32,6 +32,8 @@ EVENT_TYPES = [
     ("points_expiring", "Points Expiring Soon"),
     ("inactive", "Inactive Member"),
     ("referral_converted", "Referral Converted"),
+    ("signup_bonus", "Sign-up Bonus"),
+    ("birthday_bonus", "Birthday Bonus"),
 ]
 
 
@@ -286,7 +288,9 @@ class LoyaltyMemberEvent(models.Model):
 
     @api.model
     def _cron_detect_birthdays(self, batch_size=10000):
-        return detection.detect_birthdays(self, batch_size)
+        result = detection.detect_birthdays(self, batch_size)
+        self.env["loyalty.program"]._loyalty_post_birthday_bonuses()
+        return result
 
     @api.model
     def _cron_detect_expiring_points(self, batch_size=10000):

@@ -49,6 +49,15 @@ class LoyaltyProgram(models.Model):
         compute="_compute_loyalty_ledger_line_count"
     )
 
+    loyalty_signup_bonus = fields.Float(
+        string="Sign-up Bonus",
+        help="Points a new member gets once, when they join the program.",
+    )
+    loyalty_birthday_bonus = fields.Float(
+        string="Birthday Bonus",
+        help="Points a member gets on their birthday, once a year.",
+    )
+
     _sql_constraints = [
         (
             "loyalty_days_positive",
@@ -284,3 +293,101 @@ class LoyaltyProgram(models.Model):
             "trend": engine.monthly_trend(),
             "tiers": engine.tier_distribution(),
         }
+
+    # ------------------------------------------------------------------
+    # Bonuses: ledger lines of type ``bonus`` with a reference that makes
+    # each one unique (sign-up once per card, birthday once per year).
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_post_bonuses(self, bonuses):
+        """Post ``[(card, points, reference, description, event_type)]``
+        bonus lines, skipping references the card already has, and record
+        a member event for each (its rule sends the email). Returns the
+        lines."""
+        Ledger = self.env["loyalty.ledger.line"].sudo()
+        bonuses = [b for b in bonuses if b[1] > 0]
+        if not bonuses:
+            return Ledger
+        cards = self.env["loyalty.card"].union(*[b[0] for b in bonuses])
+        cards._loyalty_lock()
+        done = set(
+            Ledger.search(
+                [
+                    ("card_id", "in", cards.ids),
+                    ("entry_type", "=", "bonus"),
+                    ("reference", "in", [b[2] for b in bonuses]),
+                ]
+            ).mapped(lambda ln: (ln.card_id.id, ln.reference))
+        )
+        vals_list, events = [], []
+        for card, points, reference, description, event_type in bonuses:
+            if (card.id, reference) in done:
+                continue
+            done.add((card.id, reference))
+            vals_list.append(
+                Ledger._prepare_line(
+                    card,
+                    "bonus",
+                    points,
+                    source="system",
+                    reference=reference,
+                    description=description,
+                )
+            )
+            events.append(
+                {
+                    "partner_id": card.partner_id.id,
+                    "card_id": card.id,
+                    "program_id": card.program_id.id,
+                    "company_id": card.company_id.id,
+                    "event_type": event_type,
+                    "points": points,
+                    "description": description,
+                    "key": f"{event_type}:{reference}:{card.id}",
+                }
+            )
+        lines = Ledger._post(vals_list)
+        self.env["loyalty.member.event"]._emit(events)
+        return lines
+
+    @api.model
+    def _loyalty_post_signup_bonuses(self, cards):
+        return self._loyalty_post_bonuses(
+            [
+                (
+                    card,
+                    card.program_id.loyalty_signup_bonus,
+                    f"signup:{card.id}",
+                    self.env._("Sign-up bonus"),
+                    "signup_bonus",
+                )
+                for card in cards
+                if card.program_id.loyalty_signup_bonus
+            ]
+        )
+
+    @api.model
+    def _loyalty_post_birthday_bonuses(self):
+        """Birthday bonus of the members whose birthday event was recorded
+        today (the birthday scan), once per member and year."""
+        today = fields.Date.context_today(self)
+        events = self.env["loyalty.member.event"].sudo().search(
+            [
+                ("event_type", "=", "birthday"),
+                ("key", "=like", f"birthday:%:{today.year}"),
+                ("program_id.loyalty_birthday_bonus", ">", 0),
+                ("card_id", "!=", False),
+            ]
+        )
+        return self._loyalty_post_bonuses(
+            [
+                (
+                    event.card_id,
+                    event.program_id.loyalty_birthday_bonus,
+                    f"birthday:{event.partner_id.id}:{today.year}",
+                    self.env._("Birthday bonus %s", today.year),
+                    "birthday_bonus",
+                )
+                for event in events
+            ]
+        )

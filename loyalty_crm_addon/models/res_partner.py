@@ -459,6 +459,7 @@ class ResPartner(models.Model):
                 ]
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
+            self.env["loyalty.program"]._loyalty_post_signup_bonuses(new_cards)
             # One note per new member, in one batch (order confirmation path).
             body = Markup("<p>%s</p>") % self.env._(
                 "Enrolled in %s.", program.display_name

@@ -208,3 +208,36 @@ class TestStaffExperience(LoyaltyCrmCommon):
                 for action in rule.action_server_ids.filtered(lambda a: a.state == "mail_post"):
                     self.assertEqual(action.mail_post_method, "email")
                     self.assertEqual(action.template_id.model, "loyalty.member.event")
+
+    def _sent(self, subject_part):
+        self.env["loyalty.member.event"]._cron_process_events()
+        return self.env["mail.mail"].search([("subject", "ilike", subject_part)])
+
+    def test_signup_bonus_once_through_the_ledger_with_its_email(self):
+        self.program.loyalty_signup_bonus = 50
+        newcomer = self.env["res.partner"].create({"name": "Nina New", "email": "nina@example.com"})
+        card = self.env["loyalty.card"].browse(newcomer.action_loyalty_enroll())
+        newcomer.action_loyalty_enroll()
+        bonus = self._lines(card, entry_type="bonus")
+        self.assertEqual(bonus.points, 50)
+        self.assertEqual(card.points, 50)
+        self.assertLedgerMatches(card)
+        mails = self._sent("sign-up bonus")
+        self.assertEqual(mails.recipient_ids, newcomer)
+        self.assertIn(">50<", mails.body_html, "points shown as a person writes them")
+
+    def test_birthday_bonus_once_a_year(self):
+        self.program.loyalty_birthday_bonus = 100
+        today = __import__("odoo").fields.Date.today()
+        self.member.loyalty_birthday = today.replace(year=today.year - 30) if not (
+            today.month == 2 and today.day == 29
+        ) else today.replace(year=today.year - 28)
+        Event = self.env["loyalty.member.event"]
+        Event._cron_detect_birthdays()
+        Event._cron_detect_birthdays()
+        bonus = self._lines(entry_type="bonus")
+        self.assertEqual(bonus.points, 100)
+        self.assertEqual(bonus.reference, f"birthday:{self.member.id}:{today.year}")
+        self.assertEqual(self.card.points, 100)
+        self.assertLedgerMatches()
+        self.assertTrue(self._sent("birthday gift"))
