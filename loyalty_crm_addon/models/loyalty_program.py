@@ -4,6 +4,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..kpi.engine import LoyaltyKpiEngine
 
+# The shipped campaigns (draft mailings of mailing_data.xml).
+LOYALTY_MAILINGS = (
+    "loyalty_crm_addon.mailing_loyalty_winback",
+    "loyalty_crm_addon.mailing_loyalty_tier_welcome",
+    "loyalty_crm_addon.mailing_loyalty_points_expiring",
+    "loyalty_crm_addon.mailing_loyalty_birthday",
+)
+
 
 class LoyaltyProgram(models.Model):
     _inherit = "loyalty.program"
@@ -391,3 +399,46 @@ class LoyaltyProgram(models.Model):
                 for event in events
             ]
         )
+
+    # ------------------------------------------------------------------
+    # Shipped campaigns
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_mailing_owner(self):
+        """The company membership program's responsible, else a marketing
+        user (not a bot), else the administrator."""
+        owner = self.env.company.loyalty_membership_program_id.loyalty_responsible_id
+        if owner:
+            return owner
+        group = self.env.ref("mass_mailing.group_mass_mailing_user", raise_if_not_found=False)
+        marketers = (group.users if group else self.env["res.users"]).filtered(
+            lambda u: u.active and not u.share and u.id != self.env.ref("base.user_root").id
+        )
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        return (marketers - admin)[:1] or admin or marketers[:1]
+
+    @api.model
+    def _loyalty_assign_mailings(self):
+        """Give the shipped draft campaigns to their owner."""
+        owner = self._loyalty_mailing_owner()
+        mailings = self.env["mailing.mailing"].sudo().browse(
+            [
+                m.id
+                for m in (
+                    self.env.ref(xmlid, raise_if_not_found=False)
+                    for xmlid in LOYALTY_MAILINGS
+                )
+                if m
+            ]
+        )
+        if owner:
+            mailings.filtered(lambda m: m.state == "draft").write({"user_id": owner.id})
+        return True
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "loyalty_responsible_id" in vals and (
+            self.env.company.loyalty_membership_program_id in self
+        ):
+            self._loyalty_assign_mailings()
+        return res

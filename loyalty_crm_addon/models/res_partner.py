@@ -132,6 +132,13 @@ class ResPartner(models.Model):
         compute="_compute_loyalty_birthday_this_month",
         search="_search_loyalty_birthday_this_month",
     )
+    loyalty_days_since_upgrade = fields.Integer(
+        string="Days Since Tier Upgrade",
+        compute="_compute_loyalty_days_since_upgrade",
+        search="_search_loyalty_days_since_upgrade",
+        help="Days since the member last moved up a tier (mailings: members "
+        "upgraded in the last N days).",
+    )
     loyalty_has_expiring_points = fields.Boolean(
         compute="_compute_loyalty_has_expiring_points",
         search="_search_loyalty_has_expiring_points",
@@ -177,6 +184,40 @@ class ResPartner(models.Model):
                 partner.loyalty_card_ids or partner.commercial_partner_id.loyalty_card_ids
             ).filtered(lambda c: c.program_id.loyalty_tier_ids)
             partner.loyalty_member_tier_id = cards.sorted("id")[:1].loyalty_tier_id
+
+    def _loyalty_last_upgrades(self, since=None):
+        """{partner id: date of their last tier upgrade event}"""
+        domain = [("event_type", "=", "tier_upgrade"), ("state", "!=", "cancel")]
+        if self.ids:
+            domain.append(("partner_id", "in", self.ids))
+        if since:
+            domain.append(("date", ">=", since))
+        return {
+            partner.id: date
+            for partner, date in self.env["loyalty.member.event"]
+            .sudo()
+            ._read_group(domain, ["partner_id"], ["date:max"])
+        }
+
+    def _compute_loyalty_days_since_upgrade(self):
+        today = fields.Date.context_today(self)
+        last = self._loyalty_last_upgrades()
+        for partner in self:
+            date = last.get(partner.id)
+            partner.loyalty_days_since_upgrade = (
+                (today - date.date()).days if date else -1
+            )
+
+    def _search_loyalty_days_since_upgrade(self, operator, value):
+        if operator not in ("<=", "<") or not isinstance(value, int):
+            raise UserError(
+                self.env._('Search "Days Since Tier Upgrade" with "<=" and a number of days.')
+            )
+        days = value if operator == "<=" else value - 1
+        since = fields.Datetime.to_datetime(
+            fields.Date.context_today(self) - timedelta(days=days)
+        )
+        return [("id", "in", list(self.browse()._loyalty_last_upgrades(since)))]
 
     def _search_loyalty_tier_id(self, operator, value):
         program = self.env.company.loyalty_membership_program_id

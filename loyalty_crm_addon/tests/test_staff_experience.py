@@ -1,4 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from ast import literal_eval
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
@@ -241,3 +247,20 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.assertEqual(self.card.points, 100)
         self.assertLedgerMatches()
         self.assertTrue(self._sent("birthday gift"))
+
+    def test_mailings_belong_to_the_responsible_and_target_recent_upgrades(self):
+        responsible = new_test_user(
+            self.env, login="loyalty_marketer", groups="mass_mailing.group_mass_mailing_user"
+        )
+        self.program.loyalty_responsible_id = responsible
+        welcome = self.env.ref("loyalty_crm_addon.mailing_loyalty_tier_welcome")
+        self.assertEqual(welcome.user_id, responsible, "in the responsible's My Mailings")
+        veteran = self.env["res.partner"].create({"name": "Victor Veteran", "email": "v@example.com"})
+        with freeze_time(fields.Datetime.now() - timedelta(days=60)):
+            veteran.action_loyalty_enroll()
+            self._confirmed_order(partner=veteran)
+        self._confirmed_order()
+        self.assertTrue(veteran.loyalty_tier_id and self.member.loyalty_tier_id)
+        recipients = self.env["res.partner"].search(literal_eval(welcome.mailing_domain))
+        self.assertIn(self.member, recipients)
+        self.assertNotIn(veteran, recipients, "upgraded two months ago")

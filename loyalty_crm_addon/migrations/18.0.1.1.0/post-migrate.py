@@ -32,6 +32,15 @@ def migrate(cr, version):
             }
         )
     _refresh_shipped_descriptions(env)
+    welcome = env.ref(
+        "loyalty_crm_addon.mailing_loyalty_tier_welcome", raise_if_not_found=False
+    )
+    if welcome and welcome.mailing_domain == "[('loyalty_tier_id', '!=', False)]":
+        # Tier welcome: members upgraded in the last 30 days, not every member
+        # with a tier.
+        welcome.mailing_domain = (
+            "[('loyalty_days_since_upgrade', '<=', 30), ('loyalty_tier_id', '!=', False)]"
+        )
 
 
 def _refresh_shipped_descriptions(env):
