@@ -12,7 +12,7 @@ the ledger is immutable through the ORM.
 import logging
 import random
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -454,6 +454,7 @@ class LoyaltyCrmDemo:
         # The automation of the events the demo gave rise to, as the
         # processing cron would run it.
         self.env["loyalty.member.event"]._cron_process_events()
+        self._demo_today(rng, program, members, inactive, products)
 
         bad = Ledger._get_inconsistent_cards() - not_opened
         if bad:
@@ -473,6 +474,35 @@ class LoyaltyCrmDemo:
             (datetime.now() - started).total_seconds(),
         )
         return True
+
+    def _demo_today(self, rng, program, members, inactive, products):
+        """What a shop sees today: a return period with points waiting,
+        birthdays (one today, a few this month), the program's bonuses and
+        the follow-ups of today's events."""
+        today = fields.Date.context_today(program)
+        active = [m for m in members if m not in inactive]
+        for member in members:
+            month = rng.randint(1, 12)
+            member.loyalty_birthday = date(rng.randint(1960, 2004), month, rng.randint(1, 28))
+        for member in rng.sample(active, min(4, len(active))):
+            member.loyalty_birthday = date(
+                rng.randint(1960, 2004), today.month, min(rng.randint(1, 28), 28)
+            )
+        birthday_today = rng.choice(active)
+        birthday_today.loyalty_birthday = date(
+            1985, today.month, 28 if (today.month, today.day) == (2, 29) else today.day
+        )
+        program.write(
+            {
+                "loyalty_pending_days": 14,
+                "loyalty_signup_bonus": 50,
+                "loyalty_birthday_bonus": 100,
+            }
+        )
+        for member in rng.sample(active, min(3, len(active))):
+            self._demo_sale_order(rng, member, products, program)
+        self.env["loyalty.member.event"]._cron_detect_birthdays()
+        self.env["loyalty.member.event"]._cron_process_events()
 
     def _demo_products(self, xmlids, flag):
         products = self.env["product.product"]

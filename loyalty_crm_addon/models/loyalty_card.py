@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
-from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin
+from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin, format_points
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
@@ -368,8 +368,8 @@ class LoyaltyCard(models.Model):
                     "Not enough points: %(partner)s has %(balance)s available, "
                     "%(points)s asked.",
                     partner=self.partner_id.display_name,
-                    balance=self.points,
-                    points=points,
+                    balance=format_points(self.env, self.points),
+                    points=format_points(self.env, points),
                 )
             )
 
@@ -411,7 +411,7 @@ class LoyaltyCard(models.Model):
         self.partner_id.sudo().message_post(
             body=self.env._(
                 "Loyalty points adjusted by %(points)s: %(reason)s",
-                points=points,
+                points=("+" if points > 0 else "") + format_points(self.env, points),
                 reason=reason,
             ),
             author_id=self.env.user.partner_id.id,

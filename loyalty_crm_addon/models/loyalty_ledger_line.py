@@ -55,6 +55,21 @@ ENGINE_FIELDS = {"state", "points_residual"}
 PRECISION = 2
 
 
+def format_points(env, points):
+    """Points as people write them, in the user's language: 150, 1,250,
+    12.50 (no trailing ".0")."""
+    from odoo.tools.misc import formatLang
+
+    whole = float_is_zero(points - round(points), precision_digits=PRECISION)
+    return formatLang(env, points, digits=0 if whole else PRECISION)
+
+
+# Programs of Odoo's own demo data (loyalty, sale_loyalty, pos_loyalty...):
+# not the shop's members; their cards get no ledger and stay out of the
+# loyalty reports and the consistency check.
+NATIVE_DEMO_MODULES = ["loyalty", "sale_loyalty", "pos_loyalty", "website_sale_loyalty"]
+
+
 class LoyaltyLedgerLine(models.Model):
     _name = "loyalty.ledger.line"
     _description = "Loyalty Points Ledger Line"
@@ -676,7 +691,11 @@ class LoyaltyLedgerLine(models.Model):
              WHERE p.program_type = 'loyalty'
                AND (ABS(c.points - COALESCE(l.points, 0)) > 0.005
                     OR c.points < -0.005)
-            """
+               AND p.id NOT IN (
+                    SELECT res_id FROM ir_model_data
+                     WHERE model = 'loyalty.program' AND module = ANY(%s))
+            """,
+            [NATIVE_DEMO_MODULES],
         )
         return self.env["loyalty.card"].browse(r[0] for r in self.env.cr.fetchall())
 

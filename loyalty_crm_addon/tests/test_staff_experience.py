@@ -9,7 +9,7 @@ from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import LoyaltyCrmCommon
+from .common import LoyaltyCrmCommon, membership_program_vals
 
 
 @tagged("post_install", "-at_install")
@@ -264,3 +264,53 @@ class TestStaffExperience(LoyaltyCrmCommon):
         recipients = self.env["res.partner"].search(literal_eval(welcome.mailing_domain))
         self.assertIn(self.member, recipients)
         self.assertNotIn(veteran, recipients, "upgraded two months ago")
+
+    def test_numbers_for_people_and_labels_where_users_look(self):
+        self.member.loyalty_adjust_points(150, "Goodwill")
+        body = self.member.message_ids[0].body
+        self.assertIn("adjusted by +150:", body)
+        self.assertNotIn("150.0", body)
+        from lxml import etree
+
+        arch = etree.fromstring(
+            self.env["loyalty.program"].get_view(
+                self.env.ref("loyalty.loyalty_program_view_form").id, "form"
+            )["arch"]
+        )
+        group_of = {
+            field: arch.xpath(f"//field[@name='{field}']/ancestor::group[1]")[0].get("string")
+            for field in (
+                "loyalty_inactivity_days",
+                "loyalty_points_validity_days",
+                "loyalty_signup_bonus",
+                "loyalty_birthday_bonus",
+            )
+        }
+        self.assertEqual(group_of["loyalty_inactivity_days"], "Member Follow-up")
+        self.assertEqual(group_of["loyalty_points_validity_days"], "Points Life")
+        self.assertEqual(group_of["loyalty_signup_bonus"], "Bonuses")
+
+    def test_native_demo_program_gets_no_opening_balance(self):
+        from odoo.addons.loyalty_crm_addon.hooks import post_init_hook
+
+        native = self.env["loyalty.program"].create(membership_program_vals("Loyalty Program"))
+        self.env["ir.model.data"].create(
+            {"module": "pos_loyalty", "name": "k11_test_native_program", "model": "loyalty.program", "res_id": native.id}
+        )
+        shop = self.env["loyalty.program"].create(membership_program_vals("Shop Club"))
+        Card = self.env["loyalty.card"].with_context(loyalty_ledger_sync=True)
+        native_card, shop_card = Card.create(
+            [
+                {"program_id": native.id, "partner_id": self.partner.id},
+                {"program_id": shop.id, "partner_id": self.partner.id},
+            ]
+        )
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET points = 99900 WHERE id = %s", [native_card.id]
+        )
+        self.env.cr.execute("UPDATE loyalty_card SET points = 40 WHERE id = %s", [shop_card.id])
+        self.env.invalidate_all()
+        post_init_hook(self.env)
+        self.assertFalse(self._lines(native_card), "Odoo's demo card stays out of the ledger")
+        self.assertEqual(self._lines(shop_card).points, 40)
+        self.assertNotIn(native_card, self.Ledger._get_inconsistent_cards())
