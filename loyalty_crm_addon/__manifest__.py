@@ -65,6 +65,7 @@
         "demo/loyalty_referral_demo.xml",
         "demo/loyalty_reward_catalog_demo.xml",
         "demo/loyalty_kpi_demo.xml",
+        "demo/loyalty_today_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -187,6 +187,11 @@ REDEMPTIONS = [
 ]
 
 
+def populate_today(env):
+    """Today's picture, once the history and the referrals are built."""
+    return LoyaltyCrmDemo(env(su=True))._demo_today()
+
+
 def populate(env):
     """Build the demo once (the ledger of the demo program is empty)."""
     return LoyaltyCrmDemo(env(su=True))._populate()
@@ -454,7 +459,6 @@ class LoyaltyCrmDemo:
         # The automation of the events the demo gave rise to, as the
         # processing cron would run it.
         self.env["loyalty.member.event"]._cron_process_events()
-        self._demo_today(rng, program, members, inactive, products)
 
         bad = Ledger._get_inconsistent_cards() - not_opened
         if bad:
@@ -475,15 +479,35 @@ class LoyaltyCrmDemo:
         )
         return True
 
-    def _demo_today(self, rng, program, members, inactive, products):
-        """What a shop sees today: a return period with points waiting,
-        birthdays (one today, a few this month), the program's bonuses and
-        the follow-ups of today's events."""
+    def _demo_today(self):
+        """What a shop sees today, after the history and the referrals: a
+        return period with points waiting, birthdays (one today, a few this
+        month), the program's bonuses and the follow-ups of today's events."""
+        program = self.env.ref(
+            "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
+        )
+        if not program or program.loyalty_pending_days:
+            return False  # no demo program, or already done
+        rng = random.Random(11)
+        products = self._demo_products(SALE_PRODUCTS, "sale_ok")
         today = fields.Date.context_today(program)
-        active = [m for m in members if m not in inactive]
+        members = (
+            self.env["loyalty.card"]
+            .search([("program_id", "=", program.id)], order="id")
+            .partner_id.filtered(lambda p: not p.is_company)
+        )
+        members = list(members)
+        active = [
+            m
+            for m in members
+            if m.loyalty_last_activity_date
+            and (today - m.loyalty_last_activity_date).days < 90
+        ] or members
         for member in members:
             month = rng.randint(1, 12)
-            member.loyalty_birthday = date(rng.randint(1960, 2004), month, rng.randint(1, 28))
+            member.loyalty_birthday = date(
+                rng.randint(1960, 2004), month, rng.randint(1, 28)
+            )
         for member in rng.sample(active, min(4, len(active))):
             member.loyalty_birthday = date(
                 rng.randint(1960, 2004), today.month, min(rng.randint(1, 28), 28)
@@ -499,10 +523,12 @@ class LoyaltyCrmDemo:
                 "loyalty_birthday_bonus": 100,
             }
         )
-        for member in rng.sample(active, min(3, len(active))):
-            self._demo_sale_order(rng, member, products, program)
+        if products:
+            for member in rng.sample(active, min(3, len(active))):
+                self._demo_sale_order(rng, member, products, program)
         self.env["loyalty.member.event"]._cron_detect_birthdays()
         self.env["loyalty.member.event"]._cron_process_events()
+        return True
 
     def _demo_products(self, xmlids, flag):
         products = self.env["product.product"]

@@ -146,7 +146,9 @@ class LoyaltyCard(models.Model):
             )
         events = Event.browse([u.id for _c, _cur, _t, u in reverted])
         events.filtered(lambda e: e.state == "pending").write({"state": "cancel"})
-        self._loyalty_close_upgrade_followups(events.filtered(lambda e: e.state == "done"))
+        self._loyalty_close_upgrade_followups(
+            events.filtered(lambda e: e.state == "done")
+        )
         bodies = {}
         for card, current, target, _upgrade in reverted:
             bodies[card.partner_id.id] = Markup("<p>%s</p>") % self.env._(
@@ -172,13 +174,17 @@ class LoyaltyCard(models.Model):
         )
         if not activity_type:
             return
-        activities = self.env["mail.activity"].sudo().search(
-            [
-                ("res_model", "=", "res.partner"),
-                ("res_id", "in", upgrades.partner_id.ids),
-                ("activity_type_id", "=", activity_type.id),
-                ("create_date", ">=", min(upgrades.mapped("create_date"))),
-            ]
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", upgrades.partner_id.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                    ("create_date", ">=", min(upgrades.mapped("create_date"))),
+                ]
+            )
         )
         to_close = activities.filtered(
             lambda a: any(
@@ -188,7 +194,10 @@ class LoyaltyCard(models.Model):
         )
         if to_close:
             to_close.action_feedback(
-                feedback=self.env._("Upgrade reverted the same day: the order was cancelled or refunded.")
+                feedback=self.env._(
+                    "Upgrade reverted the same day: the order was cancelled "
+                    "or refunded."
+                )
             )
 
     @api.model

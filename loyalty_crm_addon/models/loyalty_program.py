@@ -130,6 +130,14 @@ class LoyaltyProgram(models.Model):
 
         return populate_referrals(self.env)
 
+    @api.model
+    def _loyalty_demo_today(self):
+        """Entry point of today's demo picture (demo/loyalty_today_demo.xml):
+        return period, birthdays, bonuses."""
+        from ..demo.loyalty_crm_demo import populate_today
+
+        return populate_today(self.env)
+
     def action_open_loyalty_ledger(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -379,13 +387,17 @@ class LoyaltyProgram(models.Model):
         """Birthday bonus of the members whose birthday event was recorded
         today (the birthday scan), once per member and year."""
         today = fields.Date.context_today(self)
-        events = self.env["loyalty.member.event"].sudo().search(
-            [
-                ("event_type", "=", "birthday"),
-                ("key", "=like", f"birthday:%:{today.year}"),
-                ("program_id.loyalty_birthday_bonus", ">", 0),
-                ("card_id", "!=", False),
-            ]
+        events = (
+            self.env["loyalty.member.event"]
+            .sudo()
+            .search(
+                [
+                    ("event_type", "=", "birthday"),
+                    ("key", "=like", f"birthday:%:{today.year}"),
+                    ("program_id.loyalty_birthday_bonus", ">", 0),
+                    ("card_id", "!=", False),
+                ]
+            )
         )
         return self._loyalty_post_bonuses(
             [
@@ -410,9 +422,13 @@ class LoyaltyProgram(models.Model):
         owner = self.env.company.loyalty_membership_program_id.loyalty_responsible_id
         if owner:
             return owner
-        group = self.env.ref("mass_mailing.group_mass_mailing_user", raise_if_not_found=False)
+        group = self.env.ref(
+            "mass_mailing.group_mass_mailing_user", raise_if_not_found=False
+        )
         marketers = (group.users if group else self.env["res.users"]).filtered(
-            lambda u: u.active and not u.share and u.id != self.env.ref("base.user_root").id
+            lambda u: (
+                u.active and not u.share and u.id != self.env.ref("base.user_root").id
+            )
         )
         admin = self.env.ref("base.user_admin", raise_if_not_found=False)
         return (marketers - admin)[:1] or admin or marketers[:1]
@@ -421,15 +437,19 @@ class LoyaltyProgram(models.Model):
     def _loyalty_assign_mailings(self):
         """Give the shipped draft campaigns to their owner."""
         owner = self._loyalty_mailing_owner()
-        mailings = self.env["mailing.mailing"].sudo().browse(
-            [
-                m.id
-                for m in (
-                    self.env.ref(xmlid, raise_if_not_found=False)
-                    for xmlid in LOYALTY_MAILINGS
-                )
-                if m
-            ]
+        mailings = (
+            self.env["mailing.mailing"]
+            .sudo()
+            .browse(
+                [
+                    m.id
+                    for m in (
+                        self.env.ref(xmlid, raise_if_not_found=False)
+                        for xmlid in LOYALTY_MAILINGS
+                    )
+                    if m
+                ]
+            )
         )
         if owner:
             mailings.filtered(lambda m: m.state == "draft").write({"user_id": owner.id})

@@ -181,7 +181,8 @@ class ResPartner(models.Model):
     def _compute_loyalty_member_tier_id(self):
         for partner in self:
             cards = (
-                partner.loyalty_card_ids or partner.commercial_partner_id.loyalty_card_ids
+                partner.loyalty_card_ids
+                or partner.commercial_partner_id.loyalty_card_ids
             ).filtered(lambda c: c.program_id.loyalty_tier_ids)
             partner.loyalty_member_tier_id = cards.sorted("id")[:1].loyalty_tier_id
 
@@ -211,7 +212,9 @@ class ResPartner(models.Model):
     def _search_loyalty_days_since_upgrade(self, operator, value):
         if operator not in ("<=", "<") or not isinstance(value, int):
             raise UserError(
-                self.env._('Search "Days Since Tier Upgrade" with "<=" and a number of days.')
+                self.env._(
+                    'Search "Days Since Tier Upgrade" with "<=" and a number of days.'
+                )
             )
         days = value if operator == "<=" else value - 1
         since = fields.Datetime.to_datetime(

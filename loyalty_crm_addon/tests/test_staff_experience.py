@@ -5,10 +5,10 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..hooks import post_init_hook
 from .common import LoyaltyCrmCommon, membership_program_vals
 
 
@@ -25,8 +25,18 @@ class TestStaffExperience(LoyaltyCrmCommon):
         )
         cls.silver, cls.gold = cls.env["loyalty.tier"].create(
             [
-                {"name": "Silver", "program_id": cls.program.id, "sequence": 1, "threshold": 50},
-                {"name": "Gold", "program_id": cls.program.id, "sequence": 2, "threshold": 150},
+                {
+                    "name": "Silver",
+                    "program_id": cls.program.id,
+                    "sequence": 1,
+                    "threshold": 50,
+                },
+                {
+                    "name": "Gold",
+                    "program_id": cls.program.id,
+                    "sequence": 2,
+                    "threshold": 150,
+                },
             ]
         )
 
@@ -43,7 +53,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
                 "uid": user.id,
                 "context_today": lambda: __import__("datetime").date.today(),
                 "datetime": __import__("odoo.tools.safe_eval").tools.safe_eval.datetime,
-                "relativedelta": __import__("dateutil.relativedelta").relativedelta.relativedelta,
+                "relativedelta": __import__(
+                    "dateutil.relativedelta"
+                ).relativedelta.relativedelta,
                 "current_date": "2026-01-01",
                 "active_id": False,
                 "active_ids": [],
@@ -55,9 +67,14 @@ class TestStaffExperience(LoyaltyCrmCommon):
         """A shop owner opens every Loyalty menu: each action's views load
         and its list searches without error."""
         env = self.env(user=self.owner)
-        menus = (
-            env["ir.ui.menu"]
-            .search([("id", "child_of", self.env.ref("loyalty_crm_addon.menu_loyalty_crm_root").id)])
+        menus = env["ir.ui.menu"].search(
+            [
+                (
+                    "id",
+                    "child_of",
+                    self.env.ref("loyalty_crm_addon.menu_loyalty_crm_root").id,
+                )
+            ]
         )
         opened = 0
         for menu in menus.filtered("action"):
@@ -71,7 +88,12 @@ class TestStaffExperience(LoyaltyCrmCommon):
                 model = env[data["res_model"]].with_context(**context)
                 views = [(view_id, view_type) for view_id, view_type in data["views"]]
                 if not any(vt == "search" for _v, vt in views):
-                    views.append((data.get("search_view_id") and data["search_view_id"][0], "search"))
+                    views.append(
+                        (
+                            data.get("search_view_id") and data["search_view_id"][0],
+                            "search",
+                        )
+                    )
                 model.get_views(views)
                 if data["res_id"]:
                     model.browse(data["res_id"]).read()
@@ -102,7 +124,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
         salesperson = new_test_user(
             self.env, login="own_docs_seller2", groups="sales_team.group_sale_salesman"
         )
-        other = new_test_user(self.env, login="other_seller", groups="sales_team.group_sale_salesman")
+        other = new_test_user(
+            self.env, login="other_seller", groups="sales_team.group_sale_salesman"
+        )
         order = self._order()
         order.user_id = other
         order._update_programs_and_rewards()
@@ -119,7 +143,11 @@ class TestStaffExperience(LoyaltyCrmCommon):
         views = {v.view_mode: v.view_id for v in action.view_ids}
         for mode in ("list", "kanban"):
             arch = self.env["res.partner"].get_view(views[mode].id, mode)["arch"]
-            for field in ("loyalty_balance", "loyalty_member_tier_id", "loyalty_last_activity_date"):
+            for field in (
+                "loyalty_balance",
+                "loyalty_member_tier_id",
+                "loyalty_last_activity_date",
+            ):
                 self.assertIn(f'name="{field}"', arch, f"{mode} shows {field}")
         self.assertEqual(self.member.loyalty_member_tier_id, self.silver)
         self.assertEqual(self.member.loyalty_member_tier_id, self.card.loyalty_tier_id)
@@ -129,7 +157,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.assertIn((self.silver, 1), groups, "members group by tier")
         self.assertIn(
             self.member,
-            self.env["res.partner"].search([("loyalty_member_tier_id", "=", self.silver.id)]),
+            self.env["res.partner"].search(
+                [("loyalty_member_tier_id", "=", self.silver.id)]
+            ),
         )
 
     def test_points_button_comes_first(self):
@@ -146,7 +176,8 @@ class TestStaffExperience(LoyaltyCrmCommon):
         action = self.env.ref("loyalty_crm_addon.action_loyalty_points_analysis")
         self.assertEqual(action.view_mode.split(",")[0], "graph")
         self.assertEqual(
-            self.env.ref("loyalty_crm_addon.menu_loyalty_reporting_ledger").action, action
+            self.env.ref("loyalty_crm_addon.menu_loyalty_reporting_ledger").action,
+            action,
         )
         groups = self.Ledger._read_group(
             [("card_id", "=", self.card.id)],
@@ -162,7 +193,11 @@ class TestStaffExperience(LoyaltyCrmCommon):
         order = self._confirmed_order()
         self.assertEqual(self.card.loyalty_tier_id, self.gold)
         upgrade = Event.search(
-            [("card_id", "=", self.card.id), ("event_type", "=", "tier_upgrade"), ("tier_id", "=", self.gold.id)]
+            [
+                ("card_id", "=", self.card.id),
+                ("event_type", "=", "tier_upgrade"),
+                ("tier_id", "=", self.gold.id),
+            ]
         )
         if process_before_cancel:
             Event._cron_process_events()
@@ -176,7 +211,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
 
     def test_cancelled_order_reverts_same_day_upgrade_before_rules_ran(self):
         upgrade = self._to_gold_and_cancel(process_before_cancel=False)
-        self.assertEqual(self.card.loyalty_tier_id, self.silver, "back at once, not at the review")
+        self.assertEqual(
+            self.card.loyalty_tier_id, self.silver, "back at once, not at the review"
+        )
         self.assertEqual(self.member.loyalty_member_tier_id, self.silver)
         self.assertEqual(upgrade.state, "cancel", "no congratulation goes out")
         self.assertIn("upgrade reverted", self.member.message_ids[0].body)
@@ -187,7 +224,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.env["loyalty.member.event"]._cron_process_events()
         summaries = self.member.activity_ids.mapped("summary")
         self.assertFalse([s for s in summaries if "Gold" in s], summaries)
-        self.assertFalse([s for s in summaries if "moved down" in s], "no contradictory activity")
+        self.assertFalse(
+            [s for s in summaries if "moved down" in s], "no contradictory activity"
+        )
         self.assertFalse(
             self.env["loyalty.member.event"].search(
                 [("card_id", "=", self.card.id), ("event_type", "=", "tier_downgrade")]
@@ -201,8 +240,10 @@ class TestStaffExperience(LoyaltyCrmCommon):
             self.env.ref("base_automation.view_base_automation_search").id, "search"
         )["arch"]
         self.assertIn('name="loyalty"', search, "a Loyalty filter on automation rules")
-        rules = self.env["base.automation"].with_context(active_test=False).search(
-            [("model_id.model", "=like", "loyalty.%")]
+        rules = (
+            self.env["base.automation"]
+            .with_context(active_test=False)
+            .search([("model_id.model", "=like", "loyalty.%")])
         )
         self.assertGreaterEqual(len(rules), 10)
         for rule in rules:
@@ -211,7 +252,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
                 self.assertTrue(rule.description)
                 if "code" in rule.action_server_ids.mapped("state"):
                     self.assertIn("Execute Code", rule.description)
-                for action in rule.action_server_ids.filtered(lambda a: a.state == "mail_post"):
+                for action in rule.action_server_ids.filtered(
+                    lambda a: a.state == "mail_post"
+                ):
                     self.assertEqual(action.mail_post_method, "email")
                     self.assertEqual(action.template_id.model, "loyalty.member.event")
 
@@ -221,7 +264,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
 
     def test_signup_bonus_once_through_the_ledger_with_its_email(self):
         self.program.loyalty_signup_bonus = 50
-        newcomer = self.env["res.partner"].create({"name": "Nina New", "email": "nina@example.com"})
+        newcomer = self.env["res.partner"].create(
+            {"name": "Nina New", "email": "nina@example.com"}
+        )
         card = self.env["loyalty.card"].browse(newcomer.action_loyalty_enroll())
         newcomer.action_loyalty_enroll()
         bonus = self._lines(card, entry_type="bonus")
@@ -235,9 +280,11 @@ class TestStaffExperience(LoyaltyCrmCommon):
     def test_birthday_bonus_once_a_year(self):
         self.program.loyalty_birthday_bonus = 100
         today = __import__("odoo").fields.Date.today()
-        self.member.loyalty_birthday = today.replace(year=today.year - 30) if not (
-            today.month == 2 and today.day == 29
-        ) else today.replace(year=today.year - 28)
+        self.member.loyalty_birthday = (
+            today.replace(year=today.year - 30)
+            if not (today.month == 2 and today.day == 29)
+            else today.replace(year=today.year - 28)
+        )
         Event = self.env["loyalty.member.event"]
         Event._cron_detect_birthdays()
         Event._cron_detect_birthdays()
@@ -250,18 +297,26 @@ class TestStaffExperience(LoyaltyCrmCommon):
 
     def test_mailings_belong_to_the_responsible_and_target_recent_upgrades(self):
         responsible = new_test_user(
-            self.env, login="loyalty_marketer", groups="mass_mailing.group_mass_mailing_user"
+            self.env,
+            login="loyalty_marketer",
+            groups="mass_mailing.group_mass_mailing_user",
         )
         self.program.loyalty_responsible_id = responsible
         welcome = self.env.ref("loyalty_crm_addon.mailing_loyalty_tier_welcome")
-        self.assertEqual(welcome.user_id, responsible, "in the responsible's My Mailings")
-        veteran = self.env["res.partner"].create({"name": "Victor Veteran", "email": "v@example.com"})
+        self.assertEqual(
+            welcome.user_id, responsible, "in the responsible's My Mailings"
+        )
+        veteran = self.env["res.partner"].create(
+            {"name": "Victor Veteran", "email": "v@example.com"}
+        )
         with freeze_time(fields.Datetime.now() - timedelta(days=60)):
             veteran.action_loyalty_enroll()
             self._confirmed_order(partner=veteran)
         self._confirmed_order()
         self.assertTrue(veteran.loyalty_tier_id and self.member.loyalty_tier_id)
-        recipients = self.env["res.partner"].search(literal_eval(welcome.mailing_domain))
+        recipients = self.env["res.partner"].search(
+            literal_eval(welcome.mailing_domain)
+        )
         self.assertIn(self.member, recipients)
         self.assertNotIn(veteran, recipients, "upgraded two months ago")
 
@@ -278,7 +333,9 @@ class TestStaffExperience(LoyaltyCrmCommon):
             )["arch"]
         )
         group_of = {
-            field: arch.xpath(f"//field[@name='{field}']/ancestor::group[1]")[0].get("string")
+            field: arch.xpath(f"//field[@name='{field}']/ancestor::group[1]")[0].get(
+                "string"
+            )
             for field in (
                 "loyalty_inactivity_days",
                 "loyalty_points_validity_days",
@@ -291,11 +348,16 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.assertEqual(group_of["loyalty_signup_bonus"], "Bonuses")
 
     def test_native_demo_program_gets_no_opening_balance(self):
-        from odoo.addons.loyalty_crm_addon.hooks import post_init_hook
-
-        native = self.env["loyalty.program"].create(membership_program_vals("Loyalty Program"))
+        native = self.env["loyalty.program"].create(
+            membership_program_vals("Loyalty Program")
+        )
         self.env["ir.model.data"].create(
-            {"module": "pos_loyalty", "name": "k11_test_native_program", "model": "loyalty.program", "res_id": native.id}
+            {
+                "module": "pos_loyalty",
+                "name": "k11_test_native_program",
+                "model": "loyalty.program",
+                "res_id": native.id,
+            }
         )
         shop = self.env["loyalty.program"].create(membership_program_vals("Shop Club"))
         Card = self.env["loyalty.card"].with_context(loyalty_ledger_sync=True)
@@ -308,9 +370,13 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.env.cr.execute(
             "UPDATE loyalty_card SET points = 99900 WHERE id = %s", [native_card.id]
         )
-        self.env.cr.execute("UPDATE loyalty_card SET points = 40 WHERE id = %s", [shop_card.id])
+        self.env.cr.execute(
+            "UPDATE loyalty_card SET points = 40 WHERE id = %s", [shop_card.id]
+        )
         self.env.invalidate_all()
         post_init_hook(self.env)
-        self.assertFalse(self._lines(native_card), "Odoo's demo card stays out of the ledger")
+        self.assertFalse(
+            self._lines(native_card), "Odoo's demo card stays out of the ledger"
+        )
         self.assertEqual(self._lines(shop_card).points, 40)
         self.assertNotIn(native_card, self.Ledger._get_inconsistent_cards())

@@ -39,7 +39,8 @@ def migrate(cr, version):
         # Tier welcome: members upgraded in the last 30 days, not every member
         # with a tier.
         welcome.mailing_domain = (
-            "[('loyalty_days_since_upgrade', '<=', 30), ('loyalty_tier_id', '!=', False)]"
+            "[('loyalty_days_since_upgrade', '<=', 30), "
+            "('loyalty_tier_id', '!=', False)]"
         )
 
 
@@ -54,6 +55,8 @@ def _refresh_shipped_descriptions(env):
         tree = etree.parse(file_path(f"loyalty_crm_addon/data/{data_file}"))
         for record in tree.xpath("//record[@model='base.automation']"):
             description = record.xpath("field[@name='description']")
-            rule = env.ref(f"loyalty_crm_addon.{record.get('id')}", raise_if_not_found=False)
+            rule = env.ref(
+                f"loyalty_crm_addon.{record.get('id')}", raise_if_not_found=False
+            )
             if rule and description:
                 rule.description = description[0].text
