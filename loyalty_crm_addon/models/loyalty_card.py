@@ -137,7 +137,7 @@ class LoyaltyCard(models.Model):
         if not reverted:
             return []
         for card, _current, target, _upgrade in reverted:
-            card.with_context(loyalty_ledger_sync=ENGINE).write(
+            card.with_context(loyalty_ledger_origin=ENGINE).write(
                 {
                     "loyalty_tier_id": target.id,
                     "loyalty_tier_since": today,

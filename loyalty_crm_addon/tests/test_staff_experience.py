@@ -360,7 +360,7 @@ class TestStaffExperience(LoyaltyCrmCommon):
             }
         )
         shop = self.env["loyalty.program"].create(membership_program_vals("Shop Club"))
-        Card = self.env["loyalty.card"].with_context(loyalty_ledger_sync=True)
+        Card = self.env["loyalty.card"]
         native_card, shop_card = Card.create(
             [
                 {"program_id": native.id, "partner_id": self.partner.id},
