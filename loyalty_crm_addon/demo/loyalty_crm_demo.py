@@ -526,8 +526,25 @@ class LoyaltyCrmDemo:
         if products:
             for member in rng.sample(active, min(3, len(active))):
                 self._demo_sale_order(rng, member, products, program)
-        self.env["loyalty.member.event"]._cron_detect_birthdays()
-        self.env["loyalty.member.event"]._cron_process_events()
+        Event = self.env["loyalty.member.event"]
+        Event._cron_detect_birthdays()
+        Event._cron_process_events()
+        # Automation rules made in this installation take effect when the
+        # registry reloads (base_automation): the follow-ups of the history
+        # are scheduled here, as the shipped rules would have.
+        from ..engine import member_event_actions
+
+        followed = Event.search(
+            [
+                (
+                    "event_type",
+                    "in",
+                    ["tier_upgrade", "tier_downgrade", "first_redemption", "inactive"],
+                ),
+                ("state", "=", "done"),
+            ]
+        )
+        member_event_actions.schedule_activity(followed)
         return True
 
     def _demo_products(self, xmlids, flag):
