@@ -58,12 +58,14 @@
         "views/loyalty_segment_views.xml",
         "report/loyalty_report_views.xml",
         "views/loyalty_report_menus.xml",
+        "data/loyalty_bonus_data.xml",
     ],
     "demo": [
         "demo/loyalty_crm_demo.xml",
         "demo/loyalty_referral_demo.xml",
         "demo/loyalty_reward_catalog_demo.xml",
         "demo/loyalty_kpi_demo.xml",
+        "demo/loyalty_today_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

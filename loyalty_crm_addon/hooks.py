@@ -1,9 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from .models.loyalty_ledger_line import NATIVE_DEMO_MODULES
 
 
 def post_init_hook(env):
     """Open the ledger of membership cards that already hold points, so that
-    every card's balance equals the sum of its posted lines from day one."""
+    every card's balance equals the sum of its posted lines from day one.
+    Cards of Odoo's own demo programs are not members: no opening balance
+    (Odoo's demo card of 99,900 points would dominate every report)."""
     env.cr.execute(
         """
         INSERT INTO loyalty_ledger_line (
@@ -18,8 +21,11 @@ def post_init_hook(env):
           FROM loyalty_card c
           JOIN loyalty_program p ON p.id = c.program_id
          WHERE p.program_type = 'loyalty' AND c.points <> 0
+           AND p.id NOT IN (
+                SELECT res_id FROM ir_model_data
+                 WHERE model = 'loyalty.program' AND module = ANY(%(native)s))
            AND NOT EXISTS (
                 SELECT 1 FROM loyalty_ledger_line l WHERE l.card_id = c.id)
         """,
-        {"uid": env.uid},
+        {"uid": env.uid, "native": NATIVE_DEMO_MODULES},
     )

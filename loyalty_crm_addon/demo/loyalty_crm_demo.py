@@ -12,7 +12,7 @@ the ledger is immutable through the ORM.
 import logging
 import random
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -185,6 +185,11 @@ REDEMPTIONS = [
     (500, "Office plant gift box"),
     (400, "Coffee machine rental, one month"),
 ]
+
+
+def populate_today(env):
+    """Today's picture, once the history and the referrals are built."""
+    return LoyaltyCrmDemo(env(su=True))._demo_today()
 
 
 def populate(env):
@@ -472,6 +477,74 @@ class LoyaltyCrmDemo:
             Ledger.search_count([("program_id", "=", program.id)]),
             (datetime.now() - started).total_seconds(),
         )
+        return True
+
+    def _demo_today(self):
+        """What a shop sees today, after the history and the referrals: a
+        return period with points waiting, birthdays (one today, a few this
+        month), the program's bonuses and the follow-ups of today's events."""
+        program = self.env.ref(
+            "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
+        )
+        if not program or program.loyalty_pending_days:
+            return False  # no demo program, or already done
+        rng = random.Random(11)
+        products = self._demo_products(SALE_PRODUCTS, "sale_ok")
+        today = fields.Date.context_today(program)
+        members = (
+            self.env["loyalty.card"]
+            .search([("program_id", "=", program.id)], order="id")
+            .partner_id.filtered(lambda p: not p.is_company)
+        )
+        members = list(members)
+        active = [
+            m
+            for m in members
+            if m.loyalty_last_activity_date
+            and (today - m.loyalty_last_activity_date).days < 90
+        ] or members
+        for member in members:
+            month = rng.randint(1, 12)
+            member.loyalty_birthday = date(
+                rng.randint(1960, 2004), month, rng.randint(1, 28)
+            )
+        for member in rng.sample(active, min(4, len(active))):
+            member.loyalty_birthday = date(
+                rng.randint(1960, 2004), today.month, min(rng.randint(1, 28), 28)
+            )
+        birthday_today = rng.choice(active)
+        birthday_today.loyalty_birthday = date(
+            1985, today.month, 28 if (today.month, today.day) == (2, 29) else today.day
+        )
+        program.write(
+            {
+                "loyalty_pending_days": 14,
+                "loyalty_signup_bonus": 50,
+                "loyalty_birthday_bonus": 100,
+            }
+        )
+        if products:
+            for member in rng.sample(active, min(3, len(active))):
+                self._demo_sale_order(rng, member, products, program)
+        Event = self.env["loyalty.member.event"]
+        Event._cron_detect_birthdays()
+        Event._cron_process_events()
+        # Automation rules made in this installation take effect when the
+        # registry reloads (base_automation): the follow-ups of the history
+        # are scheduled here, as the shipped rules would have.
+        from ..engine import member_event_actions
+
+        followed = Event.search(
+            [
+                (
+                    "event_type",
+                    "in",
+                    ["tier_upgrade", "tier_downgrade", "first_redemption", "inactive"],
+                ),
+                ("state", "=", "done"),
+            ]
+        )
+        member_event_actions.schedule_activity(followed)
         return True
 
     def _demo_products(self, xmlids, flag):

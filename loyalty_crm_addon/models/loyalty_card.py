@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero, float_round
 
-from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin
+from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin, format_points
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
@@ -124,6 +124,104 @@ class LoyaltyCard(models.Model):
                 changes.append((card, current, target))
         self._loyalty_change_tiers(changes, reason)
         return changes
+
+    def _loyalty_revert_same_day_upgrades(self, reason=""):
+        """A cancelled order or a refund that takes a member back below the
+        tier it gave them today reverts that upgrade at once: the card goes
+        back to the tier its points reach, the upgrade's event is cancelled
+        if its rules have not run yet, and the follow-up it opened is closed.
+        No "moved down" event: nothing happened from the member's view."""
+        today = fields.Date.context_today(self)
+        cards = self.sudo().filtered(
+            lambda c: c.loyalty_tier_id and c.loyalty_tier_since == today
+        )
+        if not cards:
+            return []
+        Event = self.env["loyalty.member.event"].sudo()
+        upgrades = Event.search(
+            [
+                ("card_id", "in", cards.ids),
+                ("event_type", "=", "tier_upgrade"),
+                ("create_date", ">=", fields.Datetime.to_datetime(today)),
+            ],
+            order="id desc",
+        )
+        points = cards._loyalty_qualifying_points()
+        reverted = []
+        for card in cards:
+            current = card.loyalty_tier_id
+            upgrade = upgrades.filtered(
+                lambda e, c=card, t=current: e.card_id == c and e.tier_id == t
+            )[:1]
+            target = card.program_id._loyalty_tier_for_points(points.get(card, 0.0))
+            if not upgrade or (target.threshold if target else -1) >= current.threshold:
+                continue
+            reverted.append((card, current, target, upgrade))
+        if not reverted:
+            return []
+        for card, _current, target, _upgrade in reverted:
+            card.with_context(loyalty_ledger_origin=ENGINE).write(
+                {
+                    "loyalty_tier_id": target.id,
+                    "loyalty_tier_since": today,
+                    "loyalty_tier_review_date": False,
+                }
+            )
+        events = Event.browse([u.id for _c, _cur, _t, u in reverted])
+        events.filtered(lambda e: e.state == "pending").write({"state": "cancel"})
+        self._loyalty_close_upgrade_followups(
+            events.filtered(lambda e: e.state == "done")
+        )
+        bodies = {}
+        for card, current, target, _upgrade in reverted:
+            bodies[card.partner_id.id] = Markup("<p>%s</p>") % self.env._(
+                "Loyalty tier: %(old)s → %(new)s (upgrade reverted: %(reason)s)",
+                old=current.name,
+                new=target.name or self.env._("none"),
+                reason=reason,
+            )
+        self.env["res.partner"].sudo().browse(list(bodies))._message_log_batch(
+            bodies=bodies, message_type="notification"
+        )
+        return [(card, current, target) for card, current, target, _u in reverted]
+
+    @api.model
+    def _loyalty_close_upgrade_followups(self, upgrades):
+        """Close the follow-up activities the upgrade events opened on their
+        members (the activities created since, naming the tier)."""
+        if not upgrades:
+            return
+        activity_type = self.env.ref(
+            "loyalty_crm_addon.mail_activity_type_loyalty_followup",
+            raise_if_not_found=False,
+        )
+        if not activity_type:
+            return
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", upgrades.partner_id.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                    ("create_date", ">=", min(upgrades.mapped("create_date"))),
+                ]
+            )
+        )
+        to_close = activities.filtered(
+            lambda a: any(
+                u.partner_id.id == a.res_id and u.tier_id.name in (a.summary or "")
+                for u in upgrades
+            )
+        )
+        if to_close:
+            to_close.action_feedback(
+                feedback=self.env._(
+                    "Upgrade reverted the same day: the order was cancelled "
+                    "or refunded."
+                )
+            )
 
     @api.model
     def _loyalty_change_tiers(self, changes, reason):
@@ -302,8 +400,8 @@ class LoyaltyCard(models.Model):
                     "Not enough points: %(partner)s has %(balance)s available, "
                     "%(points)s asked.",
                     partner=self.partner_id.display_name,
-                    balance=self.points,
-                    points=points,
+                    balance=format_points(self.env, self.points),
+                    points=format_points(self.env, points),
                 )
             )
 
@@ -345,7 +443,7 @@ class LoyaltyCard(models.Model):
         self.partner_id.sudo().message_post(
             body=self.env._(
                 "Loyalty points adjusted by %(points)s: %(reason)s",
-                points=points,
+                points=("+" if points > 0 else "") + format_points(self.env, points),
                 reason=reason,
             ),
             author_id=self.env.user.partner_id.id,

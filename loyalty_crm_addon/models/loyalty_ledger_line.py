@@ -55,6 +55,21 @@ ENGINE_FIELDS = {"state", "points_residual"}
 PRECISION = 2
 
 
+def format_points(env, points):
+    """Points as people write them, in the user's language: 150, 1,250,
+    12.50 (no trailing ".0")."""
+    from odoo.tools.misc import formatLang
+
+    whole = float_is_zero(points - round(points), precision_digits=PRECISION)
+    return formatLang(env, points, digits=0 if whole else PRECISION)
+
+
+# Programs of Odoo's own demo data (loyalty, sale_loyalty, pos_loyalty...):
+# not the shop's members; their cards get no ledger and stay out of the
+# loyalty reports and the consistency check.
+NATIVE_DEMO_MODULES = ["loyalty", "sale_loyalty", "pos_loyalty", "website_sale_loyalty"]
+
+
 class LoyaltyLedgerLine(models.Model):
     _name = "loyalty.ledger.line"
     _description = "Loyalty Points Ledger Line"
@@ -76,6 +91,13 @@ class LoyaltyLedgerLine(models.Model):
         "res.partner", index=True, ondelete="restrict", readonly=True
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
+    member_tier_id = fields.Many2one(
+        related="card_id.loyalty_tier_id",
+        string="Member Tier",
+        store=True,
+        index=True,
+        help="The member's current tier, to analyse points by tier.",
+    )
     date = fields.Datetime(
         required=True, index=True, default=fields.Datetime.now, readonly=True
     )
@@ -188,6 +210,14 @@ class LoyaltyLedgerLine(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_api_reference_uniq
             ON loyalty_ledger_line (card_id, reference)
             WHERE source = 'api' AND reference IS NOT NULL
+            """
+        )
+        # A bonus (sign-up, birthday of a year) is given once per card.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS loyalty_ledger_line_bonus_reference_uniq
+            ON loyalty_ledger_line (card_id, reference)
+            WHERE entry_type = 'bonus' AND reference IS NOT NULL
             """
         )
         # Points that qualify for tiers, read by every upgrade check.
@@ -394,6 +424,13 @@ class LoyaltyLedgerLine(models.Model):
         earning = self.filtered(lambda ln: ln.tier_qualifying and ln.points > 0)
         if earning:
             earning.card_id._loyalty_apply_tiers(reason=self.env._("Points earned"))
+        taken_back = self.filtered(
+            lambda ln: ln.entry_type == "reversal" and ln.points < 0
+        )
+        if taken_back:
+            taken_back.card_id._loyalty_revert_same_day_upgrades(
+                reason=self.env._("points of the upgrade taken back")
+            )
         self.env["loyalty.member.event"]._emit_from_ledger(self)
 
     def _consume_lots(self):
@@ -654,7 +691,11 @@ class LoyaltyLedgerLine(models.Model):
              WHERE p.program_type = 'loyalty'
                AND (ABS(c.points - COALESCE(l.points, 0)) > 0.005
                     OR c.points < -0.005)
-            """
+               AND p.id NOT IN (
+                    SELECT res_id FROM ir_model_data
+                     WHERE model = 'loyalty.program' AND module = ANY(%s))
+            """,
+            [NATIVE_DEMO_MODULES],
         )
         return self.env["loyalty.card"].browse(r[0] for r in self.env.cr.fetchall())
 

@@ -32,6 +32,8 @@ EVENT_TYPES = [
     ("points_expiring", "Points Expiring Soon"),
     ("inactive", "Inactive Member"),
     ("referral_converted", "Referral Converted"),
+    ("signup_bonus", "Sign-up Bonus"),
+    ("birthday_bonus", "Birthday Bonus"),
 ]
 
 
@@ -83,13 +85,20 @@ class LoyaltyMemberEvent(models.Model):
         "crm.lead", string="Opportunity", ondelete="set null", readonly=True
     )
     state = fields.Selection(
-        [("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancel", "Cancelled"),
+        ],
         required=True,
         default="pending",
         readonly=True,
         copy=False,
         help="Pending: recorded, its automation rules not run yet. Done: the "
-        "rules ran. Failed: a rule raised an error; fix it and retry.",
+        "rules ran. Failed: a rule raised an error; fix it and retry. "
+        "Cancelled: what it announced was undone before its rules ran (a tier "
+        "upgrade reverted the same day).",
     )
     error = fields.Text(
         readonly=True, copy=False, groups="loyalty_crm_addon.group_loyalty_manager"
@@ -279,7 +288,9 @@ class LoyaltyMemberEvent(models.Model):
 
     @api.model
     def _cron_detect_birthdays(self, batch_size=10000):
-        return detection.detect_birthdays(self, batch_size)
+        result = detection.detect_birthdays(self, batch_size)
+        self.env["loyalty.program"]._loyalty_post_birthday_bonuses()
+        return result
 
     @api.model
     def _cron_detect_expiring_points(self, batch_size=10000):

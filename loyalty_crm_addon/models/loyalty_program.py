@@ -4,6 +4,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..kpi.engine import LoyaltyKpiEngine
 
+# The shipped campaigns (draft mailings of mailing_data.xml).
+LOYALTY_MAILINGS = (
+    "loyalty_crm_addon.mailing_loyalty_winback",
+    "loyalty_crm_addon.mailing_loyalty_tier_welcome",
+    "loyalty_crm_addon.mailing_loyalty_points_expiring",
+    "loyalty_crm_addon.mailing_loyalty_birthday",
+)
+
 
 class LoyaltyProgram(models.Model):
     _inherit = "loyalty.program"
@@ -47,6 +55,15 @@ class LoyaltyProgram(models.Model):
     )
     loyalty_ledger_line_count = fields.Integer(
         compute="_compute_loyalty_ledger_line_count"
+    )
+
+    loyalty_signup_bonus = fields.Float(
+        string="Sign-up Bonus",
+        help="Points a new member gets once, when they join the program.",
+    )
+    loyalty_birthday_bonus = fields.Float(
+        string="Birthday Bonus",
+        help="Points a member gets on their birthday, once a year.",
     )
 
     _sql_constraints = [
@@ -112,6 +129,14 @@ class LoyaltyProgram(models.Model):
         from ..demo.loyalty_referral_demo import populate_referrals
 
         return populate_referrals(self.env)
+
+    @api.model
+    def _loyalty_demo_today(self):
+        """Entry point of today's demo picture (demo/loyalty_today_demo.xml):
+        return period, birthdays, bonuses."""
+        from ..demo.loyalty_crm_demo import populate_today
+
+        return populate_today(self.env)
 
     def action_open_loyalty_ledger(self):
         self.ensure_one()
@@ -284,3 +309,156 @@ class LoyaltyProgram(models.Model):
             "trend": engine.monthly_trend(),
             "tiers": engine.tier_distribution(),
         }
+
+    # ------------------------------------------------------------------
+    # Bonuses: ledger lines of type ``bonus`` with a reference that makes
+    # each one unique (sign-up once per card, birthday once per year).
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_post_bonuses(self, bonuses):
+        """Post ``[(card, points, reference, description, event_type)]``
+        bonus lines, skipping references the card already has, and record
+        a member event for each (its rule sends the email). Returns the
+        lines."""
+        Ledger = self.env["loyalty.ledger.line"].sudo()
+        bonuses = [b for b in bonuses if b[1] > 0]
+        if not bonuses:
+            return Ledger
+        cards = self.env["loyalty.card"].union(*[b[0] for b in bonuses])
+        cards._loyalty_lock()
+        done = set(
+            Ledger.search(
+                [
+                    ("card_id", "in", cards.ids),
+                    ("entry_type", "=", "bonus"),
+                    ("reference", "in", [b[2] for b in bonuses]),
+                ]
+            ).mapped(lambda ln: (ln.card_id.id, ln.reference))
+        )
+        vals_list, events = [], []
+        for card, points, reference, description, event_type in bonuses:
+            if (card.id, reference) in done:
+                continue
+            done.add((card.id, reference))
+            vals_list.append(
+                Ledger._prepare_line(
+                    card,
+                    "bonus",
+                    points,
+                    source="system",
+                    reference=reference,
+                    description=description,
+                )
+            )
+            events.append(
+                {
+                    "partner_id": card.partner_id.id,
+                    "card_id": card.id,
+                    "program_id": card.program_id.id,
+                    "company_id": card.company_id.id,
+                    "event_type": event_type,
+                    "points": points,
+                    "description": description,
+                    "key": f"{event_type}:{reference}:{card.id}",
+                }
+            )
+        lines = Ledger._post(vals_list)
+        self.env["loyalty.member.event"]._emit(events)
+        return lines
+
+    @api.model
+    def _loyalty_post_signup_bonuses(self, cards):
+        return self._loyalty_post_bonuses(
+            [
+                (
+                    card,
+                    card.program_id.loyalty_signup_bonus,
+                    f"signup:{card.id}",
+                    self.env._("Sign-up bonus"),
+                    "signup_bonus",
+                )
+                for card in cards
+                if card.program_id.loyalty_signup_bonus
+            ]
+        )
+
+    @api.model
+    def _loyalty_post_birthday_bonuses(self):
+        """Birthday bonus of the members whose birthday event was recorded
+        today (the birthday scan), once per member and year."""
+        today = fields.Date.context_today(self)
+        events = (
+            self.env["loyalty.member.event"]
+            .sudo()
+            .search(
+                [
+                    ("event_type", "=", "birthday"),
+                    ("key", "=like", f"birthday:%:{today.year}"),
+                    ("program_id.loyalty_birthday_bonus", ">", 0),
+                    ("card_id", "!=", False),
+                ]
+            )
+        )
+        return self._loyalty_post_bonuses(
+            [
+                (
+                    event.card_id,
+                    event.program_id.loyalty_birthday_bonus,
+                    f"birthday:{event.partner_id.id}:{today.year}",
+                    self.env._("Birthday bonus %s", today.year),
+                    "birthday_bonus",
+                )
+                for event in events
+            ]
+        )
+
+    # ------------------------------------------------------------------
+    # Shipped campaigns
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_mailing_owner(self):
+        """The company membership program's responsible, else a marketing
+        user (not a bot), else the administrator."""
+        owner = self.env.company.loyalty_membership_program_id.loyalty_responsible_id
+        if owner:
+            return owner
+        group = self.env.ref(
+            "mass_mailing.group_mass_mailing_user", raise_if_not_found=False
+        )
+        marketers = (group.users if group else self.env["res.users"]).filtered(
+            lambda u: (
+                u.active and not u.share and u.id != self.env.ref("base.user_root").id
+            )
+        )
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        return (marketers - admin)[:1] or admin or marketers[:1]
+
+    @api.model
+    def _loyalty_assign_mailings(self):
+        """Give the shipped draft campaigns to their owner."""
+        owner = self._loyalty_mailing_owner()
+        mailings = (
+            self.env["mailing.mailing"]
+            .sudo()
+            .browse(
+                [
+                    m.id
+                    for m in (
+                        self.env.ref(xmlid, raise_if_not_found=False)
+                        for xmlid in LOYALTY_MAILINGS
+                    )
+                    if m
+                ]
+            )
+        )
+        if owner:
+            mailings.filtered(lambda m: m.state == "draft").write({"user_id": owner.id})
+        return True
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "loyalty_responsible_id" in vals and (
+            self.env.company.loyalty_membership_program_id in self
+        ):
+            self._loyalty_assign_mailings()
+        return res

@@ -99,6 +99,17 @@ class ResPartner(models.Model):
         compute_sudo=True,
         help="The tier of the member's card in the company's membership program.",
     )
+    # Stored copy of the card's tier (the card is the truth) so staff can
+    # filter and group members by tier.
+    loyalty_member_tier_id = fields.Many2one(
+        "loyalty.tier",
+        string="Tier",
+        compute="_compute_loyalty_member_tier_id",
+        store=True,
+        index=True,
+        compute_sudo=True,
+        help="The tier of the member's membership card.",
+    )
     loyalty_tier_points = fields.Float(
         string="Qualifying Points",
         compute="_compute_loyalty_tier_progress",
@@ -125,6 +136,13 @@ class ResPartner(models.Model):
     loyalty_birthday_this_month = fields.Boolean(
         compute="_compute_loyalty_birthday_this_month",
         search="_search_loyalty_birthday_this_month",
+    )
+    loyalty_days_since_upgrade = fields.Integer(
+        string="Days Since Tier Upgrade",
+        compute="_compute_loyalty_days_since_upgrade",
+        search="_search_loyalty_days_since_upgrade",
+        help="Days since the member last moved up a tier (mailings: members "
+        "upgraded in the last N days).",
     )
     loyalty_has_expiring_points = fields.Boolean(
         compute="_compute_loyalty_has_expiring_points",
@@ -160,6 +178,54 @@ class ResPartner(models.Model):
     def _compute_loyalty_tier_id(self):
         for partner in self:
             partner.loyalty_tier_id = partner.loyalty_card_id.loyalty_tier_id
+
+    @api.depends(
+        "loyalty_card_ids.loyalty_tier_id",
+        "commercial_partner_id.loyalty_card_ids.loyalty_tier_id",
+    )
+    def _compute_loyalty_member_tier_id(self):
+        for partner in self:
+            cards = (
+                partner.loyalty_card_ids
+                or partner.commercial_partner_id.loyalty_card_ids
+            ).filtered(lambda c: c.program_id.loyalty_tier_ids)
+            partner.loyalty_member_tier_id = cards.sorted("id")[:1].loyalty_tier_id
+
+    def _loyalty_last_upgrades(self, since=None):
+        """{partner id: date of their last tier upgrade event}"""
+        domain = [("event_type", "=", "tier_upgrade"), ("state", "!=", "cancel")]
+        if self.ids:
+            domain.append(("partner_id", "in", self.ids))
+        if since:
+            domain.append(("date", ">=", since))
+        return {
+            partner.id: date
+            for partner, date in self.env["loyalty.member.event"]
+            .sudo()
+            ._read_group(domain, ["partner_id"], ["date:max"])
+        }
+
+    def _compute_loyalty_days_since_upgrade(self):
+        today = fields.Date.context_today(self)
+        last = self._loyalty_last_upgrades()
+        for partner in self:
+            date = last.get(partner.id)
+            partner.loyalty_days_since_upgrade = (
+                (today - date.date()).days if date else -1
+            )
+
+    def _search_loyalty_days_since_upgrade(self, operator, value):
+        if operator not in ("<=", "<") or not isinstance(value, int):
+            raise UserError(
+                self.env._(
+                    'Search "Days Since Tier Upgrade" with "<=" and a number of days.'
+                )
+            )
+        days = value if operator == "<=" else value - 1
+        since = fields.Datetime.to_datetime(
+            fields.Date.context_today(self) - timedelta(days=days)
+        )
+        return [("id", "in", list(self.browse()._loyalty_last_upgrades(since)))]
 
     def _search_loyalty_tier_id(self, operator, value):
         program = self.env.company.loyalty_membership_program_id
@@ -442,6 +508,7 @@ class ResPartner(models.Model):
                 ]
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
+            self.env["loyalty.program"]._loyalty_post_signup_bonuses(new_cards)
             # One note per new member, in one batch (order confirmation path).
             body = Markup("<p>%s</p>") % self.env._(
                 "Enrolled in %s.", program.display_name

@@ -17,3 +17,4 @@ from . import test_event_processing
 from . import test_one_history
 from . import test_ledger_guard
 from . import test_pos_till
+from . import test_staff_experience

@@ -129,9 +129,12 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
             winback._get_remaining_recipients()
         )
         self.assertEqual(recipients.mapped("email"), ["olga@example.com"])
-        # A mailing on contacts filtered by loyalty fields.
-        self._set_tier(self.member.loyalty_card_id, self.gold)
-        self._set_tier(self.other.loyalty_card_id, self.gold)
+        # A mailing on contacts filtered by loyalty fields (tier welcome:
+        # members who moved up a tier lately, as the engine moves them).
+        cards = self.member.loyalty_card_id | self.other.loyalty_card_id
+        cards._loyalty_change_tiers(
+            [(card, card.loyalty_tier_id, self.gold) for card in cards], "test"
+        )
         tier_mailing = self.env.ref("loyalty_crm_addon.mailing_loyalty_tier_welcome")
         self.assertTrue(tier_mailing.loyalty_consent_required)
         ids = tier_mailing._get_remaining_recipients()

@@ -130,7 +130,10 @@ class TestTiers(LoyaltyCrmCommon):
             self.assertEqual(self.member.loyalty_tier_id, self.silver)
 
     def test_reversal_below_threshold_downgrades_at_review(self):
-        order = self._confirmed_order()
+        """An upgrade of an earlier day stays until the review (a same-day
+        cancellation reverts it at once: test_staff_experience)."""
+        with freeze_time(fields.Datetime.now() - timedelta(days=3)):
+            order = self._confirmed_order()
         self.assertEqual(self.member.loyalty_tier_id, self.silver)
         order._action_cancel()
         self.assertEqual(
