@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from .models.loyalty_ledger_line import NATIVE_DEMO_MODULES
+from .engine.ledger import NATIVE_DEMO_MODULES
 
 
 def post_init_hook(env):

@@ -29,3 +29,26 @@ def run_batches(env, step, total=0):
         cron._notify_progress(done=done, remaining=max(total - done, 0))
         if cron_commits(env):
             env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def run_statement(env, query, params, on_batch=None, total=0):
+    """``run_batches`` over one SQL statement that does a batch (its first
+    column says how many items it handled); ``on_batch(row)`` follows each
+    batch up (and moves ``params`` on, to resume after it)."""
+
+    def step():
+        env.cr.execute(query, params)
+        row = env.cr.fetchone()
+        env.invalidate_all()
+        if row[0] and on_batch:
+            on_batch(row)
+        return row[0]
+
+    return run_batches(env, step, total)
+
+
+def count(env, query, params=None):
+    """How many items a run expects (a COUNT query), for its progress."""
+    env.flush_all()
+    env.cr.execute(query, params)
+    return env.cr.fetchone()[0]

@@ -9,16 +9,12 @@ from . import res_config_settings
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
-from . import sale_order_catalog
 from . import pos_order
 from . import loyalty_points_hold
 from . import account_move
 from . import loyalty_member_event
 from . import loyalty_referral
-from . import loyalty_member_event_consent
-from . import res_partner_privacy
 from . import mail_template
 from . import mailing_list
 from . import mailing_mailing
-from . import sale_order_consent
 from . import loyalty_reward_claim

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero, float_round
 
-from .loyalty_ledger_line import ENGINE, PRECISION, LedgerOrigin, format_points
+from ..engine.ledger import ENGINE, PRECISION, LedgerOrigin, format_points
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
@@ -52,6 +52,7 @@ class LoyaltyCard(models.Model):
         return super(
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
         )._send_points_reach_communication(points_changes)
+
     @api.model
     def _load_pos_data_domain(self, data):
         """Membership cards are not preloaded at the till (a shop may have

@@ -2,72 +2,21 @@
 from collections import defaultdict
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_is_zero, float_round
 
-from ..engine.batch import run_batches
-
-# Only the engine holds this object; RPC contexts are JSON and cannot carry it,
-# so ledger lines cannot be forged or edited from outside (see queue_job).
-ENGINE = object()
-
-
-class LedgerOrigin:
-    """Where a change of membership-card points comes from: the one context
-    switch of the engine's callers (key ``loyalty_ledger_origin``).
-
-    A Python object, so an RPC caller cannot forge it. ``ENGINE`` is the
-    engine itself making a card follow its ledger (balance, tier); a
-    ``LedgerOrigin`` carries the values of the ledger line that a native
-    flow's change of ``points`` becomes (see ``loyalty.card.write``).
-    """
-
-    __slots__ = ("values",)
-
-    def __init__(self, **values):
-        self.values = values
-
-
-PROTECTED_FIELDS = {
-    "card_id",
-    "program_id",
-    "partner_id",
-    "company_id",
-    "date",
-    "entry_type",
-    "points",
-    "expiry_date",
-    "release_date",
-    "reversed_line_id",
-    "reference",
-    "source",
-    "sale_order_id",
-    "pos_order_id",
-    "move_id",
-    "multiplier",
-    "tier_qualifying",
-}
-QUALIFYING_TYPES = ("earn", "bonus", "referral")
-ENGINE_FIELDS = {"state", "points_residual"}
-PRECISION = 2
-
-
-def format_points(env, points):
-    """Points as people write them, in the user's language: 150, 1,250,
-    12.50 (no trailing ".0")."""
-    from odoo.tools.misc import formatLang
-
-    whole = float_is_zero(points - round(points), precision_digits=PRECISION)
-    return formatLang(env, points, digits=0 if whole else PRECISION)
-
-
-# Programs of Odoo's own demo data (loyalty, sale_loyalty, pos_loyalty...):
-# not the shop's members; their cards get no ledger and stay out of the
-# loyalty reports and the consistency check.
-NATIVE_DEMO_MODULES = ["loyalty", "sale_loyalty", "pos_loyalty", "website_sale_loyalty"]
+from ..engine import ledger_crons
+from ..engine.ledger import (
+    ENGINE,
+    ENGINE_FIELDS,
+    NATIVE_DEMO_MODULES,
+    PRECISION,
+    PROTECTED_FIELDS,
+    QUALIFYING_TYPES,
+    cap_reversals,
+    consume_lots,
+)
 
 
 class LoyaltyLedgerLine(models.Model):
@@ -352,15 +301,16 @@ class LoyaltyLedgerLine(models.Model):
         (under the cards' row lock, never below zero). ``locked``: cards the
         caller already locked in this transaction (``_loyalty_lock``) to
         check their balance first; they are not locked again."""
-        vals_list, capped = self._cap_reversals(
+        vals_list, capped = cap_reversals(
+            self,
             [
                 v
                 for v in vals_list
                 if not float_is_zero(v["points"], precision_digits=PRECISION)
-            ]
+            ],
         )
         lines = self._engine().create(vals_list) if vals_list else self._engine()
-        lines._consume_lots()
+        consume_lots(lines)
         moves = defaultdict(float)
         for line in lines.filtered(lambda ln: ln.state == "posted"):
             moves[line.card_id] += line.points
@@ -369,55 +319,6 @@ class LoyaltyLedgerLine(models.Model):
         active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()
         return lines
-
-    @api.model
-    def _cap_reversals(self, vals_list):
-        """Reversals taking back earned points take no more than the card
-        holds (with what the same batch gives back): a card never goes below
-        zero. What was already spent stays with the member, noted on them.
-        Returns the values to post and the cards it locked."""
-        taking = {
-            id(v)
-            for v in vals_list
-            if v["entry_type"] == "reversal"
-            and v["points"] < 0
-            and v.get("state", "posted") == "posted"
-        }
-        Card = self.env["loyalty.card"].sudo()
-        if not taking:
-            return vals_list, Card
-        cards = Card.browse({v["card_id"] for v in vals_list if id(v) in taking})
-        cards._loyalty_lock()
-        available = {card.id: card.points for card in cards}
-        for vals in vals_list:
-            if vals["card_id"] in available and vals["points"] > 0:
-                if vals.get("state", "posted") == "posted":
-                    available[vals["card_id"]] += vals["points"]
-        kept, notes = [], {}
-        for vals in vals_list:
-            if id(vals) in taking:
-                card_id = vals["card_id"]
-                taken = min(-vals["points"], max(available[card_id], 0.0))
-                missed = float_round(-vals["points"] - taken, PRECISION)
-                if not float_is_zero(missed, precision_digits=PRECISION):
-                    card = Card.browse(card_id)
-                    notes[card.partner_id.id] = self.env._(
-                        "%(reference)s could not take back %(points)s points "
-                        "already spent: a membership card never goes below zero.",
-                        reference=vals.get("reference") or vals.get("description"),
-                        points=missed,
-                    )
-                    vals = dict(vals, points=-float_round(taken, PRECISION))
-                available[card_id] -= taken
-                if float_is_zero(vals["points"], precision_digits=PRECISION):
-                    continue
-            kept.append(vals)
-        if notes:
-            self.env["res.partner"].sudo().browse(list(notes))._message_log_batch(
-                bodies={pid: Markup("<p>%s</p>") % body for pid, body in notes.items()},
-                message_type="notification",
-            )
-        return kept, cards
 
     def _loyalty_after_post(self):
         """Follow-ups of new lines, once per batch: tiers, member events."""
@@ -432,50 +333,6 @@ class LoyaltyLedgerLine(models.Model):
                 reason=self.env._("points of the upgrade taken back")
             )
         self.env["loyalty.member.event"]._emit_from_ledger(self)
-
-    def _consume_lots(self):
-        """Spend lots of points, oldest expiry first, for negative lines.
-
-        A reversal first takes back the lot it reverses; what that lot no
-        longer holds comes from the oldest lots of the card.
-        """
-        negatives = self.filtered(lambda ln: ln.points < 0)
-        if not negatives:
-            return
-        engine = self._engine()
-        open_lots = engine.search(
-            [
-                ("card_id", "in", negatives.card_id.ids),
-                ("points_residual", ">", 0),
-            ],
-            order="expiry_date asc nulls last, id asc",
-        )
-        lots_by_card = defaultdict(list)
-        for lot in open_lots:
-            lots_by_card[lot.card_id.id].append(lot)
-        residual = {lot: lot.points_residual for lot in open_lots}
-        for line in negatives:
-            to_take = -line.points
-            target = line.reversed_line_id
-            if target and target.points > 0:
-                taken = min(to_take, residual.get(target, target.points_residual))
-                residual[target] = residual.get(target, target.points_residual) - taken
-                to_take -= taken
-            if line.state != "posted":
-                continue
-            for lot in lots_by_card[line.card_id.id]:
-                if to_take <= 0:
-                    break
-                if lot.state != "posted" or residual[lot] <= 0:
-                    continue
-                taken = min(to_take, residual[lot])
-                residual[lot] -= taken
-                to_take -= taken
-        for lot, value in residual.items():
-            if not float_is_zero(
-                value - lot.points_residual, precision_digits=PRECISION
-            ):
-                lot._engine().write({"points_residual": float_round(value, PRECISION)})
 
     def _prepare_reversal(self, ratio=1.0, **values):
         """Values reversing ``ratio`` of each line, never more than what is
@@ -508,148 +365,16 @@ class LoyaltyLedgerLine(models.Model):
     # ------------------------------------------------------------------
     # Scheduled actions (set-based, batched, resumable)
     # ------------------------------------------------------------------
+    # ------------------------------------------------------------------
+    # Scheduled actions (engine/ledger_crons.py)
+    # ------------------------------------------------------------------
     @api.model
     def _cron_release_pending(self, batch_size=50000):
-        params = {
-            "today": fields.Date.context_today(self),
-            "limit": batch_size,
-            "last": 0,
-        }
-        Event = self.env["loyalty.member.event"]
-        Card = self.env["loyalty.card"]
-
-        def follow_up(row):
-            # Resume after the last line done; released points can reach a
-            # milestone or unlock a reward.
-            params["last"] = row[1]
-            gains = dict(zip(Card.browse(row[2]), row[3], strict=True))
-            Event._emit(Event._balance_event_vals(gains))
-
-        return self._run_batches(
-            """
-                SET LOCAL work_mem = '64MB';
-                WITH batch AS (
-                    SELECT id FROM loyalty_ledger_line
-                     WHERE state = 'pending' AND release_date <= %(today)s
-                       AND id > %(last)s
-                     ORDER BY id LIMIT %(limit)s
-                       FOR UPDATE SKIP LOCKED
-                ), released AS (
-                    UPDATE loyalty_ledger_line l
-                       SET state = 'posted', write_date = now() at time zone 'UTC'
-                      FROM batch WHERE l.id = batch.id
-                    RETURNING l.id, l.card_id, l.points
-                ), per_card AS (
-                    SELECT card_id, SUM(points) AS points, COUNT(*) AS n
-                      FROM released GROUP BY card_id
-                ), cards AS (
-                    UPDATE loyalty_card c
-                       SET points = ROUND((c.points + per_card.points)::numeric, 2)
-                      FROM per_card WHERE c.id = per_card.card_id
-                    RETURNING c.id, per_card.points, per_card.n
-                )
-                SELECT (SELECT COALESCE(SUM(n), 0) FROM cards),
-                       (SELECT MAX(id) FROM released),
-                       (SELECT array_agg(id ORDER BY id) FROM cards),
-                       (SELECT array_agg(points ORDER BY id) FROM cards)
-                """,
-            params,
-            on_batch=follow_up,
-            total=self._count(
-                "SELECT COUNT(*) FROM loyalty_ledger_line"
-                " WHERE state = 'pending' AND release_date <= %(today)s",
-                params,
-            ),
-        )
+        return ledger_crons.release_pending(self, batch_size)
 
     @api.model
     def _cron_expire_points(self, batch_size=10000):
-        """Expire what is left of lots past their date, ``batch_size`` cards
-        at a time in card order: one ``expire`` line per card and run."""
-        params = {
-            "today": fields.Date.context_today(self),
-            "limit": batch_size,
-            "last": 0,
-            "uid": self.env.uid,
-            "description": self.env._("Points expired"),
-        }
-        return self._run_batches(
-            """
-                SET LOCAL work_mem = '64MB';
-                WITH batch AS (
-                    SELECT DISTINCT card_id
-                      FROM loyalty_ledger_line
-                     WHERE points_residual > 0 AND state = 'posted'
-                       AND expiry_date < %(today)s AND card_id > %(last)s
-                     ORDER BY card_id LIMIT %(limit)s
-                ), lots AS (
-                    SELECT l.id, l.card_id, l.points_residual
-                      FROM loyalty_ledger_line l
-                      JOIN batch ON batch.card_id = l.card_id
-                     WHERE l.points_residual > 0 AND l.state = 'posted'
-                       AND l.expiry_date < %(today)s
-                       FOR UPDATE OF l
-                ), spent AS (
-                    UPDATE loyalty_ledger_line l SET points_residual = 0
-                      FROM lots WHERE l.id = lots.id
-                    RETURNING lots.card_id, lots.points_residual
-                ), per_card AS (
-                    SELECT card_id, SUM(points_residual) AS points, COUNT(*) AS n
-                      FROM spent GROUP BY card_id
-                ), cards AS (
-                    UPDATE loyalty_card c
-                       SET points = ROUND((c.points - per_card.points)::numeric, 2)
-                      FROM per_card WHERE c.id = per_card.card_id
-                    RETURNING c.id, c.partner_id, c.company_id, c.program_id,
-                              per_card.points, per_card.n
-                ), lines AS (
-                    INSERT INTO loyalty_ledger_line (
-                        card_id, program_id, partner_id, company_id, date,
-                        entry_type, points, points_residual, state, source,
-                        description, multiplier, user_id,
-                        create_uid, create_date, write_uid, write_date)
-                    SELECT id, program_id, partner_id, company_id,
-                           now() at time zone 'UTC', 'expire',
-                           -ROUND(points::numeric, 2), 0,
-                           'posted', 'system', %(description)s, 1, %(uid)s,
-                           %(uid)s, now() at time zone 'UTC',
-                           %(uid)s, now() at time zone 'UTC'
-                      FROM cards
-                    RETURNING id
-                )
-                SELECT COALESCE(SUM(n), 0), MAX(id) FROM cards
-                """,
-            params,
-            # Resume after the last card done, never rescanning earlier ones.
-            on_batch=lambda row: params.update(last=row[1]),
-            total=self._count(
-                "SELECT COUNT(*) FROM loyalty_ledger_line"
-                " WHERE points_residual > 0 AND state = 'posted'"
-                " AND expiry_date < %(today)s",
-                params,
-            ),
-        )
-
-    def _run_batches(self, query, params, on_batch=None, total=0):
-        """Run a batch statement (its first column says how many rows it
-        handled) with the addon's batch runner; ``on_batch(row)`` follows
-        each batch up."""
-
-        def step():
-            self.env.cr.execute(query, params)
-            row = self.env.cr.fetchone()
-            self.env.invalidate_all()
-            if row[0] and on_batch:
-                on_batch(row)
-            return row[0]
-
-        return run_batches(self.env, step, total)
-
-    def _count(self, query, params):
-        """How many items a cron run expects, for its progress."""
-        self.env.flush_all()
-        self.env.cr.execute(query, params)
-        return self.env.cr.fetchone()[0]
+        return ledger_crons.expire_points(self, batch_size)
 
     def _loyalty_portal_values(self):
         """The line as the customer portal shows it (the keys of Odoo's

@@ -20,6 +20,9 @@ _logger = logging.getLogger(__name__)
 SCANNED_TYPES = ("birthday", "points_expiring", "inactive")
 SCANNED_CONTEXT = {**NO_TRACKING, "mail_activity_quick_update": True}
 FOLLOW_UPS = "loyalty.member.event.follow_ups"
+# Only the engine holds this object (an RPC context cannot carry it): it
+# silences member events while balances are migrated by an import.
+QUIET = object()
 
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
@@ -124,6 +127,8 @@ class LoyaltyMemberEvent(models.Model):
     def _emit(self, vals_list):
         """Record the events not recorded yet and wake the processing cron
         up; returns the new events. Nothing else runs here."""
+        if self.env.context.get("loyalty_event_mute") is QUIET:
+            return self.browse()
         keys = [vals["key"] for vals in vals_list]
         if not keys:
             return self.browse()
@@ -307,8 +312,15 @@ class LoyaltyMemberEvent(models.Model):
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"
     ):
-        """Put the members on a mailing list (an opt-out is respected)."""
-        self._loyalty_defer("add_to_mailing_list", xmlid)
+        """Put the members on a mailing list; members who opted out of
+        loyalty communications never are (the list asks for consent)."""
+        allowed = self.partner_id._loyalty_can_contact()
+        events = self.filtered(lambda e: e.partner_id in allowed)
+        mailing_list = self.env.ref(xmlid, raise_if_not_found=False)
+        if mailing_list and not mailing_list.loyalty_consent_required:
+            mailing_list.sudo().loyalty_consent_required = True
+        if events or not self:
+            events._loyalty_defer("add_to_mailing_list", xmlid)
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .loyalty_ledger_line import PRECISION
+from ..engine.ledger import PRECISION
 
 # How long a till keeps points reserved between validating a payment and
 # the order reaching the server.

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
-from .loyalty_ledger_line import PROTECTED_FIELDS
+from ..engine.ledger import PROTECTED_FIELDS
 
 # No 0/O, 1/I: codes are read aloud at the till and typed from a phone.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

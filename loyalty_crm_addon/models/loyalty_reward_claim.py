@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import file_open, float_compare
 
-from .loyalty_ledger_line import ENGINE, PRECISION
+from ..engine.ledger import ENGINE, PRECISION
 
 CHANNELS = [
     ("contact", "Contact"),

@@ -8,7 +8,7 @@ from odoo import fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import float_compare, float_is_zero, float_repr, float_round
 
-from .loyalty_ledger_line import PRECISION
+from ..engine.ledger import PRECISION
 
 # Larger figures from a till are not points but an attack or a bug.
 MAX_TILL_POINTS = 1e9

@@ -10,15 +10,25 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
 from odoo.tools.sql import create_index
 
+from ..engine import member_pos, member_privacy, referral_codes
 from ..engine.batch import cron_commits
+from ..engine.ledger import ENGINE, PRECISION
+from ..engine.member_figures import card_figures
 from ..kpi.scoring import SEGMENTS, score_members
-from .loyalty_ledger_line import ENGINE, PRECISION
 
 # The public methods' limits: points as the ledger stores them, texts as a
 # person types them.
 MAX_POINTS = 10**9
 MAX_REFERENCE = 128
 MAX_TEXT = 256
+CONSENT_VALUES = [("in", "Opted in"), ("out", "Opted out")]
+CONSENT_CHANNELS = [
+    ("backend", "Back Office"),
+    ("pos", "Point of Sale"),
+    ("sale", "Sales"),
+    ("portal", "Portal"),
+    ("import", "Import"),
+]
 # Figures the engine keeps on the contact: nobody else writes them.
 ENGINE_PARTNER_FIELDS = {
     "loyalty_card_ids",
@@ -50,10 +60,6 @@ ENGINE_PARTNER_FIELDS = {
     "loyalty_claim_ids",
     "loyalty_claim_count",
 }
-EXPIRING_SOON_DAYS = 30
-POS_SEARCH_LIMIT = 30
-POS_SEARCH_COLUMNS = ("name", "phone", "mobile", "email")
-MAX_POS_QUERY = 128
 
 
 class ResPartner(models.Model):
@@ -247,45 +253,15 @@ class ResPartner(models.Model):
         "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
     )
     def _compute_loyalty_figures(self):
-        cards = self.loyalty_card_id
-        Ledger = self.env["loyalty.ledger.line"]
-        today = fields.Date.context_today(self)
-        pending = dict(
-            Ledger._read_group(
-                [("card_id", "in", cards.ids), ("state", "=", "pending")],
-                ["card_id"],
-                ["points:sum"],
-            )
-        )
-        expiring = {}
-        # "Expiring soon" is the program's expiry warning period.
-        for program, program_cards in cards.grouped("program_id").items():
-            days = program.loyalty_expiry_warning_days
-            if not days:
-                continue
-            for card, points, first in Ledger._read_group(
-                [
-                    ("card_id", "in", program_cards.ids),
-                    ("state", "=", "posted"),
-                    ("points_residual", ">", 0),
-                    ("expiry_date", "!=", False),
-                    ("expiry_date", "<=", today + timedelta(days=days)),
-                ],
-                ["card_id"],
-                ["points_residual:sum", "expiry_date:min"],
-            ):
-                expiring[card] = (points, first)
-        counts = dict(
-            Ledger._read_group([("card_id", "in", cards.ids)], ["card_id"], ["__count"])
-        )
+        figures = card_figures(self.loyalty_card_id)
         for partner in self:
             card = partner.loyalty_card_id
+            pending, expiring, first, count = figures.get(card, (0.0, 0.0, False, 0))
             partner.loyalty_balance = card.points
-            partner.loyalty_pending_balance = pending.get(card, 0.0)
-            points, first = expiring.get(card, (0.0, False))
-            partner.loyalty_expiring_points = points
+            partner.loyalty_pending_balance = pending
+            partner.loyalty_expiring_points = expiring
             partner.loyalty_next_expiry_date = first
-            partner.loyalty_ledger_line_count = counts.get(card, 0)
+            partner.loyalty_ledger_line_count = count
 
     @api.depends_context("company")
     @api.depends("loyalty_card_ids.ledger_line_ids", "loyalty_tier_id")
@@ -700,63 +676,13 @@ class ResPartner(models.Model):
         if not partners:
             return
         self.env.flush_all()
-        self._loyalty_write_codes(partners.ids)
+        referral_codes.write_codes(self.env, partners.ids)
         partners.invalidate_recordset(["loyalty_referral_code"])
-
-    @api.model
-    def _loyalty_write_codes(self, partner_ids):
-        """Set-based: draw codes, redraw the few already taken, one UPDATE."""
-        generate = self.env["loyalty.referral"]._loyalty_generate_codes
-        codes = generate(len(partner_ids))
-        while True:
-            self.env.cr.execute(
-                "SELECT loyalty_referral_code FROM res_partner"
-                " WHERE loyalty_referral_code = ANY(%s)",
-                [codes],
-            )
-            taken = {row[0] for row in self.env.cr.fetchall()}
-            if len(set(codes)) == len(codes) and not taken:
-                break
-            seen = set()
-            for i, code in enumerate(codes):
-                if code in taken or code in seen:
-                    codes[i] = generate(1)[0]
-                seen.add(codes[i])
-        self.env.cr.execute(
-            """
-            UPDATE res_partner p SET loyalty_referral_code = v.code
-              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::varchar[]) AS code) v
-             WHERE p.id = v.id AND p.loyalty_referral_code IS NULL
-            """,
-            [partner_ids, codes],
-        )
 
     @api.model
     def _loyalty_backfill_referral_codes(self, batch_size=10000):
         """Codes for existing members (install and upgrade), by batches."""
-        total = 0
-        while True:
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
-                SELECT DISTINCT p.commercial_partner_id
-                  FROM loyalty_card c
-                  JOIN loyalty_program pr ON pr.id = c.program_id
-                  JOIN res_partner p ON p.id = c.partner_id
-                  JOIN res_partner cp ON cp.id = p.commercial_partner_id
-                 WHERE pr.program_type = 'loyalty'
-                   AND cp.loyalty_referral_code IS NULL
-                 LIMIT %s
-                """,
-                [batch_size],
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                break
-            self._loyalty_write_codes(ids)
-            total += len(ids)
-        self.invalidate_model(["loyalty_referral_code"])
-        return total
+        return referral_codes.backfill_codes(self, batch_size)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -997,7 +923,10 @@ class ResPartner(models.Model):
                 "Spending less: {amount} in the last 180 days, {expected} expected."
             ),
         }
+
+    # ------------------------------------------------------------------
     # The till: find a member, show their standing, enroll them
+    # (engine/member_pos.py)
     # ------------------------------------------------------------------
     @api.model
     def _loyalty_pos_config(self, config_id):
@@ -1013,7 +942,7 @@ class ResPartner(models.Model):
         # The till's member search (loyalty_pos_search): the start of these
         # columns, lower-cased, by index; a word of the name by trigrams.
         cr = self.env.cr
-        for column in POS_SEARCH_COLUMNS:
+        for column in member_pos.POS_SEARCH_COLUMNS:
             create_index(
                 cr,
                 f"res_partner_loyalty_pos_{column}_prefix",
@@ -1031,39 +960,16 @@ class ResPartner(models.Model):
         return res
 
     @api.model
-    def _loyalty_pos_holders(self, query, config):
-        """Partners whose barcode, membership card code or referral code is
-        ``query``."""
-        holders = (
-            self.env["loyalty.card"]
-            .sudo()
-            .search_fetch(
-                [
-                    ("code", "=", query),
-                    ("partner_id", "!=", False),
-                    ("company_id", "in", [False, config.company_id.id]),
-                ],
-                ["partner_id"],
-                limit=5,
-            )
-            .partner_id
-        )
-        holders |= self.search_fetch([("barcode", "=", query)], ["id"], limit=5)
-        if "loyalty_referral_code" in self._fields:
-            holders |= self.sudo().search_fetch(
-                [("loyalty_referral_code", "=", query)], ["id"], limit=5
-            )
-        return holders
-
-    @api.model
-    def loyalty_pos_search(self, query, config_id, offset=0, limit=POS_SEARCH_LIMIT):
+    def loyalty_pos_search(
+        self, query, config_id, offset=0, limit=member_pos.POS_SEARCH_LIMIT
+    ):
         """Ids of the partners a till's customer search finds for ``query``:
         the start of a name (or of a word of it), phone, mobile or email, a
         whole barcode, or a member's whole card code or referral code.
         Searched here, by index, so that a shop with many members never
         loads them all."""
         config = self._loyalty_pos_config(config_id)
-        if not isinstance(query, str) or len(query) > MAX_POS_QUERY:
+        if not isinstance(query, str) or len(query) > member_pos.MAX_POS_QUERY:
             raise UserError(self.env._("Invalid search."))
         if (
             isinstance(offset, bool)
@@ -1076,39 +982,7 @@ class ResPartner(models.Model):
         if not query:
             return []
         offset, limit = max(0, offset), max(1, min(limit, 100))
-        escaped = (
-            query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        )
-        prefix = escaped + "%"
-        matches = SQL(" OR ").join(
-            SQL("lower(p.%s) LIKE %s", SQL.identifier(column), prefix)
-            for column in POS_SEARCH_COLUMNS
-        )
-        holders = self._loyalty_pos_holders(query, config)
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT p.id FROM res_partner p
-                 WHERE p.active
-                   AND (p.company_id IS NULL OR p.company_id = %(company)s)
-                   AND (%(matches)s
-                        OR lower(p.name) LIKE %(word)s
-                        OR p.id = ANY(%(holders)s))
-                 ORDER BY p.name, p.id
-                 LIMIT %(limit)s OFFSET %(offset)s
-                """,
-                company=config.company_id.id,
-                matches=matches,
-                word="% " + prefix,
-                holders=holders.ids,
-                limit=limit,
-                offset=offset,
-            )
-        )
-        # The user's access rules apply to what is returned.
-        found = self.browse(row[0] for row in rows)
-        allowed = set(self.search([("id", "in", found.ids)]).ids)
-        return [pid for pid in found.ids if pid in allowed]
+        return member_pos.pos_search(self, query, config, offset, limit)
 
     def loyalty_pos_member_info(self, config_id):
         """Standing of the partners at the till, as plain values keyed by
@@ -1116,50 +990,7 @@ class ResPartner(models.Model):
         tier, progress to the next tier, points expiring soon."""
         config = self._loyalty_pos_config(config_id)
         partners = self.with_company(config.company_id).exists()
-        program = config.company_id.loyalty_membership_program_id
-        result = {}
-        for partner in partners:
-            card = partner.loyalty_card_id
-            info = {
-                "partner_id": partner.id,
-                "is_member": bool(card) and bool(program),
-                "program_id": program.id,
-                "can_enroll": bool(program)
-                and not card
-                and partner.commercial_partner_id.active,
-            }
-            if info["is_member"]:
-                tier = partner.loyalty_tier_id
-                next_tier = partner.loyalty_next_tier_id
-                qualifying = partner.loyalty_tier_points
-                progress = 100.0
-                if next_tier and next_tier.threshold:
-                    progress = max(
-                        0.0, min(100.0, 100.0 * qualifying / next_tier.threshold)
-                    )
-                info.update(
-                    {
-                        "card_id": card.id,
-                        "card_code": card.code or "",
-                        "point_name": program.portal_point_name or "",
-                        "balance": round(partner.loyalty_balance, PRECISION),
-                        "pending": round(partner.loyalty_pending_balance, PRECISION),
-                        "tier": tier.name or "",
-                        "tier_color": tier.color or 0,
-                        "next_tier": next_tier.name or "",
-                        "points_to_next_tier": round(
-                            partner.loyalty_points_to_next_tier, PRECISION
-                        ),
-                        "tier_progress": round(progress, 1),
-                        "expiring": round(partner.loyalty_expiring_points, PRECISION),
-                        "expiry_date": fields.Date.to_string(
-                            partner.loyalty_next_expiry_date
-                        )
-                        or "",
-                    }
-                )
-            result[str(partner.id)] = info
-        return result
+        return member_pos.member_info(partners, config)
 
     def loyalty_pos_enroll(self, config_id):
         """Enroll the customer at the till; returns their standing (with
@@ -1168,3 +999,151 @@ class ResPartner(models.Model):
         config = self._loyalty_pos_config(config_id)
         self.with_company(config.company_id).action_loyalty_enroll()
         return self.loyalty_pos_member_info(config_id)[str(self.id)]
+
+    # ------------------------------------------------------------------
+    # Privacy: consent, export, erasure (engine/member_privacy.py)
+    # ------------------------------------------------------------------
+    loyalty_consent = fields.Selection(
+        CONSENT_VALUES,
+        string="Loyalty Communications",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index="btree_not_null",
+        help="The member's choice about loyalty emails and mailings; members "
+        "who opted out receive none. Empty: not asked yet.",
+    )
+    loyalty_consent_date = fields.Datetime(
+        string="Consent Date", readonly=True, copy=False
+    )
+    loyalty_consent_channel = fields.Selection(
+        CONSENT_CHANNELS,
+        string="Consent Channel",
+        readonly=True,
+        copy=False,
+        tracking=True,
+    )
+
+    # ------------------------------------------------------------------
+    # Consent
+    # ------------------------------------------------------------------
+    def _loyalty_can_contact(self):
+        """The partners that may receive loyalty emails and mailings: neither
+        they nor their company opted out."""
+        return self.filtered(
+            lambda p: (
+                p.loyalty_consent != "out"
+                and p.commercial_partner_id.loyalty_consent != "out"
+            )
+        )
+
+    def _loyalty_set_consent(self, consent, channel):
+        """Record the choice (engine side: rights are the caller's job)."""
+        if consent not in ("in", "out"):
+            raise UserError(self.env._("Consent is 'in' or 'out'."))
+        if channel not in dict(CONSENT_CHANNELS):
+            raise UserError(self.env._("Unknown consent channel: %s", channel))
+        changed = self.sudo().filtered(lambda p: p.loyalty_consent != consent)
+        changed.write(
+            {
+                "loyalty_consent": consent,
+                "loyalty_consent_date": fields.Datetime.now(),
+                "loyalty_consent_channel": channel,
+            }
+        )
+        if consent == "out" and changed:
+            changed._loyalty_opt_out_lists()
+        return True
+
+    def loyalty_set_consent(self, consent, channel="backend"):
+        """Record the member's consent to loyalty communications (``in`` or
+        ``out``) and where it was given; returns True."""
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_user")
+        if not self or not isinstance(consent, str) or not isinstance(channel, str):
+            raise UserError(self.env._("Consent is 'in' or 'out', for contacts."))
+        return self._loyalty_set_consent(consent, channel)
+
+    def action_loyalty_consent_in(self):
+        return self.loyalty_set_consent("in")
+
+    def action_loyalty_consent_out(self):
+        return self.loyalty_set_consent("out")
+
+    def _loyalty_opt_out_lists(self):
+        """Their subscriptions to loyalty mailing lists are opted out, the way
+        mass mailing's own unsubscribe does it."""
+        subscriptions = self._loyalty_list_subscriptions().filtered(
+            lambda s: not s.opt_out
+        )
+        subscriptions.write({"opt_out": True})
+
+    def _loyalty_list_subscriptions(self):
+        """Subscriptions of the partners' emails to loyalty mailing lists."""
+        emails = [e for e in self.mapped("email_normalized") if e]
+        if not emails:
+            return self.env["mailing.subscription"]
+        return (
+            self.env["mailing.subscription"]
+            .sudo()
+            .search(
+                [
+                    ("contact_id.email_normalized", "in", emails),
+                    ("list_id.loyalty_consent_required", "=", True),
+                ]
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------
+    def _loyalty_check_privacy_access(self):
+        """Loyalty staff, or the member themselves (portal)."""
+        self.ensure_one()
+        user = self.env.user
+        if self.env.su or user.has_group("loyalty_crm_addon.group_loyalty_user"):
+            return
+        if user.partner_id.commercial_partner_id != self.sudo().commercial_partner_id:
+            raise AccessError(self.env._("You can only see your own loyalty data."))
+
+    def loyalty_export_data(self):
+        """The member's loyalty data as a JSON-serialisable dict: profile,
+        cards, ledger, tiers history, events, referrals, claims, activities."""
+        self.ensure_one()
+        self._loyalty_check_privacy_access()
+        return member_privacy.export_data(self.sudo().commercial_partner_id)
+
+    def action_loyalty_export(self):
+        """Download the member's loyalty data as a JSON file."""
+        self.ensure_one()
+        self._loyalty_check_privacy_access()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/loyalty/privacy/export/{self.commercial_partner_id.id}",
+            "target": "download",
+        }
+
+    # ------------------------------------------------------------------
+    # Erasure
+    # ------------------------------------------------------------------
+    def action_loyalty_erase(self):
+        """Anonymise the members' personal data in loyalty records (and on the
+        contact), keeping every ledger amount; managers only; refused while
+        a member has open orders. Returns True."""
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_manager")
+        if not self:
+            raise UserError(self.env._("Choose the members to erase."))
+        members = self.sudo().commercial_partner_id
+        for member in members:
+            open_orders = member_privacy.open_orders(member)
+            if open_orders:
+                raise UserError(
+                    self.env._(
+                        "%(member)s has open orders (%(orders)s): finish or "
+                        "cancel them before erasing the member's data.",
+                        member=member.display_name,
+                        orders=", ".join(open_orders),
+                    )
+                )
+        for member in members:
+            member_privacy.erase_one(member)
+        return True

@@ -5,7 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from .loyalty_ledger_line import LedgerOrigin
+from ..engine.ledger import LedgerOrigin
+from .res_partner import CONSENT_VALUES
 
 
 class SaleOrder(models.Model):
@@ -21,6 +22,17 @@ class SaleOrder(models.Model):
         string="Referral Code",
         copy=False,
         help="The referral code of the member who brought this new customer.",
+    )
+    loyalty_claim_ids = fields.One2many(
+        "loyalty.reward.claim", "sale_order_id", string="Reward Claims", readonly=True
+    )
+    loyalty_consent = fields.Selection(
+        CONSENT_VALUES,
+        string="Loyalty Emails",
+        copy=False,
+        help="The customer's answer, asked at the sale, about loyalty emails "
+        "and mailings; recorded on the customer (channel Sales) when the "
+        "order is confirmed.",
     )
 
     def _loyalty_points_by_card(self):
@@ -85,10 +97,15 @@ class SaleOrder(models.Model):
         return points
 
     def _get_claimable_rewards(self, forced_coupons=None):
-        """Tier-only rewards are offered to members of those tiers only."""
+        """Tier-only rewards are offered to members of those tiers only; the
+        reward catalog's limits apply."""
         result = super()._get_claimable_rewards(forced_coupons=forced_coupons)
         for coupon, rewards in list(result.items()):
-            allowed = rewards.filtered(lambda r, c=coupon: r._loyalty_allowed_for(c))
+            allowed = rewards.filtered(
+                lambda r, c=coupon: (
+                    r._loyalty_allowed_for(c) and not self._loyalty_catalog_error(r, c)
+                )
+            )
             if allowed:
                 result[coupon] = allowed
             else:
@@ -96,6 +113,9 @@ class SaleOrder(models.Model):
         return result
 
     def _apply_program_reward(self, reward, coupon, **kwargs):
+        error = self._loyalty_catalog_error(reward, coupon)
+        if error:
+            return {"error": error}
         if not reward._loyalty_allowed_for(coupon):
             return {
                 "error": self.env._(
@@ -148,9 +168,28 @@ class SaleOrder(models.Model):
 
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")
+        Claim = self.env["loyalty.reward.claim"]
+        for order in to_confirm:
+            error = Claim._loyalty_order_errors(order.order_line)
+            if error:
+                raise UserError(error)
         res = super().action_confirm()
         to_confirm._loyalty_post_confirmation()
         self.env["loyalty.referral"]._loyalty_convert(to_confirm)
+        for order in to_confirm.filtered(lambda o: o.state == "sale"):
+            claims = Claim._loyalty_record_order_claims(
+                order.order_line,
+                "sale",
+                sale_order_id=order.id,
+                date=order.date_order,
+            )
+            Claim._loyalty_link_order_lines(
+                claims, order.sudo().loyalty_ledger_line_ids
+            )
+        for consent in ("in", "out"):
+            orders = self.filtered(lambda o, c=consent: o.loyalty_consent == c)
+            if orders:
+                orders.partner_id._loyalty_set_consent(consent, "sale")
         return res
 
     def _loyalty_check_coverage(self, points_by_order):
@@ -243,6 +282,9 @@ class SaleOrder(models.Model):
             )
         Ledger._post(vals_list)
         self.env["loyalty.referral"]._loyalty_revert(confirmed)
+        self.env["loyalty.reward.claim"]._loyalty_cancel_for_orders(
+            self.sudo().loyalty_claim_ids
+        )
         return res
 
     def _loyalty_reverse_ratio(self, ratio, **values):
@@ -263,6 +305,23 @@ class SaleOrder(models.Model):
         Referral = self.env["loyalty.referral"]
         for order in self.filtered("loyalty_referral_code"):
             Referral._loyalty_find_referrer(order.loyalty_referral_code)
+
+    def _loyalty_catalog_error(self, reward, coupon):
+        """Why the reward catalog refuses ``reward`` on this order (its
+        limits apply to the rewards core's reward wizard offers), or False."""
+        if reward in reward._loyalty_catalog_only():
+            return self.env._(
+                "%s is claimed from the reward catalog, not on an order.",
+                reward.description,
+            )
+        if coupon.program_type != "loyalty":
+            return False
+        taken = len(
+            self.order_line.filtered(
+                lambda ln: ln.reward_id == reward and ln.coupon_id == coupon
+            ).mapped("reward_identifier_code")
+        )
+        return reward._loyalty_claim_error(coupon, quantity=taken + 1)
 
     # ------------------------------------------------------------------
     # Enrolment switch (loyalty.program.loyalty_auto_enroll)

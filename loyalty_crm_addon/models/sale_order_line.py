@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, models
 
-from .loyalty_ledger_line import LedgerOrigin
+from ..engine.ledger import LedgerOrigin
 
 
 class SaleOrderLine(models.Model):

@@ -3,7 +3,7 @@ from odoo.fields import Command
 
 from odoo.addons.sale.tests.common import SaleCommon
 
-from ..models.loyalty_ledger_line import ENGINE
+from ..engine.ledger import ENGINE
 
 
 def membership_program_vals(name="Rewards Club", **values):

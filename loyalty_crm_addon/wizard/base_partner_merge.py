@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
-from ..models.loyalty_ledger_line import ENGINE, LedgerOrigin
+from ..engine.ledger import ENGINE, LedgerOrigin
 
 
 class MergePartnerAutomatic(models.TransientModel):

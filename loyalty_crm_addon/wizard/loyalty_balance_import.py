@@ -15,8 +15,8 @@ from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
 from ..engine.batch import cron_commits
-from ..models.loyalty_ledger_line import PRECISION
-from ..models.loyalty_member_event_consent import QUIET
+from ..engine.ledger import PRECISION
+from ..models.loyalty_member_event import QUIET
 
 COLUMNS = (
     "email",

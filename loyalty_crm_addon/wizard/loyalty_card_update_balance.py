@@ -3,7 +3,7 @@ from odoo import models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import float_is_zero
 
-from ..models.loyalty_ledger_line import PRECISION
+from ..engine.ledger import PRECISION
 
 
 class LoyaltyCardUpdateBalance(models.TransientModel):

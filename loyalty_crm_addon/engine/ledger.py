@@ -1,0 +1,160 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The ledger's engine: the marks only the engine holds, the fields nobody
+else writes, and the lots of points (spent oldest expiry first, taken back
+without a card going below zero). ``loyalty.ledger.line._post`` calls it."""
+
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo.tools import float_is_zero, float_round
+from odoo.tools.misc import formatLang
+
+# Only the engine holds this object; RPC contexts are JSON and cannot carry it,
+# so ledger lines cannot be forged or edited from outside (see queue_job).
+ENGINE = object()
+
+
+class LedgerOrigin:
+    """Where a change of membership-card points comes from: the one context
+    switch of the engine's callers (key ``loyalty_ledger_origin``).
+
+    A Python object, so an RPC caller cannot forge it. ``ENGINE`` is the
+    engine itself making a card follow its ledger (balance, tier); a
+    ``LedgerOrigin`` carries the values of the ledger line that a native
+    flow's change of ``points`` becomes (see ``loyalty.card.write``).
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, **values):
+        self.values = values
+
+
+PROTECTED_FIELDS = {
+    "card_id",
+    "program_id",
+    "partner_id",
+    "company_id",
+    "date",
+    "entry_type",
+    "points",
+    "expiry_date",
+    "release_date",
+    "reversed_line_id",
+    "reference",
+    "source",
+    "sale_order_id",
+    "pos_order_id",
+    "move_id",
+    "multiplier",
+    "tier_qualifying",
+}
+QUALIFYING_TYPES = ("earn", "bonus", "referral")
+ENGINE_FIELDS = {"state", "points_residual"}
+PRECISION = 2
+
+
+def format_points(env, points):
+    """Points as people write them, in the user's language: 150, 1,250,
+    12.50 (no trailing ".0")."""
+    whole = float_is_zero(points - round(points), precision_digits=PRECISION)
+    return formatLang(env, points, digits=0 if whole else PRECISION)
+
+
+# Programs of Odoo's own demo data (loyalty, sale_loyalty, pos_loyalty...):
+# not the shop's members; their cards get no ledger and stay out of the
+# loyalty reports and the consistency check.
+NATIVE_DEMO_MODULES = ["loyalty", "sale_loyalty", "pos_loyalty", "website_sale_loyalty"]
+
+
+def cap_reversals(Ledger, vals_list):
+    """Reversals taking back earned points take no more than the card
+    holds (with what the same batch gives back): a card never goes below
+    zero. What was already spent stays with the member, noted on them.
+    Returns the values to post and the cards it locked."""
+    taking = {
+        id(v)
+        for v in vals_list
+        if v["entry_type"] == "reversal"
+        and v["points"] < 0
+        and v.get("state", "posted") == "posted"
+    }
+    Card = Ledger.env["loyalty.card"].sudo()
+    if not taking:
+        return vals_list, Card
+    cards = Card.browse({v["card_id"] for v in vals_list if id(v) in taking})
+    cards._loyalty_lock()
+    available = {card.id: card.points for card in cards}
+    for vals in vals_list:
+        if vals["card_id"] in available and vals["points"] > 0:
+            if vals.get("state", "posted") == "posted":
+                available[vals["card_id"]] += vals["points"]
+    kept, notes = [], {}
+    for vals in vals_list:
+        if id(vals) in taking:
+            card_id = vals["card_id"]
+            taken = min(-vals["points"], max(available[card_id], 0.0))
+            missed = float_round(-vals["points"] - taken, PRECISION)
+            if not float_is_zero(missed, precision_digits=PRECISION):
+                card = Card.browse(card_id)
+                notes[card.partner_id.id] = Ledger.env._(
+                    "%(reference)s could not take back %(points)s points "
+                    "already spent: a membership card never goes below zero.",
+                    reference=vals.get("reference") or vals.get("description"),
+                    points=missed,
+                )
+                vals = dict(vals, points=-float_round(taken, PRECISION))
+            available[card_id] -= taken
+            if float_is_zero(vals["points"], precision_digits=PRECISION):
+                continue
+        kept.append(vals)
+    if notes:
+        Ledger.env["res.partner"].sudo().browse(list(notes))._message_log_batch(
+            bodies={pid: Markup("<p>%s</p>") % body for pid, body in notes.items()},
+            message_type="notification",
+        )
+    return kept, cards
+
+
+def consume_lots(lines):
+    """Spend lots of points, oldest expiry first, for negative lines.
+
+    A reversal first takes back the lot it reverses; what that lot no
+    longer holds comes from the oldest lots of the card.
+    """
+    negatives = lines.filtered(lambda ln: ln.points < 0)
+    if not negatives:
+        return
+    engine = lines._engine()
+    open_lots = engine.search(
+        [
+            ("card_id", "in", negatives.card_id.ids),
+            ("points_residual", ">", 0),
+        ],
+        order="expiry_date asc nulls last, id asc",
+    )
+    lots_by_card = defaultdict(list)
+    for lot in open_lots:
+        lots_by_card[lot.card_id.id].append(lot)
+    residual = {lot: lot.points_residual for lot in open_lots}
+    for line in negatives:
+        to_take = -line.points
+        target = line.reversed_line_id
+        if target and target.points > 0:
+            taken = min(to_take, residual.get(target, target.points_residual))
+            residual[target] = residual.get(target, target.points_residual) - taken
+            to_take -= taken
+        if line.state != "posted":
+            continue
+        for lot in lots_by_card[line.card_id.id]:
+            if to_take <= 0:
+                break
+            if lot.state != "posted" or residual[lot] <= 0:
+                continue
+            taken = min(to_take, residual[lot])
+            residual[lot] -= taken
+            to_take -= taken
+    for lot, value in residual.items():
+        if not float_is_zero(value - lot.points_residual, precision_digits=PRECISION):
+            lot._engine().write({"points_residual": float_round(value, PRECISION)})
