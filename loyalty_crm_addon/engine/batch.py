@@ -10,28 +10,40 @@ def cron_commits(env):
     return bool(env.context.get("ir_cron_progress_id")) and not module.current_test
 
 
-def run_batches(env, step, total=0):
+def run_batches(env, step, total=0, max_batches=0, remaining=None):
     """Call ``step()`` until it returns 0; it does one batch and returns how
     many items it handled. ``total`` is how many items the run expects (a
-    count taken before the first batch): the cron's progress says what is
-    done and what remains. Commits between batches in a cron job.
+    count taken before the first batch), or ``remaining()`` says what is
+    left after each batch (0 ends the run). After each batch the cron's
+    progress says what is done and what remains. ``max_batches`` stops the
+    run early (0: all): the cron job is called again and resumes. Commits
+    between batches in a cron job.
 
     Returns the number of items handled."""
     cron = env["ir.cron"]
-    done = 0
+    done = batches = 0
     while True:
         env.flush_all()
         count = step()
         env.invalidate_all()
         if not count:
+            if done and remaining is None and done < total:
+                # Fewer than counted (skipped, or gone meanwhile): all done.
+                cron._notify_progress(done=done, remaining=0)
             return done
         done += count
-        cron._notify_progress(done=done, remaining=max(total - done, 0))
+        batches += 1
+        left = remaining() if remaining else max(total - done, 0)
+        cron._notify_progress(done=done, remaining=left)
         if cron_commits(env):
             env.cr.commit()  # pylint: disable=invalid-commit
+        if remaining and not left:
+            return done
+        if max_batches and batches >= max_batches:
+            return done
 
 
-def run_statement(env, query, params, on_batch=None, total=0):
+def run_statement(env, query, params, on_batch=None, total=0, max_batches=0):
     """``run_batches`` over one SQL statement that does a batch (its first
     column says how many items it handled); ``on_batch(row)`` follows each
     batch up (and moves ``params`` on, to resume after it)."""
@@ -44,7 +56,7 @@ def run_statement(env, query, params, on_batch=None, total=0):
             on_batch(row)
         return row[0]
 
-    return run_batches(env, step, total)
+    return run_batches(env, step, total, max_batches)
 
 
 def count(env, query, params=None):

@@ -9,7 +9,7 @@ from odoo import fields
 from .batch import count, run_statement
 
 
-def release_pending(Ledger, batch_size):
+def release_pending(Ledger, batch_size, max_batches=0):
     """Post the pending lines whose release date has come and move their
     cards, by batches of ``batch_size`` lines in id order."""
     params = {
@@ -64,10 +64,11 @@ def release_pending(Ledger, batch_size):
             " WHERE state = 'pending' AND release_date <= %(today)s",
             params,
         ),
+        max_batches=max_batches,
     )
 
 
-def expire_points(Ledger, batch_size):
+def expire_points(Ledger, batch_size, max_batches=0):
     """Expire what is left of lots past their date, ``batch_size`` cards
     at a time in card order: one ``expire`` line per card and run."""
     params = {
@@ -134,4 +135,5 @@ def expire_points(Ledger, batch_size):
             " AND expiry_date < %(today)s",
             params,
         ),
+        max_batches=max_batches,
     )

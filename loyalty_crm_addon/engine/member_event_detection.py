@@ -11,6 +11,7 @@ from odoo import fields
 from odoo.tools import float_compare
 
 from .batch import run_batches
+from .member_figures import EXPIRING_SOON_SQL
 
 
 def events_from_ledger(Event, lines):
@@ -141,26 +142,35 @@ def cheapest_rewards(cards):
     return result
 
 
-def _scan(Event, query, params, build_vals, batch_size):
-    """Run ``query`` (keyset-paginated on its first column) by batches,
-    recording the events ``build_vals`` makes of each row. Returns how many
-    events were new."""
+def _scan(Event, query, params, build_vals, batch_size, max_batches=0):
+    """Run ``query`` (keyset-paginated on its first column, ``%(last)s``) by
+    batches, recording the events ``build_vals`` makes of each row. Each
+    batch also counts the rows left after it, for the cron's progress (the
+    scan reads them all anyway, to sort them). Returns how many events were
+    new."""
     env = Event.env
-    state = {"last": 0, "new": 0}
+    state = {"last": 0, "new": 0, "left": 0}
+    batch_query = f"""
+        SELECT scan.*, COUNT(*) OVER () FROM ({query}) scan
+         ORDER BY 1 LIMIT %(batch)s
+    """  # noqa: S608 -- our own queries
 
     def step():
-        env.cr.execute(query, {**params, "last": state["last"], "limit": batch_size})
+        env.cr.execute(
+            batch_query, {**params, "last": state["last"], "batch": batch_size}
+        )
         rows = env.cr.fetchall()
         if rows:
             state["last"] = rows[-1][0]
-            state["new"] += len(Event._emit([build_vals(row) for row in rows]))
+            state["left"] = rows[0][-1] - len(rows)
+            state["new"] += len(Event._emit([build_vals(row[:-1]) for row in rows]))
         return len(rows)
 
-    run_batches(env, step)
+    run_batches(env, step, max_batches=max_batches, remaining=lambda: state["left"])
     return state["new"]
 
 
-def detect_inactivity(Event, batch_size=10000):
+def detect_inactivity(Event, batch_size=10000, max_batches=0):
     """An event per member with no earn nor redeem for the program's
     ``loyalty_inactivity_days``, once per period of inactivity.
 
@@ -182,7 +192,6 @@ def detect_inactivity(Event, batch_size=10000):
            AND p.id > %(last)s
            AND a.last <= %(today)s::date - pr.loyalty_inactivity_days
          ORDER BY p.id, c.id
-         LIMIT %(limit)s
     """
 
     def build_vals(row):
@@ -199,10 +208,10 @@ def detect_inactivity(Event, batch_size=10000):
         }
 
     today = fields.Date.context_today(Event)
-    return _scan(Event, query, {"today": today}, build_vals, batch_size)
+    return _scan(Event, query, {"today": today}, build_vals, batch_size, max_batches)
 
 
-def detect_birthdays(Event, batch_size=10000):
+def detect_birthdays(Event, batch_size=10000, max_batches=0):
     env = Event.env
     today = fields.Date.context_today(Event)
     days = [today.day]
@@ -220,7 +229,6 @@ def detect_birthdays(Event, batch_size=10000):
            AND EXTRACT(MONTH FROM p.loyalty_birthday) = %(month)s
            AND EXTRACT(DAY FROM p.loyalty_birthday) = ANY(%(days)s)
          ORDER BY p.id, c.id
-         LIMIT %(limit)s
     """
 
     def build_vals(row):
@@ -236,31 +244,27 @@ def detect_birthdays(Event, batch_size=10000):
         }
 
     params = {"month": today.month, "days": days}
-    return _scan(Event, query, params, build_vals, batch_size)
+    return _scan(Event, query, params, build_vals, batch_size, max_batches)
 
 
-def detect_expiring_points(Event, batch_size=10000):
+def detect_expiring_points(Event, batch_size=10000, max_batches=0):
     """An event per card and expiry date of its open lots that expire within
     the program's ``loyalty_expiry_warning_days``."""
     env = Event.env
     today = fields.Date.context_today(Event)
-    query = """
+    query = f"""
         SELECT MIN(l.id), l.card_id, c.partner_id, c.program_id,
                COALESCE(c.company_id, pr.company_id), l.expiry_date,
                SUM(l.points_residual)
           FROM loyalty_ledger_line l
           JOIN loyalty_card c ON c.id = l.card_id
           JOIN loyalty_program pr ON pr.id = c.program_id
-         WHERE l.points_residual > 0 AND l.state = 'posted'
-           AND l.expiry_date >= %(today)s
-           AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days
-           AND pr.loyalty_expiry_warning_days > 0
+         WHERE {EXPIRING_SOON_SQL}
            AND c.partner_id IS NOT NULL
          GROUP BY l.card_id, l.expiry_date, c.partner_id, c.program_id,
                   c.company_id, pr.company_id
         HAVING MIN(l.id) > %(last)s
          ORDER BY MIN(l.id)
-         LIMIT %(limit)s
     """
 
     def build_vals(row):
@@ -281,4 +285,4 @@ def detect_expiring_points(Event, batch_size=10000):
             ),
         }
 
-    return _scan(Event, query, {"today": today}, build_vals, batch_size)
+    return _scan(Event, query, {"today": today}, build_vals, batch_size, max_batches)

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
+from ..engine.batch import count, run_batches
 from .sql import ORDERS_SQL
 
 SEGMENTS = [
@@ -34,6 +35,14 @@ NEW_DAYS = 30
 AT_RISK_SCORE = 60
 WEIGHTS = (0.6, 0.25, 0.15)
 
+# The cards SCORE_SQL goes through, for the run's progress.
+MEMBER_CARDS_SQL = """
+    SELECT COUNT(*)
+      FROM loyalty_card c
+      JOIN loyalty_program pr ON pr.id = c.program_id
+      JOIN res_company rc ON rc.loyalty_membership_program_id = pr.id
+     WHERE c.partner_id IS NOT NULL
+"""
 SCORE_SQL = """
     WITH batch AS (
         SELECT c.id AS card_id, c.partner_id AS pid, c.create_date,
@@ -156,12 +165,14 @@ SNAPSHOT_SQL = """
 """
 
 
-def score_members(env, today, texts, batch_size=50000, on_batch=None):
+def score_members(env, today, texts, batch_size=50000, max_batches=0):
     """Score and segment every member of the companies' membership programs,
     ``batch_size`` cards per statement (keyset on the card id: a run that
     stops resumes with the next batch). ``texts`` are the translated reasons
     (``t_none``, ``t_fine``, ``t_recency``, ``t_frequency``, ``t_spend``).
-    Returns (members seen, changed)."""
+    Batches go through the addon's batch runner (progress, commits in a
+    cron job; ``max_batches`` stops early). Returns (members seen, changed).
+    """
     params = {
         "orders": SQL(ORDERS_SQL),
         "today": today,
@@ -177,21 +188,20 @@ def score_members(env, today, texts, batch_size=50000, on_batch=None):
         "limit": batch_size,
         "last": 0,
     }
-    seen = changed = 0
-    while True:
-        env.flush_all()
+    changed = {"rows": 0}
+
+    def step():
         env.cr.execute(SQL(SCORE_SQL, **params))
-        count, last, updated = env.cr.fetchone()
-        if not count:
-            break
-        seen += count
-        changed += updated
-        params["last"] = last
-        if on_batch:
-            on_batch(seen)
+        seen, last, updated = env.cr.fetchone()
+        if seen:
+            changed["rows"] += updated
+            params["last"] = last
+        return seen
+
+    seen = run_batches(env, step, count(env, MEMBER_CARDS_SQL), max_batches)
     env.cr.execute(SQL(SNAPSHOT_SQL, month=today.replace(day=1), uid=env.uid))
     env.invalidate_all()
-    return seen, changed
+    return seen, changed["rows"]
 
 
 BACKFILL_SQL = """

@@ -369,12 +369,12 @@ class LoyaltyLedgerLine(models.Model):
     # Scheduled actions (engine/ledger_crons.py)
     # ------------------------------------------------------------------
     @api.model
-    def _cron_release_pending(self, batch_size=50000):
-        return ledger_crons.release_pending(self, batch_size)
+    def _cron_release_pending(self, batch_size=50000, max_batches=0):
+        return ledger_crons.release_pending(self, batch_size, max_batches)
 
     @api.model
-    def _cron_expire_points(self, batch_size=10000):
-        return ledger_crons.expire_points(self, batch_size)
+    def _cron_expire_points(self, batch_size=10000, max_batches=0):
+        return ledger_crons.expire_points(self, batch_size, max_batches)
 
     def _loyalty_portal_values(self):
         """The line as the customer portal shows it (the keys of Odoo's

@@ -9,7 +9,7 @@ from odoo.tools import mute_logger
 
 from ..engine import member_event_actions as actions
 from ..engine import member_event_detection as detection
-from ..engine.batch import run_batches
+from ..engine.batch import count, run_batches
 from ..engine.member_event_actions import NO_TRACKING
 
 _logger = logging.getLogger(__name__)
@@ -188,15 +188,14 @@ class LoyaltyMemberEvent(models.Model):
     # Processing (after the business transaction)
     # ------------------------------------------------------------------
     @api.model
-    def _cron_process_events(self, batch_size=1000):
+    def _cron_process_events(self, batch_size=1000, max_batches=0):
         """Run the automation rules of pending events, oldest first, by
         batches (see ``_loyalty_process``); reports what is done and what
         remains, commits between batches in a cron job."""
-        self.env.flush_all()
-        self.env.cr.execute(
-            "SELECT COUNT(*) FROM loyalty_member_event WHERE state = 'pending'"
+        total = count(
+            self.env,
+            "SELECT COUNT(*) FROM loyalty_member_event WHERE state = 'pending'",
         )
-        total = self.env.cr.fetchone()[0]
         Event = self.sudo()
 
         def step():
@@ -212,7 +211,7 @@ class LoyaltyMemberEvent(models.Model):
             events._loyalty_process()
             return len(events)
 
-        return run_batches(self.env, step, total)
+        return run_batches(self.env, step, total, max_batches)
 
     def _loyalty_process(self):
         """Set pending events to done: the rules react to that change. The
@@ -288,18 +287,18 @@ class LoyaltyMemberEvent(models.Model):
     # Scheduled detection (engine/member_event_detection.py)
     # ------------------------------------------------------------------
     @api.model
-    def _cron_detect_inactivity(self, batch_size=10000):
-        return detection.detect_inactivity(self, batch_size)
+    def _cron_detect_inactivity(self, batch_size=10000, max_batches=0):
+        return detection.detect_inactivity(self, batch_size, max_batches)
 
     @api.model
-    def _cron_detect_birthdays(self, batch_size=10000):
-        result = detection.detect_birthdays(self, batch_size)
+    def _cron_detect_birthdays(self, batch_size=10000, max_batches=0):
+        result = detection.detect_birthdays(self, batch_size, max_batches)
         self.env["loyalty.program"]._loyalty_post_birthday_bonuses()
         return result
 
     @api.model
-    def _cron_detect_expiring_points(self, batch_size=10000):
-        return detection.detect_expiring_points(self, batch_size)
+    def _cron_detect_expiring_points(self, batch_size=10000, max_batches=0):
+        return detection.detect_expiring_points(self, batch_size, max_batches)
 
     # ------------------------------------------------------------------
     # What the shipped rules call (engine/member_event_actions.py), done

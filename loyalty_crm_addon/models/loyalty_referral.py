@@ -53,6 +53,13 @@ def _norm_text(value):
     return re.sub(r"[^a-z0-9]", "", (value or "").lower())
 
 
+def _address_key(partner):
+    """The street address, normalised (case, spaces, punctuation)."""
+    street = _norm_text(partner.street)
+    place = _norm_text(partner.zip or partner.city)
+    return (street, place) if street and place else False
+
+
 class LoyaltyReferral(models.Model):
     _name = "loyalty.referral"
     _description = "Loyalty Referral"
@@ -169,7 +176,7 @@ class LoyaltyReferral(models.Model):
     @api.model
     def _loyalty_generate_codes(self, count):
         """``count`` random codes such as ``K7QM-3XTA`` (not checked for
-        uniqueness: see ``res.partner._loyalty_write_codes``)."""
+        uniqueness: see ``engine/referral_codes.py``)."""
         return [
             normalize_code(
                 "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
@@ -321,8 +328,8 @@ class LoyaltyReferral(models.Model):
             } - {""}
             if mine & theirs:
                 return reason, sorted(mine & theirs)[0]
-        mine = {p._loyalty_address_key() for p in referrers} - {False}
-        if mine & {p._loyalty_address_key() for p in referees}:
+        mine = {_address_key(p) for p in referrers} - {False}
+        if mine & {_address_key(p) for p in referees}:
             return "same_address", referee.contact_address.replace("\n", ", ").strip()
         earlier = self._loyalty_earlier_purchase(exclude=exclude, before=before)
         if earlier:

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import file_open, float_compare
 
 from ..engine.ledger import ENGINE, PRECISION
+from .res_partner import MAX_REFERENCE
 
 CHANNELS = [
     ("contact", "Contact"),
@@ -32,7 +33,6 @@ PROTECTED_FIELDS = {
     "coupon_points",
     "state",
 }
-REFERENCE_SIZE = 128
 
 
 class LoyaltyRewardClaim(models.Model):
@@ -184,18 +184,6 @@ class LoyaltyRewardClaim(models.Model):
         return card
 
     @api.model
-    def _loyalty_check_reference(self, reference):
-        if reference in (False, None, ""):
-            return False
-        if not isinstance(reference, str) or not reference.strip():
-            raise UserError(self.env._("A reference is a non-empty text."))
-        if len(reference) > REFERENCE_SIZE:
-            raise UserError(
-                self.env._("A reference has at most %s characters.", REFERENCE_SIZE)
-            )
-        return reference.strip()
-
-    @api.model
     def _loyalty_claim(self, partner, reward, channel, reference=False, **values):
         """Claim ``reward`` for ``partner`` now: limits and balance checked
         under the reward's and the card's row locks, points spent through
@@ -204,7 +192,9 @@ class LoyaltyRewardClaim(models.Model):
         reward = reward.sudo().exists()
         if len(reward) != 1:
             raise UserError(self.env._("Choose one reward to claim."))
-        reference = self._loyalty_check_reference(reference)
+        reference = self.env["res.partner"]._loyalty_check_text(
+            reference, self.env._("Reference"), size=MAX_REFERENCE, required=False
+        )
         card = self._loyalty_card_for(partner, reward)
         if reward.reward_type == "credit" and not reward.loyalty_credit_program_id:
             raise UserError(

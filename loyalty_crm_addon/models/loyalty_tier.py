@@ -70,7 +70,7 @@ class LoyaltyTier(models.Model):
     # Review (scheduled): downgrades, grace periods, missed upgrades
     # ------------------------------------------------------------------
     @api.model
-    def _cron_review_tiers(self, batch_size=5000):
+    def _cron_review_tiers(self, batch_size=5000, max_batches=0):
         today = fields.Date.context_today(self)
         self.env.flush_all()
         self.env.cr.execute(
@@ -153,5 +153,5 @@ class LoyaltyTier(models.Model):
             )
             return len(batch)
 
-        run_batches(self.env, step, len(changes))
+        run_batches(self.env, step, len(changes), max_batches)
         return len(changes)

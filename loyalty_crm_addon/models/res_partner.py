@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import math
-import re
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -11,9 +10,8 @@ from odoo.tools import SQL, float_is_zero, float_round
 from odoo.tools.sql import create_index
 
 from ..engine import member_pos, member_privacy, referral_codes
-from ..engine.batch import cron_commits
 from ..engine.ledger import ENGINE, PRECISION
-from ..engine.member_figures import card_figures
+from ..engine.member_figures import EXPIRING_SOON_SQL, card_figures
 from ..kpi.scoring import SEGMENTS, score_members
 
 # The public methods' limits: points as the ledger stores them, texts as a
@@ -542,15 +540,13 @@ class ResPartner(models.Model):
 
     def _search_loyalty_has_expiring_points(self, operator, value):
         query = SQL(
-            """
+            f"""
             (SELECT c.partner_id
               FROM loyalty_ledger_line l
               JOIN loyalty_card c ON c.id = l.card_id
               JOIN loyalty_program pr ON pr.id = c.program_id
-             WHERE l.points_residual > 0 AND l.state = 'posted'
-               AND l.expiry_date >= %(today)s
-               AND l.expiry_date <= %(today)s::date + pr.loyalty_expiry_warning_days)
-            """,
+             WHERE {EXPIRING_SOON_SQL})
+            """,  # noqa: S608 -- a constant
             today=fields.Date.context_today(self),
         )
         positive = (operator == "=") == bool(value)
@@ -663,13 +659,6 @@ class ResPartner(models.Model):
             )
         )
 
-    def _loyalty_address_key(self):
-        """The street address, normalised (case, spaces, punctuation)."""
-        self.ensure_one()
-        street = re.sub(r"[^a-z0-9]", "", (self.street or "").lower())
-        place = re.sub(r"[^a-z0-9]", "", (self.zip or self.city or "").lower())
-        return (street, place) if street and place else False
-
     def _loyalty_assign_referral_codes(self):
         """Give a unique code to each of the partners who has none."""
         partners = self.filtered(lambda p: p.id and not p.loyalty_referral_code)
@@ -734,15 +723,6 @@ class ResPartner(models.Model):
                     ]
                 )._loyalty_reject("manual", self.env._("Referrer removed"))
         return res
-
-    def action_open_loyalty_referrals(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "loyalty_crm_addon.action_loyalty_referral"
-        )
-        action["domain"] = [("referrer_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {}
-        return action
 
     # ------------------------------------------------------------------
     # Reward catalog (claims: loyalty_reward_claim.py)
@@ -888,23 +868,15 @@ class ResPartner(models.Model):
         return [("id", "in" if positive else "not in", referrers)]
 
     @api.model
-    def _cron_loyalty_segments(self, batch_size=50000):
+    def _cron_loyalty_segments(self, batch_size=50000, max_batches=0):
         """Score and segment every member, set-based and batched (one SQL
-        statement per batch of cards); commits between batches in a cron."""
-        cron = self.env["ir.cron"]
-        commits = cron_commits(self.env)
-
-        def on_batch(done):
-            cron._notify_progress(done=done, remaining=0)
-            if commits:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-
+        statement per batch of cards, kpi/scoring.py)."""
         return score_members(
             self.env,
             fields.Date.context_today(self),
             self._loyalty_churn_texts(),
             batch_size=batch_size,
-            on_batch=on_batch,
+            max_batches=max_batches,
         )
 
     @api.model

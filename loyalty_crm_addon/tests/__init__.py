@@ -18,3 +18,4 @@ from . import test_one_history
 from . import test_ledger_guard
 from . import test_pos_till
 from . import test_staff_experience
+from . import test_cron_progress

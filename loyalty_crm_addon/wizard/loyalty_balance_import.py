@@ -14,7 +14,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
-from ..engine.batch import cron_commits
+from ..engine.batch import run_batches
 from ..engine.ledger import PRECISION
 from ..models.loyalty_member_event import QUIET
 
@@ -575,23 +575,21 @@ class LoyaltyBalanceImport(models.Model):
             self._reset_report()
         self.write({"state": "running", "rows_total": len(rows)})
         seen = self._seen_before(rows[: self.next_row])
-        done_batches = 0
-        while self.next_row < len(rows):
+
+        def step():
             start = self.next_row
             batch = rows[start : start + self.batch_size]
+            if not batch:
+                return 0
             plan = self._plan_batch(batch, start, seen)
             plan = self._apply_batch(plan)
             self._write_report(plan)
             self.next_row = start + len(batch)
-            self.env["ir.cron"]._notify_progress(
-                done=self.next_row, remaining=len(rows) - self.next_row
-            )
-            if cron_commits(self.env):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env.invalidate_all()
-            done_batches += 1
-            if max_batches and done_batches >= max_batches:
-                return False
+            return len(batch)
+
+        run_batches(self.env, step, len(rows) - self.next_row, max_batches)
+        if self.next_row < len(rows):
+            return False
         self.write({"state": "done", "data_file": False})
         return True
 
