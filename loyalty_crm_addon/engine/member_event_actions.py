@@ -80,10 +80,14 @@ def schedule_activity(events, summary=False, note=False):
 
 def add_to_mailing_list(events, xmlid):
     """Put the members on a mailing list: their mailing contact (made when
-    missing) is subscribed once; an opt-out is respected."""
+    missing) is subscribed once; an opt-out is respected, and members who
+    opted out of loyalty communications never are (the list asks for
+    consent). Once for the whole batch: the rules run event by event."""
     env = events.env
     mailing_list = env.ref(xmlid)
-    partners = events.partner_id.filtered("email_normalized")
+    if not mailing_list.loyalty_consent_required:
+        mailing_list.sudo().loyalty_consent_required = True
+    partners = events.partner_id._loyalty_can_contact().filtered("email_normalized")
     if not partners:
         return
     Contact = env["mailing.contact"].sudo().with_context(**NO_TRACKING)

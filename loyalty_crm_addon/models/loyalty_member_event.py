@@ -313,13 +313,7 @@ class LoyaltyMemberEvent(models.Model):
     ):
         """Put the members on a mailing list; members who opted out of
         loyalty communications never are (the list asks for consent)."""
-        allowed = self.partner_id._loyalty_can_contact()
-        events = self.filtered(lambda e: e.partner_id in allowed)
-        mailing_list = self.env.ref(xmlid, raise_if_not_found=False)
-        if mailing_list and not mailing_list.loyalty_consent_required:
-            mailing_list.sudo().loyalty_consent_required = True
-        if events or not self:
-            events._loyalty_defer("add_to_mailing_list", xmlid)
+        self._loyalty_defer("add_to_mailing_list", xmlid)
 
     def _loyalty_create_opportunity(self):
         """A win-back opportunity for members of their program's top tier."""
