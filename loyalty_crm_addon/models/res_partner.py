@@ -484,12 +484,16 @@ class ResPartner(models.Model):
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
             self.env["loyalty.program"]._loyalty_post_signup_bonuses(new_cards)
-            # One note per new member, in one batch (order confirmation path).
+            # One note per new member, in one batch (order confirmation path);
+            # none on the contacts an import has just created (its report
+            # and the ledger say it).
+            silent = set(self.env.context.get("loyalty_enroll_nolog_ids") or ())
+            noted = missing.filtered(lambda p: p.id not in silent)
             body = Markup("<p>%s</p>") % self.env._(
                 "Enrolled in %s.", program.display_name
             )
-            missing.sudo()._message_log_batch(
-                bodies=dict.fromkeys(missing.ids, body), message_type="notification"
+            noted.sudo()._message_log_batch(
+                bodies=dict.fromkeys(noted.ids, body), message_type="notification"
             )
         return card_by_partner
 
