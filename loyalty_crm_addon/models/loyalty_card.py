@@ -382,12 +382,16 @@ class LoyaltyCard(models.Model):
         cards = self.browse([card.id for card in deltas]).sudo()
         (cards - (locked or cards.browse()).sudo())._loyalty_lock()
         cards = cards.with_context(loyalty_ledger_origin=ENGINE)
+        # One write per new balance, not per card (batches of an import or
+        # a cron move thousands of cards).
+        by_balance = defaultdict(list)
         for card, delta in deltas.items():
             card = cards.browse(card.id)
             if delta < 0:
                 card._loyalty_check_available(-delta)
-            balance = float_round(card.points + delta, PRECISION)
-            card.points = balance
+            by_balance[float_round(card.points + delta, PRECISION)].append(card.id)
+        for balance, card_ids in by_balance.items():
+            cards.browse(card_ids).write({"points": balance})
 
     def _loyalty_check_available(self, points):
         """A membership card (locked by the caller) holds ``points``."""

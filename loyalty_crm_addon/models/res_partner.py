@@ -27,6 +27,7 @@ CONSENT_CHANNELS = [
     ("portal", "Portal"),
     ("import", "Import"),
 ]
+CONSENT_FIELDS = ["loyalty_consent", "loyalty_consent_date", "loyalty_consent_channel"]
 # Figures the engine keeps on the contact: nobody else writes them.
 ENGINE_PARTNER_FIELDS = {
     "loyalty_card_ids",
@@ -483,12 +484,16 @@ class ResPartner(models.Model):
             )
             card_by_partner.update(zip(missing, new_cards, strict=True))
             self.env["loyalty.program"]._loyalty_post_signup_bonuses(new_cards)
-            # One note per new member, in one batch (order confirmation path).
+            # One note per new member, in one batch (order confirmation path);
+            # none on the contacts an import has just created (its report
+            # and the ledger say it).
+            silent = set(self.env.context.get("loyalty_enroll_nolog_ids") or ())
+            noted = missing.filtered(lambda p: p.id not in silent)
             body = Markup("<p>%s</p>") % self.env._(
                 "Enrolled in %s.", program.display_name
             )
-            missing.sudo()._message_log_batch(
-                bodies=dict.fromkeys(missing.ids, body), message_type="notification"
+            noted.sudo()._message_log_batch(
+                bodies=dict.fromkeys(noted.ids, body), message_type="notification"
             )
         return card_by_partner
 
@@ -1040,6 +1045,34 @@ class ResPartner(models.Model):
 
     def action_loyalty_consent_out(self):
         return self.loyalty_set_consent("out")
+
+    # ------------------------------------------------------------------
+    # Consent at the till
+    # ------------------------------------------------------------------
+    @api.model
+    def _load_pos_data_fields(self, config_id):
+        # The member panel shows the customer's choice as the till loads it.
+        return super()._load_pos_data_fields(config_id) + CONSENT_FIELDS
+
+    def loyalty_pos_set_consent(self, consent, config_id):
+        """The customer's choice told to the cashier: recorded on the server
+        with the channel ``pos`` and the date. Returns the partner's consent
+        fields as the till loads them, so the panel shows them at once."""
+        config = self._loyalty_pos_config(config_id)
+        if not self.env.su and not self.env.user.has_group(
+            "point_of_sale.group_pos_user"
+        ):
+            raise AccessError(
+                self.env._("Only point of sale users record consent at the till.")
+            )
+        if len(self) != 1 or consent not in ("in", "out"):
+            raise UserError(self.env._("Consent is 'in' or 'out', for one customer."))
+        # The cashier sees the customer; the choice is the customer's own.
+        self.check_access("read")
+        config.check_access("read")
+        self._loyalty_set_consent(consent, "pos")
+        self.invalidate_recordset(CONSENT_FIELDS)
+        return self.read(CONSENT_FIELDS)[0]
 
     def _loyalty_opt_out_lists(self):
         """Their subscriptions to loyalty mailing lists are opted out, the way

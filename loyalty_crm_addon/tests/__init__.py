@@ -19,3 +19,4 @@ from . import test_ledger_guard
 from . import test_pos_till
 from . import test_staff_experience
 from . import test_cron_progress
+from . import test_pos_consent

@@ -244,3 +244,68 @@ class TestBalanceImport(LoyaltyCrmCommon):
         partner = self.env["res.partner"].search([("email", "=", "c@example.com")])
         self.assertEqual(partner.loyalty_card_id.code, "044-fresh-code")
         self.assertEqual(partner.loyalty_balance, 7)
+
+    def test_matching_keys_are_normalised(self):
+        """Phone and mobile match whatever their punctuation; references
+        exactly; other companies' contacts are not matched."""
+        mobile = self.env["res.partner"].create(
+            {"name": "Mobile Only", "mobile": "0470/11.22.33"}
+        )
+        other_company = self.env["res.company"].create({"name": "Other Shop"})
+        self.env["res.partner"].create(
+            {
+                "name": "Other Shop's Customer",
+                "email": "elsewhere@example.com",
+                "company_id": other_company.id,
+            }
+        )
+        job = self._job(
+            self._file(
+                ",,0470 11 22 33,,5,,,,",
+                ",,,K-1,6,,,,",
+                "Elsewhere@Example.com,,,,7,,,,",
+            ),
+            create_partners=False,
+        )
+        job.action_dry_run()
+        report = {line.row: line for line in job.line_ids}
+        self.assertEqual((report[1].action, report[1].partner_id), ("match", mobile))
+        self.assertEqual(
+            (report[2].action, report[2].partner_id), ("match", self.known)
+        )
+        self.assertEqual(report[3].action, "reject", "another company's contact")
+
+    def test_import_leaves_no_chatter_trail_on_new_members(self):
+        """The report and the ledger tell the import: contacts it creates get
+        no enrollment note and their cards no points tracking; a contact
+        that existed is told they were enrolled."""
+        job = self._job(
+            self._file(
+                "fresh@example.com,Fresh,,,25,,,,",
+                "known@example.com,,,,30,,,,",
+            )
+        )
+        job.action_import()
+        fresh = self.env["res.partner"].search([("email", "=", "fresh@example.com")])
+        self.assertEqual(fresh.loyalty_balance, 25)
+        self.assertEqual(self.known.loyalty_balance, 30)
+        Message = self.env["mail.message"]
+        self.assertFalse(
+            Message.search([("model", "=", "res.partner"), ("res_id", "=", fresh.id)])
+        )
+        self.assertTrue(
+            Message.search(
+                [
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", self.known.id),
+                    ("body", "ilike", "Enrolled in"),
+                ]
+            )
+        )
+        cards = (fresh | self.known).loyalty_card_id
+        self.assertFalse(
+            Message.search(
+                [("model", "=", "loyalty.card"), ("res_id", "in", cards.ids)]
+            )
+        )
+        self.assertFalse(self.Ledger._get_inconsistent_cards())

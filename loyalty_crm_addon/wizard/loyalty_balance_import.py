@@ -12,7 +12,8 @@ from psycopg2.extras import execute_values
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
+from odoo.tools.sql import create_index
 
 from ..engine.batch import run_batches
 from ..engine.ledger import PRECISION
@@ -123,6 +124,24 @@ class LoyaltyBalanceImport(models.Model):
     ]
 
     def init(self):
+        # Contacts are found by their normalised email, phone and mobile
+        # (the keys of _find_partners), by index.
+        cr = self.env.cr
+        create_index(
+            cr,
+            "res_partner_loyalty_import_email_idx",
+            "res_partner",
+            ["email_normalized"],
+            where="email_normalized IS NOT NULL",
+        )
+        for column in ("phone", "mobile"):
+            create_index(
+                cr,
+                f"res_partner_loyalty_import_{column}_idx",
+                "res_partner",
+                [PHONE_KEY % column],
+                where=f"{column} IS NOT NULL",
+            )
         # The database itself refuses a second opening balance on a card,
         # even from two imports running at once.
         self.env.cr.execute(
@@ -323,30 +342,54 @@ class LoyaltyBalanceImport(models.Model):
 
     def _find_partners(self, keys):
         """{(kind, value): commercial partner ids} of the active contacts of
-        the import's company (or shared) matching the keys."""
+        the import's company (or shared) matching the keys: one query for
+        the batch, on indexed normalised keys (see ``init``)."""
         by_kind = defaultdict(list)
         for kind, value in keys:
             by_kind[kind].append(value)
         found = defaultdict(set)
-        company = SQL_COMPANY
-        queries = {
-            "email": "SELECT email_normalized, commercial_partner_id FROM res_partner"
-            " WHERE email_normalized = ANY(%s) AND " + company,
-            "phone": "SELECT k, commercial_partner_id FROM ("
-            " SELECT regexp_replace(phone, '[^0-9+]', '', 'g') AS k,"
-            " commercial_partner_id, active, company_id FROM res_partner"
-            " WHERE phone IS NOT NULL UNION ALL"
-            " SELECT regexp_replace(mobile, '[^0-9+]', '', 'g'),"
-            " commercial_partner_id, active, company_id FROM res_partner"
-            " WHERE mobile IS NOT NULL) p WHERE k = ANY(%s) AND " + company,
-            "ref": "SELECT ref, commercial_partner_id FROM res_partner"
-            " WHERE ref = ANY(%s) AND " + company,
-        }
+        if not by_kind:
+            return found
         self.env.flush_all()
-        for kind, values in by_kind.items():
-            self.env.cr.execute(queries[kind], [values, self.company_id.id])
-            for value, partner_id in self.env.cr.fetchall():
-                found[(kind, value)].add(partner_id)
+        company = SQL(
+            "active AND (company_id IS NULL OR company_id = %s)", self.company_id.id
+        )
+
+        def phone_matches(column):
+            key = SQL(PHONE_KEY % "%s", SQL.identifier(column))
+            return SQL(
+                "SELECT 'phone', %s, commercial_partner_id FROM res_partner"
+                " WHERE %s IS NOT NULL AND %s = ANY(%s) AND %s",
+                key,
+                SQL.identifier(column),
+                key,
+                by_kind["phone"],
+                company,
+            )
+
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 'email', email_normalized, commercial_partner_id
+                  FROM res_partner
+                 WHERE email_normalized IS NOT NULL
+                   AND email_normalized = ANY(%(email)s) AND %(company)s
+                UNION ALL %(phone)s
+                UNION ALL %(mobile)s
+                UNION ALL
+                SELECT 'ref', ref, commercial_partner_id
+                  FROM res_partner
+                 WHERE ref = ANY(%(ref)s) AND %(company)s
+                """,
+                email=by_kind["email"],
+                ref=by_kind["ref"],
+                company=company,
+                phone=phone_matches("phone"),
+                mobile=phone_matches("mobile"),
+            )
+        )
+        for kind, value, partner_id in self.env.cr.fetchall():
+            found[(kind, value)].add(partner_id)
         return found
 
     def _imported_cards(self, card_ids):
@@ -645,8 +688,17 @@ class LoyaltyBalanceImport(models.Model):
             Partner.browse(
                 [p[3] for p in consent if p[1]["consent"] == value]
             )._loyalty_set_consent(value, "import")
-        Ledger = self.env["loyalty.ledger.line"].with_context(loyalty_event_mute=QUIET)
-        card_by_partner = self._enroll(partners)
+        # An import sends nothing (no member events, no milestone emails of
+        # the native cards) and leaves no chatter trail of card points: the
+        # ledger lines and the import's report are the history.
+        Ledger = self.env["loyalty.ledger.line"].with_context(
+            loyalty_event_mute=QUIET, loyalty_no_mail=True, tracking_disable=True
+        )
+        card_by_partner = self._enroll(
+            partners.with_context(
+                loyalty_enroll_nolog_ids=[p[3] for p in posting if p[2] == "create"]
+            )
+        )
         opening, lifetime = [], []
         for __, vals, __, partner_id, __ in posting:
             card = card_by_partner[Partner.browse(partner_id)]
@@ -740,7 +792,8 @@ class LoyaltyBalanceImport(models.Model):
         }
 
 
-SQL_COMPANY = "active AND (company_id IS NULL OR company_id = %s)"
+# The phone key of a row (_phone_key) as the database computes it.
+PHONE_KEY = "regexp_replace(%s, '[^0-9+]', '', 'g')"
 
 
 class LoyaltyBalanceImportLine(models.Model):
