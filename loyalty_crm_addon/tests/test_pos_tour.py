@@ -43,9 +43,11 @@ class TestLoyaltyPosTour(LoyaltyPosCase):
         self.assertAlmostEqual(order.loyalty_points_earned, 50.0)
         self.assertAlmostEqual(order.loyalty_points_spent, 0.0)
         self.assertLedgerMatches(self.earn_member, 250)
+        # Today for the cashier (in New York): the till's day, whatever the
+        # hour in UTC.
         self.assertEqual(
             self.earn_member.loyalty_last_activity_date,
-            odoo.fields.Date.context_today(self.earn_member),
+            odoo.fields.Date.context_today(self.earn_member.with_user(self.pos_user)),
         )
 
     def test_pos_tier_multiplier_and_upgrade_tour(self):
