@@ -34,30 +34,16 @@ class PosOrder(models.Model):
     def _process_order(self, order, existing_order):
         order_id = super()._process_order(order, existing_order)
         paid = self.browse(order_id).filtered(lambda o: o.state != "draft")
-        paid._loyalty_check_tier_rewards()
         self.env["loyalty.referral"]._loyalty_convert(paid)
-        # Reward catalog: limits checked, claims recorded and linked to the
-        # redemption lines the server posted when the order was paid.
+        # Reward catalog: tiers and limits checked (a tier-only reward the
+        # till offers its tiers only is refused to others), claims recorded
+        # and linked to the redemption lines the server posted when the
+        # order was paid.
         Claim = self.env["loyalty.reward.claim"]
         Claim._loyalty_pos_claims(paid)
         for order in paid:
             Claim._loyalty_pos_link(order)
         return order_id
-
-    def _loyalty_check_tier_rewards(self):
-        """The till offers tier-only rewards to their tiers; refuse an order
-        that claims one anyway."""
-        for line in self.lines.filtered(
-            lambda ln: ln.reward_id.tier_ids and ln.coupon_id
-        ):
-            if not line.reward_id._loyalty_allowed_for(line.coupon_id):
-                raise UserError(
-                    self.env._(
-                        "%(reward)s is kept for members of %(tiers)s.",
-                        reward=line.reward_id.description,
-                        tiers=", ".join(line.reward_id.tier_ids.mapped("name")),
-                    )
-                )
 
     # ------------------------------------------------------------------
     # What a till sends: checked before anything is read or written

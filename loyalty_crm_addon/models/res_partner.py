@@ -7,7 +7,6 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
-from odoo.tools.sql import create_index
 
 from ..engine import member_pos, member_privacy, referral_codes
 from ..engine.ledger import ENGINE, PRECISION
@@ -909,31 +908,16 @@ class ResPartner(models.Model):
     def _loyalty_pos_config(self, config_id):
         if isinstance(config_id, bool) or not isinstance(config_id, int):
             raise UserError(self.env._("Unknown point of sale."))
-        config = self.env["pos.config"].browse(config_id).exists()
+        config = self.env["pos.config"].search_fetch(
+            [("id", "=", config_id)], ["company_id"], limit=1
+        )
         if not config:
             raise UserError(self.env._("Unknown point of sale."))
         return config
 
     def init(self):
         res = super().init()
-        # The till's member search (loyalty_pos_search): the start of these
-        # columns, lower-cased, by index; a word of the name by trigrams.
-        cr = self.env.cr
-        for column in member_pos.POS_SEARCH_COLUMNS:
-            create_index(
-                cr,
-                f"res_partner_loyalty_pos_{column}_prefix",
-                "res_partner",
-                [f"lower({column}) text_pattern_ops"],
-            )
-        if self.env.registry.has_trigram:
-            create_index(
-                cr,
-                "res_partner_loyalty_pos_name_trgm",
-                "res_partner",
-                ["lower(name) gin_trgm_ops"],
-                "gin",
-            )
+        member_pos.create_indexes(self.env.cr, self.env.registry.has_trigram)
         return res
 
     @api.model
@@ -941,11 +925,17 @@ class ResPartner(models.Model):
         self, query, config_id, offset=0, limit=member_pos.POS_SEARCH_LIMIT
     ):
         """Ids of the partners a till's customer search finds for ``query``:
-        the start of a name (or of a word of it), phone, mobile or email, a
-        whole barcode, or a member's whole card code or referral code.
-        Searched here, by index, so that a shop with many members never
-        loads them all."""
-        config = self._loyalty_pos_config(config_id)
+        a member's whole card code or referral code, or a whole barcode,
+        first; then the start of a name (or of its second or third word),
+        phone, mobile or email; a word further in the name when nothing
+        else matched. Searched here, by index, so that a shop with many
+        members never loads them all."""
+        return self._loyalty_pos_search(
+            query, self._loyalty_pos_config(config_id), offset, limit
+        )
+
+    @api.model
+    def _loyalty_pos_search(self, query, config, offset, limit):
         if not isinstance(query, str) or len(query) > member_pos.MAX_POS_QUERY:
             raise UserError(self.env._("Invalid search."))
         if (
@@ -961,12 +951,37 @@ class ResPartner(models.Model):
         offset, limit = max(0, offset), max(1, min(limit, 100))
         return member_pos.pos_search(self, query, config, offset, limit)
 
+    @api.model
+    def loyalty_pos_find(
+        self, query, config_id, offset=0, limit=member_pos.POS_SEARCH_LIMIT
+    ):
+        """The till's customer search in one call: ``ids`` found
+        (``loyalty_pos_search``), the ``partners`` as the till loads them
+        and their standing (``members``, as ``loyalty_pos_member_info``)."""
+        config = self._loyalty_pos_config(config_id)
+        ids = self._loyalty_pos_search(query, config, offset, limit)
+        partners = self.browse(ids)
+        return {
+            "ids": ids,
+            "partners": partners.read(
+                partners._load_pos_data_fields(config.id), load=False
+            ),
+            "members": partners._loyalty_pos_member_info(config),
+        }
+
     def loyalty_pos_member_info(self, config_id):
         """Standing of the partners at the till, as plain values keyed by
         partner id (str): membership card, available and pending points,
         tier, progress to the next tier, points expiring soon."""
-        config = self._loyalty_pos_config(config_id)
-        partners = self.with_company(config.company_id).exists()
+        return self._loyalty_pos_member_info(self._loyalty_pos_config(config_id))
+
+    def _loyalty_pos_member_info(self, config):
+        # The partners the user may read.
+        partners = (
+            self.with_company(config.company_id)
+            .with_context(active_test=False)
+            .search_fetch([("id", "in", self.ids)], ["commercial_partner_id"])
+        )
         return member_pos.member_info(partners, config)
 
     def loyalty_pos_enroll(self, config_id):
@@ -975,7 +990,7 @@ class ResPartner(models.Model):
         self.ensure_one()
         config = self._loyalty_pos_config(config_id)
         self.with_company(config.company_id).action_loyalty_enroll()
-        return self.loyalty_pos_member_info(config_id)[str(self.id)]
+        return self._loyalty_pos_member_info(config)[str(self.id)]
 
     # ------------------------------------------------------------------
     # Privacy: consent, export, erasure (engine/member_privacy.py)

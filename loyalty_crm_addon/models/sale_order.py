@@ -97,14 +97,12 @@ class SaleOrder(models.Model):
         return points
 
     def _get_claimable_rewards(self, forced_coupons=None):
-        """Tier-only rewards are offered to members of those tiers only; the
-        reward catalog's limits apply."""
+        """The reward catalog's checks apply (tier-only rewards offered to
+        members of those tiers only, validity window, stock, limits)."""
         result = super()._get_claimable_rewards(forced_coupons=forced_coupons)
         for coupon, rewards in list(result.items()):
             allowed = rewards.filtered(
-                lambda r, c=coupon: (
-                    r._loyalty_allowed_for(c) and not self._loyalty_catalog_error(r, c)
-                )
+                lambda r, c=coupon: not self._loyalty_catalog_error(r, c)
             )
             if allowed:
                 result[coupon] = allowed
@@ -116,14 +114,6 @@ class SaleOrder(models.Model):
         error = self._loyalty_catalog_error(reward, coupon)
         if error:
             return {"error": error}
-        if not reward._loyalty_allowed_for(coupon):
-            return {
-                "error": self.env._(
-                    "%(reward)s is kept for members of %(tiers)s.",
-                    reward=reward.description,
-                    tiers=", ".join(reward.tier_ids.mapped("name")),
-                )
-            }
         return super()._apply_program_reward(reward, coupon, **kwargs)
 
     # ------------------------------------------------------------------
@@ -308,7 +298,9 @@ class SaleOrder(models.Model):
 
     def _loyalty_catalog_error(self, reward, coupon):
         """Why the reward catalog refuses ``reward`` on this order (its
-        limits apply to the rewards core's reward wizard offers), or False."""
+        limits apply to the rewards core's reward wizard offers), or False:
+        ``loyalty.reward._loyalty_claim_error``, the one definition of a
+        reward's tier, window, stock and limit checks."""
         if reward in reward._loyalty_catalog_only():
             return self.env._(
                 "%s is claimed from the reward catalog, not on an order.",

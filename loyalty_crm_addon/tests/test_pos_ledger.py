@@ -2,10 +2,10 @@
 import uuid
 
 import odoo.tests
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import UserError
 
-from .test_pos_tour import LoyaltyPosCase
+from .common import LoyaltyPosCase
 
 
 @odoo.tests.tagged("post_install", "-at_install")
@@ -26,78 +26,10 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
     def setUp(self):
         super().setUp()
         self.PosOrder = self.env["pos.order"].with_user(self.pos_user)
-        self.session = self.main_pos_config.current_session_id
 
     # ------------------------------------------------------------------
     # The till's calls
     # ------------------------------------------------------------------
-    def _order_data(self, partner, qty=1, spend=None, order_uuid=None):
-        """An order as the till syncs it: ``qty`` widgets at 50.00 and, with
-        ``spend`` (points the till claims), the 10.00 reward on the card."""
-        card = self._card(partner)
-        lines = [
-            Command.create(
-                {
-                    "product_id": self.product.id,
-                    "qty": qty,
-                    "price_unit": 50.0,
-                    "price_subtotal": 50.0 * qty,
-                    "price_subtotal_incl": 50.0 * qty,
-                    "tax_ids": [Command.clear()],
-                }
-            )
-        ]
-        total = 50.0 * qty
-        if spend is not None:
-            lines.append(
-                Command.create(
-                    {
-                        "product_id": self.reward.discount_line_product_id.id,
-                        "qty": 1,
-                        "price_unit": -10.0,
-                        "price_subtotal": -10.0,
-                        "price_subtotal_incl": -10.0,
-                        "tax_ids": [Command.clear()],
-                        "is_reward_line": True,
-                        "reward_id": self.reward.id,
-                        "coupon_id": card.id,
-                        "points_cost": spend,
-                        "reward_identifier_code": "lca-%s" % uuid.uuid4().hex[:8],
-                    }
-                )
-            )
-            total -= 10.0
-        cash = self.main_pos_config.payment_method_ids.filtered("is_cash_count")[:1]
-        order_uuid = order_uuid or str(uuid.uuid4())
-        return {
-            "amount_paid": total,
-            "amount_return": 0,
-            "amount_tax": 0,
-            "amount_total": total,
-            "date_order": fields.Datetime.to_string(fields.Datetime.now()),
-            "fiscal_position_id": False,
-            "pricelist_id": self.main_pos_config.pricelist_id.id,
-            "name": "Order %s" % order_uuid,
-            "last_order_preparation_change": "{}",
-            "lines": lines,
-            "partner_id": partner.id,
-            "session_id": self.session.id,
-            "sequence_number": 2,
-            "payment_ids": [
-                Command.create(
-                    {
-                        "amount": total,
-                        "name": fields.Datetime.now(),
-                        "payment_method_id": cash.id,
-                    }
-                )
-            ],
-            "uuid": order_uuid,
-            "user_id": self.pos_user.id,
-            "to_invoice": False,
-            "state": "paid",
-        }
-
     def _sync(self, data):
         result = self.PosOrder.sync_from_ui([data])
         order = self.env["pos.order"].browse(result["pos.order"][0]["id"])

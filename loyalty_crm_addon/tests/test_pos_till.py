@@ -4,7 +4,7 @@ from datetime import timedelta
 import odoo.tests
 from odoo import Command, fields
 
-from .test_pos_tour import LoyaltyPosCase
+from .common import LoyaltyPosCase
 
 
 @odoo.tests.tagged("post_install", "-at_install")
@@ -37,11 +37,11 @@ class TestLoyaltyPosTill(LoyaltyPosCase):
         as_admin.loyalty_adjust_points(75, "Welcome points")
         cls.searched.loyalty_card_id.sudo().code = "LCAZED2024"
 
-    def _till_search(self, query):
+    def _till_search(self, query, **kwargs):
         return (
             self.env["res.partner"]
             .with_user(self.pos_user)
-            .loyalty_pos_search(query, self.main_pos_config.id)
+            .loyalty_pos_search(query, self.main_pos_config.id, **kwargs)
         )
 
     def test_member_search_keys(self):
@@ -55,6 +55,36 @@ class TestLoyaltyPosTill(LoyaltyPosCase):
             self.assertIn(self.searched.id, self._till_search(query), query)
         self.assertNotIn(self.searched.id, self._till_search("LCAZED"))
         self.assertEqual(self._till_search("   "), [])
+        # A word of the name: the second, the third (a surname), any other
+        # only when nothing else matched.
+        self.assertIn(self.searched.id, self._till_search("member"))
+        self.assertIn(self.searched.id, self._till_search("mem"))
+        # A barcode of the till's company, whole.
+        self.searched.with_company(self.company).barcode = "2400012345678"
+        self.assertEqual(self._till_search("2400012345678"), [self.searched.id])
+        self.assertNotIn(self.searched.id, self._till_search("240001234567"))
+        # Whole codes first, then what starts with the query, by what matched.
+        coded = self.env["res.partner"].create({"name": "LCAZED2024 Namesake"})
+        self.assertEqual(self._till_search("LCAZED2024"), [self.searched.id, coded.id])
+        self.assertEqual(self._till_search("LCAZED2024", limit=1), [self.searched.id])
+        self.assertEqual(self._till_search("LCAZED2024", offset=1, limit=1), [coded.id])
+        # Another company's customers are not the till's.
+        other = self.env["res.company"].create({"name": "LCA Other Co"})
+        self.env["res.partner"].create(
+            {"name": "Zed Other Company", "company_id": other.id}
+        )
+        self.assertEqual(self._till_search("Zed Other"), [])
+        # One call gives the till the partners and their standing.
+        found = (
+            self.env["res.partner"]
+            .with_user(self.pos_user)
+            .loyalty_pos_find("Zed Searcha", self.main_pos_config.id)
+        )
+        self.assertEqual(found["ids"], [self.searched.id])
+        self.assertEqual(found["partners"][0]["name"], "Zed Searchable Member")
+        member = found["members"][str(self.searched.id)]
+        self.assertTrue(member["is_member"])
+        self.assertEqual(member["balance"], 75.0)
         self.searched.active = False
         self.assertNotIn(self.searched.id, self._till_search("Zed Searcha"))
 
@@ -159,6 +189,22 @@ class TestLoyaltyPosTill(LoyaltyPosCase):
         )
         self.assertLedgerMatches(walk_in, 50)
         self.assertEqual(card.program_id, self.program)
+
+    def test_pos_offline_retry_tour(self):
+        """The till loses its connection (Odoo's offline handling): the
+        enrollment and the member search fail with a message, the cashier
+        goes on with the order, and both succeed when retried online."""
+        walk_in = self.env["res.partner"].create({"name": "AAA LCA Walk-in"})
+
+        self.start_pos_tour("loyalty_crm_till_offline")
+
+        card = self._card(walk_in)
+        self.assertEqual(card.program_id, self.program)
+        order = self._member_order(walk_in)
+        self.assertRecordValues(
+            order.loyalty_ledger_line_ids, [{"entry_type": "earn", "points": 50.0}]
+        )
+        self.assertLedgerMatches(walk_in, 50)
 
     def test_pos_card_of_archived_program_tour(self):
         old = self.env["loyalty.program"].create(

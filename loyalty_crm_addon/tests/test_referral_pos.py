@@ -3,9 +3,8 @@ from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
-from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
-from .common import membership_program_vals
+from .common import LoyaltyPosCase, membership_program_vals
 
 
 @tagged("post_install", "-at_install")
@@ -96,41 +95,19 @@ class TestReferralPos(TestPoSCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestReferralPosTour(TestPointOfSaleHttpCommon):
+class TestReferralPosTour(LoyaltyPosCase):
     """The till's referral button: the cashier types the code, the paid
     order converts the referral."""
 
+    pos_product_name = "LCA Referral Widget"
+
     def test_referral_button_tour(self):
-        self.env["loyalty.program"].search([]).write({"active": False})
-        config = self.main_pos_config
-        company = config.company_id
-        program = self.env["loyalty.program"].create(
-            membership_program_vals(
-                "LCA Till Club",
-                company_id=company.id,
-                pos_ok=True,
-                pos_config_ids=[Command.link(config.id)],
-                loyalty_referrer_points=100,
-                loyalty_referee_points=50,
-            )
+        self.program.write(
+            {"loyalty_referrer_points": 100, "loyalty_referee_points": 50}
         )
-        company.loyalty_membership_program_id = program
-        self.env["product.product"].create(
-            {
-                "name": "LCA Referral Widget",
-                "available_in_pos": True,
-                "list_price": 50.0,
-                "taxes_id": False,
-            }
-        )
-        member = self.env["res.partner"].create({"name": "AAA LCA Referrer"})
-        self.env["loyalty.card"].create(
-            {"program_id": program.id, "partner_id": member.id, "points": 0}
-        )
+        member = self._make_member("AAA LCA Referrer", 0)
         member.sudo().loyalty_referral_code = "LCAA-2345"  # engine field
         friend = self.env["res.partner"].create({"name": "AAA LCA Referred Friend"})
-        config.write({"tax_regime_selection": False, "use_pricelist": False})
-        config.with_user(self.pos_user).open_ui()
 
         self.start_pos_tour("loyalty_crm_pos_referral")
 

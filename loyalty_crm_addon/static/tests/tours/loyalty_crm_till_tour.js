@@ -53,6 +53,26 @@ function payCash(total) {
     ].flat();
 }
 
+/** The walk-in customer, just enrolled, is picked and pays 50.00 for the
+ * widget: the order earns 50 points, the receipt prints the balance. */
+function newMemberPays({ productAdded = false } = {}) {
+    return [
+        lineShows("AAA LCA Walk-in", "0.00 LCA Points"),
+        ProductScreen.clickCustomer("AAA LCA Walk-in"),
+        PosLoyalty.customerIs("AAA LCA Walk-in"),
+        productAdded
+            ? ProductScreen.totalAmountIs("50.00")
+            : ProductScreen.clickDisplayedProduct(PRODUCT),
+        PosLoyalty.checkAddedLoyaltyPoints("50"),
+        payCash("50.00"),
+        {
+            content: "the receipt shows the new member's balance",
+            trigger: ".o_loyalty_crm_receipt_balance:contains('50.00')",
+        },
+        ReceiptScreen.clickNextOrder(),
+    ].flat();
+}
+
 function foundBy(value) {
     return [
         ...search(value),
@@ -173,17 +193,7 @@ registry.category("web_tour.tours").add("loyalty_crm_till_enroll", {
                 trigger: `.modal .partner-list tr:has(b:contains("AAA LCA Walk-in")) .o_loyalty_crm_enroll`,
                 run: "click",
             },
-            lineShows("AAA LCA Walk-in", "0.00 LCA Points"),
-            ProductScreen.clickCustomer("AAA LCA Walk-in"),
-            PosLoyalty.customerIs("AAA LCA Walk-in"),
-            ProductScreen.clickDisplayedProduct(PRODUCT),
-            PosLoyalty.checkAddedLoyaltyPoints("50"),
-            payCash("50.00"),
-            {
-                content: "the receipt shows the new member's balance",
-                trigger: ".o_loyalty_crm_receipt_balance:contains('50.00')",
-            },
-            ReceiptScreen.clickNextOrder(),
+            newMemberPays(),
         ].flat(3),
 });
 
@@ -201,5 +211,76 @@ registry.category("web_tour.tours").add("loyalty_crm_till_archived", {
             ReceiptScreen.clickNextOrder(),
             ProductScreen.clickPartnerButton(),
             lineShows("AAA LCA Redeem Member", "350.00"),
+        ].flat(3),
+});
+
+/** The till loses / finds its connection (Odoo's own offline handling:
+ * every server call fails as when the server cannot be reached). */
+function network(state) {
+    return {
+        content: `the till goes ${state}`,
+        trigger: "body",
+        run: () => window.dispatchEvent(new Event(state)),
+    };
+}
+
+registry.category("web_tour.tours").add("loyalty_crm_till_offline", {
+    steps: () =>
+        [
+            start(),
+            ProductScreen.clickPartnerButton(),
+            search("AAA LCA Walk"),
+            {
+                content: "the walk-in customer can be enrolled",
+                trigger: `.modal .partner-list tr:has(b:contains("AAA LCA Walk-in")) .o_loyalty_crm_enroll`,
+            },
+            network("offline"),
+            {
+                content: "enroll while offline",
+                trigger: `.modal .partner-list tr:has(b:contains("AAA LCA Walk-in")) .o_loyalty_crm_enroll`,
+                run: "click",
+            },
+            {
+                content: "the cashier is told the enrollment failed",
+                trigger: ".o_notification:contains('Enrollment failed; try again.')",
+            },
+            // The cashier goes on with the order meanwhile.
+            Dialog.discard(),
+            ProductScreen.clickDisplayedProduct(PRODUCT),
+            ProductScreen.totalAmountIs("50.00"),
+            // The search fails too: the list says so and keeps working.
+            ProductScreen.clickPartnerButton(),
+            search("Zed Searcha"),
+            {
+                content: "the search could not reach the server",
+                trigger: ".modal .o_loyalty_crm_search_failed:contains('could not reach the server')",
+            },
+            {
+                content: "the member is not found while offline",
+                trigger: `.modal .partner-list:not(:has(b:contains("${SEARCHED}")))`,
+            },
+            network("online"),
+            {
+                content: "retry the search",
+                trigger: ".modal .o_loyalty_crm_search_retry",
+                run: "click",
+            },
+            {
+                content: `${SEARCHED} found once the till is online again`,
+                trigger: `.modal .partner-list b:contains("${SEARCHED}")`,
+            },
+            {
+                content: "the failure message is gone",
+                trigger: ".modal:not(:has(.o_loyalty_crm_search_failed))",
+            },
+            lineShows(SEARCHED, "75.00"),
+            // Enrollment, retried online, gives the card at once.
+            search("AAA LCA Walk"),
+            {
+                content: "enroll again, online",
+                trigger: `.modal .partner-list tr:has(b:contains("AAA LCA Walk-in")) .o_loyalty_crm_enroll`,
+                run: "click",
+            },
+            newMemberPays({ productAdded: true }),
         ].flat(3),
 });

@@ -14,6 +14,32 @@ patch(PosStore.prototype, {
         this.loyaltyCrm = { info: {}, errors: {}, loading: {}, cardsChecked: {} };
         return await super.setup(...arguments);
     },
+    /**
+     * The till's customer search: one server call answers the ids found,
+     * the partners (loaded into the till as data.read would) and their
+     * standing. Raises when the call fails (offline, server error).
+     */
+    async loyaltyCrmFind(query, offset = 0, limit = 30) {
+        const found = await this.data.call(
+            "res.partner",
+            "loyalty_pos_find",
+            [query, this.config.id],
+            { offset, limit }
+        );
+        const missing = found.partners.filter((p) => !this.models["res.partner"].get(p.id));
+        if (missing.length) {
+            const data = await this.data.missingRecursive({ "res.partner": missing });
+            this.models.loadData(data);
+        }
+        this.loyaltyCrmSetInfo(found.members);
+        return found;
+    },
+    loyaltyCrmSetInfo(members) {
+        for (const [id, info] of Object.entries(members)) {
+            this.loyaltyCrm.info[id] = info;
+            delete this.loyaltyCrm.errors[id];
+        }
+    },
     loyaltyCrmInfo(partner) {
         return partner ? this.loyaltyCrm.info[partner.id] : undefined;
     },
@@ -115,10 +141,19 @@ patch(PosStore.prototype, {
         return res;
     },
     /** Cards whose program is not at this till (archived, another company)
-     * are never shown. */
+     * are never shown; the membership card is shown by the member panel
+     * of the customer's line, not twice. */
     getLoyaltyCards(partner) {
+        const info = this.loyaltyCrmInfo(partner);
+        const membership = info?.is_member ? info.program_id : false;
         return super
             .getLoyaltyCards(...arguments)
-            .filter((card) => card && card.program_id && card.program_id.program_type);
+            .filter(
+                (card) =>
+                    card &&
+                    card.program_id &&
+                    card.program_id.program_type &&
+                    card.program_id.id !== membership
+            );
     },
 });

@@ -13,12 +13,15 @@ OrderSummary.components = { ...OrderSummary.components, LoyaltyMemberPanel };
 /**
  * The customer search runs on the server (name, phone, email, barcode,
  * membership card code, referral code) as the cashier types: the till does
- * not preload every member. Partners found are loaded with their cards.
+ * not preload every member. One call answers the partners found, loaded as
+ * the till loads them, and their standing. A failed call (offline, server
+ * error) leaves the list as it was with a Retry button; the till goes on.
  */
 patch(PartnerList.prototype, {
     setup() {
         super.setup(...arguments);
         this.state.loyaltyCrmFound = { query: "", ids: [] };
+        this.state.loyaltyCrmFailed = "";
         let timer;
         useEffect(
             (query) => {
@@ -32,34 +35,46 @@ patch(PartnerList.prototype, {
         );
     },
     async loyaltyCrmSearch(query) {
-        try {
-            if (query === this.state.query) {
-                await this.searchPartner();
-            }
-        } catch (error) {
-            // The list keeps what it has; the next key stroke searches again.
-            console.warn("Loyalty: customer search failed", error);
+        if (query === this.state.query) {
+            await this.loyaltyCrmTry(() => this.searchPartner());
         }
+    },
+    loyaltyCrmRetry() {
+        this.state.previousQuery = "";
+        return this.loyaltyCrmSearch(this.state.query);
+    },
+    /** A failed search (offline, server error) leaves the list as it was
+     * and says so; the next key stroke or Retry searches again. */
+    async loyaltyCrmTry(search) {
+        const query = (this.state.query || "").trim();
+        try {
+            const result = await search();
+            this.state.loyaltyCrmFailed = "";
+            return result;
+        } catch (error) {
+            console.warn("Loyalty: customer search failed", error);
+            this.state.loyaltyCrmFailed = query;
+        }
+    },
+    async onEnter() {
+        return await this.loyaltyCrmTry(() => super.onEnter(...arguments));
     },
     async getNewPartners() {
         const query = (this.state.query || "").trim();
         if (!query) {
             return super.getNewPartners(...arguments);
         }
-        const ids = await this.pos.data.call("res.partner", "loyalty_pos_search", [
-            query,
-            this.pos.config.id,
-        ], { offset: this.state.currentOffset, limit: 30 });
-        const missing = ids.filter((id) => !this.pos.models["res.partner"].get(id));
-        if (missing.length) {
-            await this.pos.data.read("res.partner", missing);
-        }
-        const found = this.state.loyaltyCrmFound;
+        const { ids } = await this.pos.loyaltyCrmFind(query, this.state.currentOffset, 30);
+        const known = this.state.loyaltyCrmFound;
         this.state.loyaltyCrmFound = {
             query,
-            ids: found.query === query ? [...new Set([...found.ids, ...ids])] : ids,
+            ids: known.query === query ? [...new Set([...known.ids, ...ids])] : ids,
         };
-        this.pos.loyaltyCrmFetchInfo(ids);
+        if (!ids.length && !this.state.currentOffset) {
+            // Nothing by the member keys: Odoo's own search (address, VAT,
+            // ...), as without the addon.
+            return await super.getNewPartners(...arguments);
+        }
         return ids.map((id) => this.pos.models["res.partner"].get(id)).filter(Boolean);
     },
     getPartners() {
