@@ -33,6 +33,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _cli  # noqa: E402
 from bench_ledger import (  # noqa: E402
     DEFAULT_ODOO,
     REPO,
@@ -207,11 +209,8 @@ def worker(db, odoo_root, members, loads, searches, addons_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_pos_load")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--loads", type=int, default=3)
@@ -289,8 +288,8 @@ def main():
     dt, db_ = (t1 - t0) / t0, (b1 - b0) / b0
     print(
         f"  members vs none: time {100 * dt:+.1f}% "
-        f"{'PASS' if dt <= LOAD_TARGET else 'FAIL'}, "
-        f"bytes {100 * db_:+.1f}% {'PASS' if db_ <= LOAD_TARGET else 'FAIL'} "
+        f"{_cli.verdict(dt <= LOAD_TARGET)}, "
+        f"bytes {100 * db_:+.1f}% {_cli.verdict(db_ <= LOAD_TARGET)} "
         f"(target <= {100 * LOAD_TARGET:.0f}%)"
     )
     s = res["search"]
@@ -301,7 +300,7 @@ def main():
         f"{', referral code' if s['referral'] else ''}): "
         f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, "
         f"max {s['max_ms']:.1f} ms, "
-        f"missed {s['missed']} {'PASS' if ok else 'FAIL'} "
+        f"missed {s['missed']} {_cli.verdict(ok)} "
         f"(target <= {SEARCH_TARGET_MS} ms)",
         flush=True,
     )
