@@ -83,19 +83,13 @@ def registry(db, *options, odoo_root=ODOO_SRC, addons_dir=REPO):
 # Database helpers (parent process)
 # ----------------------------------------------------------------------------
 def db_exists(name):
-    out = subprocess.run(
-        [
-            "psql",
-            "-d",
+    return (
+        psql(
             "postgres",
-            "-Atc",
-            "SELECT 1 FROM pg_database WHERE datname = %s" % _sql_literal(name),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return out == "1"
+            f"SELECT 1 FROM pg_database WHERE datname = {_sql_literal(name)}",
+        )
+        == "1"
+    )
 
 
 def _sql_literal(value):
@@ -103,19 +97,10 @@ def _sql_literal(value):
 
 
 def module_state(db, module):
-    out = subprocess.run(
-        [
-            "psql",
-            "-d",
-            db,
-            "-Atc",
-            "SELECT state FROM ir_module_module WHERE name = %s" % _sql_literal(module),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return out or "absent"
+    state = psql(
+        db, f"SELECT state FROM ir_module_module WHERE name = {_sql_literal(module)}"
+    )
+    return state or "absent"
 
 
 def addons_path(odoo_root=ODOO_SRC, addons_dir=REPO):

@@ -17,11 +17,13 @@ The cron data is generated set-based (``benchmarks/_datagen.py``) in the test
 database and committed, as the server only sees committed data.
 """
 
+import json
 import os
 import re
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
@@ -38,16 +40,16 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import _datagen  # noqa: E402
 import _server  # noqa: E402
-from bench_pos_sync import _till_calls  # noqa: E402
+from bench_pos_sync import _setup, _till_calls  # noqa: E402
 
 ADDON = "loyalty_crm_addon"
 ATTEMPTS = 1000
 CLIENTS = 20
 MEMBERS = 10
-POINTS_EACH = 100
-TILL_COST = 10
+POINTS_EACH = 200  # what the till benchmark's members hold
+TILL_COST = 30
 # one attempt in TILL_EVERY is a till order (three calls to the server)
-TILL_EVERY = 5
+TILL_EVERY = 10
 TILL_ORDERS_PER_MEMBER = ATTEMPTS // TILL_EVERY // MEMBERS + 1
 
 # Cron data: enough that each run takes several batches of the sizes below.
@@ -92,75 +94,22 @@ def till(registry):
     ``MEMBERS`` members holding ``POINTS_EACH`` points; committed.
     Returns ids and the till's payload of an order spending the reward of
     each member (``_till_calls``, as the till sends it)."""
-    tag = uuid.uuid4().hex[:8]
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         env = env(user=env.ref("base.user_admin").id)
-        Config = env["pos.config"]
-        journal, pm_ids = Config._create_journal_and_payment_methods()
-        config = Config.create(
-            {
-                "name": f"Reliability Till {tag}",
-                "journal_id": journal.id,
-                "payment_method_ids": [(6, 0, pm_ids)],
-            }
-        )
-        products = env["product.product"].create(
-            [
-                {
-                    "name": f"Reliability service {tag} {i}",
-                    "type": "service",
-                    "list_price": 10.0 * (i + 1),
-                    "available_in_pos": True,
-                    "taxes_id": [(5, 0, 0)],
-                }
-                for i in range(2)
-            ]
-        )
-        program = env["loyalty.program"].create(
-            {
-                "name": f"Reliability Club {tag}",
-                "program_type": "loyalty",
-                "trigger": "auto",
-                "applies_on": "both",
-                "pos_ok": True,
-                "pos_config_ids": [(4, config.id)],
-                "loyalty_points_milestone": 0,
-                # till orders earn nothing: what the members hold is known
-                "rule_ids": [
-                    (5, 0, 0),
-                    (0, 0, {"reward_point_amount": 1, "minimum_amount": 10**6}),
-                ],
-                "reward_ids": [
-                    (5, 0, 0),
-                    (
-                        0,
-                        0,
-                        {
-                            "reward_type": "discount",
-                            "discount_mode": "per_order",
-                            "discount": 10,
-                            "discount_applicability": "order",
-                            "required_points": TILL_COST,
-                        },
-                    ),
-                ],
-            }
-        )
-        env.company.loyalty_membership_program_id = program
-        config.open_ui()
-        cash = config.payment_method_ids.filtered("is_cash_count")[:1]
-        partners = env["res.partner"].create(
-            [{"name": f"Busy Member {tag} {i}"} for i in range(MEMBERS)]
-        )
-        cards = {}
-        for partner in partners:
-            cards[partner.id] = partner.action_loyalty_enroll()
-            partner.loyalty_adjust_points(POINTS_EACH, "Opening")
-        card_records = env["loyalty.card"].browse(list(cards.values()))
+        # the till benchmark's till, program and members (the company's
+        # membership program), then: services (no stock moves), a reward of
+        # TILL_COST points, orders that earn nothing (the members' points
+        # are known)
+        config, cash, products, program, partners, card_of = _setup(env, MEMBERS)
+        products.write({"type": "service"})
+        program.reward_ids.required_points = TILL_COST
+        program.rule_ids.minimum_amount = 10**6
+        program.loyalty_points_milestone = 0
+        cards = {partner.id: card_of[partner].id for partner in partners}
         payloads = {}
         for partner in partners:
-            card = card_records.filtered(lambda c, p=partner: c.partner_id == p)
+            card = card_of[partner]
             payloads[partner.id] = []
             for _ in range(TILL_ORDERS_PER_MEMBER):
                 validate, hold, order, confirm = _till_calls(
@@ -179,46 +128,100 @@ def till(registry):
     }
 
 
-def _till_order(client, payload):
+class TillError(Exception):
+    """An error the server answered the till with."""
+
+
+class TillClient:
+    """The till's way to the server: JSON-RPC (``/web/dataset/call_kw``) in
+    a user's web session, as the point of sale's browser calls it."""
+
+    def __init__(self, url, session_id):
+        self.url, self.session_id = url, session_id
+
+    @classmethod
+    def login(cls, url, db, login="admin", password="admin"):
+        client = cls(url, None)
+        client.session_id = client._call(
+            "/web/session/authenticate",
+            {"db": db, "login": login, "password": password},
+            session=True,
+        )
+        return client
+
+    def _call(self, path, params, session=False):
+        request = urllib.request.Request(
+            self.url + path,
+            json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        if self.session_id:
+            request.add_header("Cookie", f"session_id={self.session_id}")
+        with urllib.request.urlopen(request, timeout=600) as response:
+            reply = json.load(response)
+            cookies = response.headers.get_all("Set-Cookie") or []
+        if "error" in reply:
+            raise TillError(reply["error"]["data"]["message"])
+        if session:
+            return next(
+                c.split(";")[0].split("=", 1)[1]
+                for c in cookies
+                if c.startswith("session_id=")
+            )
+        return reply["result"]
+
+    def execute(self, model, method, *args, **kwargs):
+        return self._call(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+
+def _till_order(till_client, payload):
     """A till order spending points, as the till calls the server: payment
     validated (points held), order synced, loyalty confirmed. Returns the
     order id, or the refusal."""
     (point_changes, new_codes), kwargs, order, confirm = payload
-    checked = client.execute(
+    checked = till_client.execute(
         "pos.order", "validate_coupon_programs", [], point_changes, new_codes, **kwargs
     )
     if not checked.get("successful"):
         return checked["payload"]["message"]
-    synced = client.execute("pos.order", "sync_from_ui", [order])
+    synced = till_client.execute("pos.order", "sync_from_ui", [order])
     order_id = synced["pos.order"][0]["id"]
-    client.execute("pos.order", "confirm_coupon_programs", [order_id], confirm)
+    till_client.execute("pos.order", "confirm_coupon_programs", [order_id], confirm)
     return order_id
 
 
-def test_thousand_concurrent_redemptions_api_and_till_never_overspend(rpc, till):
+def test_thousand_concurrent_redemptions_api_and_till_never_overspend(rush, till):
     """20 clients make 1,000 attempts to spend points of 10 members holding
-    100 points each, by the API (1 point) and at the till (an order whose
-    reward costs 10 points: validation, sync and confirmation, as the till
-    calls them), against the multi-worker server: what the members hold is
-    spent and no more, each till order validated is paid its full cost, the
-    rest is refused; no card goes below zero, every card equals its ledger."""
+    200 points each, by the API (1 point) and at the till (an order whose
+    reward costs 30 points: validation, sync and confirmation, called as the
+    till calls them, over JSON-RPC in a web session), against a server of 4
+    workers: what the members hold is spent and no more, each till order
+    validated is paid its full cost, the rest is refused; no card goes below
+    zero, every card equals its ledger."""
+    rpc = rush
     partner_ids = till["partners"]
     cards = till["cards"]
     payloads = {pid: list(p) for pid, p in till["payloads"].items()}
     lock = threading.Lock()
+    session = TillClient.login(rpc.url, rpc.db).session_id
 
     def client(index):
         api_client = OdooRPC(rpc.url, rpc.db)  # a connection of its own
+        till_client = TillClient(rpc.url, session)  # the till's session
         outcome = []
         for attempt in range(ATTEMPTS // CLIENTS):
             partner_id = partner_ids[(index + attempt) % MEMBERS]
             payload = None
-            if attempt % TILL_EVERY == index % TILL_EVERY:
+            # every member gets API and till attempts
+            if attempt % TILL_EVERY == 0:
                 with lock:
                     payload = payloads[partner_id] and payloads[partner_id].pop()
             try:
                 if payload:
-                    result = _till_order(api_client, payload)
+                    result = _till_order(till_client, payload)
                     kind = "till"
                 else:
                     kind = "api"
@@ -232,6 +235,8 @@ def test_thousand_concurrent_redemptions_api_and_till_never_overspend(rpc, till)
                 outcome.append((partner_id, kind, result))
             except xmlrpc.client.Fault as fault:
                 outcome.append((partner_id, "refused", fault.faultString))
+            except TillError as error:
+                outcome.append((partner_id, "refused", str(error)))
         return outcome
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
@@ -291,14 +296,15 @@ class Server:
     """One Odoo server (2 workers, no cron thread) on the test db, killed and
     restarted by the tests."""
 
-    def __init__(self, db, conf, log_path):
+    def __init__(self, db, conf, log_path, workers=2):
         self.db, self.conf, self.log_path = db, conf, log_path
+        self.workers = workers
         self.proc = self.url = None
 
     def ensure(self):
         if not self.proc or self.proc.poll() is not None:
             self.proc, self.url = _server.start(
-                self.db, self.conf, self.log_path, workers=2
+                self.db, self.conf, self.log_path, workers=self.workers
             )
         return OdooRPC(self.url, self.db)
 
@@ -316,12 +322,28 @@ def registry(pytestconfig):
     return odoo.modules.registry.Registry(db)
 
 
-@pytest.fixture(scope="module")
-def server(pytestconfig, registry):
+def _server_for(pytestconfig, registry, name, workers=2):
     conf = pytestconfig.getoption("--odoo-config") or odoo.tools.config.rcfile
     log_dir = Path(os.environ.get("LOYALTY_LOG_DIR") or Path(conf).resolve().parent)
-    srv = Server(registry.db_name, conf, str(log_dir / "test-reliability-server.log"))
+    return Server(registry.db_name, conf, str(log_dir / name), workers=workers)
+
+
+@pytest.fixture(scope="module")
+def server(pytestconfig, registry):
+    srv = _server_for(pytestconfig, registry, "test-reliability-server.log")
     yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def rush(pytestconfig, registry):
+    """A server of 4 workers, as the redemption benchmark's, for the
+    concurrent redemptions: its listen queue (8 per worker) holds the 20
+    clients while till orders take seconds each."""
+    srv = _server_for(
+        pytestconfig, registry, "test-reliability-rush-server.log", workers=4
+    )
+    yield srv.ensure()
     srv.stop()
 
 
