@@ -167,9 +167,12 @@ class TestLoyaltyPosTour(LoyaltyPosCase):
         self.assertAlmostEqual(order.loyalty_points_earned, 50.0)
         self.assertAlmostEqual(order.loyalty_points_spent, 0.0)
         self.assertLedgerMatches(self.earn_member, 250)
+        # today where the till's user is (New York), as the order was posted
         self.assertEqual(
             self.earn_member.loyalty_last_activity_date,
-            odoo.fields.Date.context_today(self.earn_member),
+            odoo.fields.Date.context_today(
+                self.earn_member.with_context(tz=self.pos_user.tz)
+            ),
         )
 
     def test_pos_tier_multiplier_and_upgrade_tour(self):
