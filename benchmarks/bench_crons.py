@@ -41,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _cli  # noqa: E402
 from bench_datagen import ODOO_SRC, label, parse_count  # noqa: E402
 from bench_datagen import run_script as _run  # noqa: E402
 from bench_ledger import _cpu_ns, addons_path  # noqa: E402
@@ -170,7 +171,7 @@ def _ratio(big, small):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument(
         "--members",
         default="100k,1M",
@@ -178,9 +179,6 @@ def main():
     )
     parser.add_argument("--db-prefix", default="lca_bench_data")
     parser.add_argument("--crons", default=DEFAULT_CRONS)
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument(
         "--no-milestones",
         action="store_true",

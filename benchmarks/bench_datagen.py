@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _cli  # noqa: E402
 from bench_ledger import DEFAULT_ODOO, addons_path, db_exists, ensure_db  # noqa: E402
 
 ODOO_SRC = os.environ.get("ODOO_SRC", DEFAULT_ODOO)
@@ -153,12 +154,9 @@ def build(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--members", type=parse_count, default=10_000)
     parser.add_argument("--db", help="default: lca_bench_data_<size>")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--force", action="store_true", help="rebuild the db")
     parser.add_argument("--no-orders", action="store_true")
     parser.add_argument("--expire-due-every", type=int, default=10)
@@ -214,7 +212,7 @@ def main():
     )
     print(
         f"   invariant (card points = posted lines = open lots, >= 0) over "
-        f"{result['cards']:,} cards: {'PASS' if ok else 'FAIL'}"
+        f"{result['cards']:,} cards: {_cli.verdict(ok)}"
     )
     print("RESULT " + json.dumps(result), flush=True)
 

@@ -37,7 +37,6 @@ Usage::
 Exit code 0 whatever the verdict.
 """
 
-import argparse
 import os
 import random
 import subprocess
@@ -47,6 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _cli  # noqa: E402
 from bench_ledger import (  # noqa: E402
     ADDON,
     DEFAULT_ODOO,
@@ -388,7 +388,7 @@ def run_scenario(env, args, scenario, fixture):
     else:
         done = before[2] - after[2]
         what = "lines released"
-    verdict = "PASS" if seconds <= TARGET_S else "FAIL"
+    verdict = _cli.verdict(seconds <= TARGET_S)
     print(
         f"run 1: {seconds:.2f} s (target <= {TARGET_S:.0f} s: {verdict}), "
         f"{done} {what} "
@@ -410,7 +410,7 @@ def run_scenario(env, args, scenario, fixture):
     n, bad = check_invariant(cr, card_ids, args.sample)
     print(
         f"  invariant card points == sum(posted lines): {n - bad}/{n} sampled cards OK "
-        f"({'PASS' if not bad else 'FAIL'})",
+        f"({_cli.verdict(not bad)})",
         flush=True,
     )
     t0 = time.perf_counter()
@@ -431,7 +431,7 @@ def run_scenario(env, args, scenario, fixture):
     print(
         f"run 2: {seconds2:.2f} s, {queries2} queries, "
         f"{len(batches2)} batch statements, "
-        f"{new2} lines written, state unchanged: {'PASS' if same else 'FAIL'}",
+        f"{new2} lines written, state unchanged: {_cli.verdict(same)}",
         flush=True,
     )
     return {
@@ -446,11 +446,8 @@ def run_scenario(env, args, scenario, fixture):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_addon")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--cards", type=int, default=100_000)
     parser.add_argument("--lots-per-card", type=int, default=10)
@@ -558,7 +555,7 @@ def main():
     for res in results:
         print(
             f"{res['scenario']}: {res['seconds']:.2f} s for {res['done']} lines "
-            f"({'PASS' if res['seconds'] <= TARGET_S else 'FAIL'} "
+            f"({_cli.verdict(res['seconds'] <= TARGET_S)} "
             f"vs {TARGET_S:.0f} s), "
             f"written {res['written']}, second run {res['seconds2']:.2f} s, "
             f"invariant {'OK' if not res['invariant_bad'] else 'BROKEN'}, "

@@ -38,6 +38,7 @@ from datetime import date, timedelta
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _cli  # noqa: E402
 from bench_ledger import (  # noqa: E402
     DEFAULT_ODOO,
     REPO,
@@ -206,11 +207,8 @@ def worker(db, odoo_root, n_rows, batch_size, addons_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_import")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--batch-size", type=int, default=2000)

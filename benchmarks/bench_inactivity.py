@@ -24,18 +24,19 @@ with the addon when missing. ``ODOO_SRC`` points to the
 Odoo 18 tree (default ``~/odoo-18.0``).
 """
 
-import argparse
 import os
 import sys
 import time
 
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _cli  # noqa: E402
+
+ODOO_SRC = _cli.ODOO_SRC
 sys.path.insert(0, ODOO_SRC)
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument(
         "db",
         nargs="?",
@@ -57,29 +58,13 @@ def main():
         help="share of inactive members in the top tier (they get an opportunity)",
     )
     args = parser.parse_args()
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_ledger import _cpu_ns, ensure_db
+    from bench_ledger import _cpu_ns
 
-    ensure_db(
-        args.db,
-        os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base"),
-        ODOO_SRC,
-        with_addon=True,
-    )
+    _cli.ensure_db(args.db, args.template, ODOO_SRC, with_addon=True)
 
-    import odoo
     from odoo import SUPERUSER_ID, api
-    from odoo.tools import config
 
-    addons = ",".join(
-        [
-            os.path.join(ODOO_SRC, "addons"),
-            os.path.join(ODOO_SRC, "odoo", "addons"),
-            REPO,
-        ]
-    )
-    config.parse_config(["-d", args.db, f"--addons-path={addons}", "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(args.db)
+    registry = _cli.registry(args.db, "--log-level=warn")
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         try:

@@ -33,15 +33,16 @@ Usage::
     ./dev bench bench_kpi [--members 100000] [--orders 200000] [--rebuild]
 """
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 
-ODOO_SRC = os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _cli  # noqa: E402
+
+ODOO_SRC = _cli.ODOO_SRC
 sys.path.insert(0, ODOO_SRC)
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_REPORT_S = 2.0
 TARGET_CRON_S = 60.0
 VACUUMED = (
@@ -249,7 +250,7 @@ def timed(label, fn, target=TARGET_REPORT_S):
     t0 = time.perf_counter()
     result = fn()
     elapsed = time.perf_counter() - t0
-    verdict = "PASS" if elapsed <= target else "FAIL"
+    verdict = _cli.verdict(elapsed <= target)
     print(f"{label:<58} {elapsed:7.2f}s  {verdict} <= {target:.0f}s", flush=True)
     return result
 
@@ -340,11 +341,8 @@ def measure(env, program, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_kpi")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--lines", type=int, default=10, help="ledger lines per member")
     parser.add_argument("--orders", type=int, default=None, help="default 2 per member")
@@ -352,13 +350,7 @@ def main():
     parser.add_argument("--no-update", action="store_true")
     args = parser.parse_args()
     args.orders = args.orders or 2 * args.members
-    args.addons = ",".join(
-        [
-            os.path.join(ODOO_SRC, "addons"),
-            os.path.join(ODOO_SRC, "odoo", "addons"),
-            REPO,
-        ]
-    )
+    args.addons = _cli.addons_path()
     ensure_db(args)
     # A bulk-loaded table has no visibility map yet: index-only scans would
     # read the heap anyway (autovacuum does this on a live database).
@@ -368,11 +360,9 @@ def main():
         check=True,
     )
 
-    import odoo
     from odoo import SUPERUSER_ID, api
 
-    odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={args.addons}"])
-    registry = odoo.modules.registry.Registry(args.db)
+    registry = _cli.registry(args.db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         program = build_fixture(env, args)

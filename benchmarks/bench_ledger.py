@@ -42,126 +42,24 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-DEFAULT_ODOO = os.environ.get("ODOO_ROOT", os.path.expanduser("~/odoo-18.0"))
-ADDON = "loyalty_crm_addon"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _cli  # noqa: E402
+from _cli import (  # noqa: E402,F401 -- re-exported for the other scripts
+    ADDON,
+    HERE,
+    REPO,
+    addons_path,
+    db_exists,
+    ensure_db,
+    module_state,
+    odoo_bin,
+    snapshot_addon,
+)
+from _cli import ODOO_SRC as DEFAULT_ODOO  # noqa: E402
 
 TIME_TARGET = 0.15
 QUERY_TARGET = 10
-
-
-# ----------------------------------------------------------------------------
-# Database helpers (parent process)
-# ----------------------------------------------------------------------------
-def db_exists(name):
-    out = subprocess.run(
-        [
-            "psql",
-            "-d",
-            "postgres",
-            "-Atc",
-            "SELECT 1 FROM pg_database WHERE datname = %s" % _sql_literal(name),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return out == "1"
-
-
-def _sql_literal(value):
-    return "'" + value.replace("'", "''") + "'"
-
-
-def module_state(db, module):
-    out = subprocess.run(
-        [
-            "psql",
-            "-d",
-            db,
-            "-Atc",
-            "SELECT state FROM ir_module_module WHERE name = %s" % _sql_literal(module),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return out or "absent"
-
-
-def addons_path(odoo_root, addons_dir=REPO):
-    return ",".join(
-        [
-            os.path.join(odoo_root, "addons"),
-            os.path.join(odoo_root, "odoo", "addons"),
-            addons_dir,
-        ]
-    )
-
-
-def snapshot_addon(addons_dir=REPO):
-    """Copy the addon to a scratch folder so that every step of one run (the
-    -u and all workers) sees the same code while others keep editing it.
-    Returns (folder to put in the addons path, short digest of the code)."""
-    import hashlib
-    import shutil
-    import tempfile
-
-    src = os.path.join(addons_dir, ADDON)
-    dest_root = tempfile.mkdtemp(prefix="lca_bench_")
-    dest = os.path.join(dest_root, ADDON)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    digest = hashlib.sha1()
-    for root, dirs, files in sorted(os.walk(dest)):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            digest.update(os.path.relpath(path, dest).encode())
-            with open(path, "rb") as fh:
-                digest.update(fh.read())
-    return dest_root, digest.hexdigest()[:12]
-
-
-def odoo_bin(name, odoo_root, option, addons_dir=REPO):
-    subprocess.run(
-        [
-            sys.executable,
-            os.path.join(odoo_root, "odoo-bin"),
-            "-d",
-            name,
-            f"--addons-path={addons_path(odoo_root, addons_dir)}",
-            option,
-            ADDON,
-            "--stop-after-init",
-            "--log-level=warn",
-        ],
-        cwd=odoo_root,
-        check=True,
-    )
-
-
-def ensure_db(name, template, odoo_root, with_addon, update=True, addons_dir=REPO):
-    """Create ``name`` from ``template`` when missing (installing the addon when
-    ``with_addon``); an existing addon db is updated (-u) so its schema follows
-    the addon's current code."""
-    if not db_exists(name):
-        print(f"# creating {name} from {template}", flush=True)
-        subprocess.run(["createdb", "-T", template, name], check=True)
-        if with_addon:
-            print(f"# installing {ADDON} in {name}", flush=True)
-            odoo_bin(name, odoo_root, "-i", addons_dir)
-    elif with_addon and update:
-        print(f"# updating {ADDON} in {name}", flush=True)
-        odoo_bin(name, odoo_root, "-u", addons_dir)
-    # Earlier rolled-back runs leave dead rows: clean them so that both dbs
-    # start alike (planner statistics, no bloat).
-    subprocess.run(["vacuumdb", "--quiet", "--analyze", name], check=True)
-    state = module_state(name, ADDON)
-    if with_addon and state != "installed":
-        sys.exit(f"{name}: {ADDON} is {state}, expected installed")
-    if not with_addon and state == "installed":
-        sys.exit(f"{name}: {ADDON} is installed, the native db must not have it")
 
 
 # ----------------------------------------------------------------------------
@@ -433,12 +331,9 @@ def run_worker(args, db, mode):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--native-db", default="lca_bench_native")
     parser.add_argument("--addon-db", default="lca_bench_addon")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=20)
@@ -557,14 +452,14 @@ def main():
             )
         print(
             f"   overhead wall {100 * overhead:+.1f}%: "
-            f"{'PASS' if overhead <= TIME_TARGET else 'FAIL'}, "
+            f"{_cli.verdict(overhead <= TIME_TARGET)}, "
             f"CPU {100 * cpu_overhead:+.1f}%: "
-            f"{'PASS' if cpu_overhead <= TIME_TARGET else 'FAIL'} "
+            f"{_cli.verdict(cpu_overhead <= TIME_TARGET)} "
             f"(target <= {100 * TIME_TARGET:.0f}%)"
         )
         print(
             f"   extra queries/order {extra_q:+.1f} (target <= {QUERY_TARGET}): "
-            f"{'PASS' if extra_q <= QUERY_TARGET else 'FAIL'}",
+            f"{_cli.verdict(extra_q <= QUERY_TARGET)}",
             flush=True,
         )
 

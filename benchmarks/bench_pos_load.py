@@ -37,6 +37,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _cli  # noqa: E402
 from bench_ledger import (  # noqa: E402
     DEFAULT_ODOO,
     REPO,
@@ -259,11 +261,8 @@ def worker(db, odoo_root, members, loads, searches, addons_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_pos_load")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--loads", type=int, default=5)

@@ -33,6 +33,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _cli  # noqa: E402
 from bench_ledger import (  # noqa: E402
     ADDON,
     DEFAULT_ODOO,
@@ -342,12 +344,9 @@ def run_worker(args, db):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("--native-db", default="lca_bench_pos_native")
     parser.add_argument("--addon-db", default="lca_bench_pos_addon")
-    parser.add_argument(
-        "--template", default=os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
-    )
     parser.add_argument("--odoo-root", default=DEFAULT_ODOO)
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
@@ -432,13 +431,13 @@ def main():
     print(
         f"   ratio addon/native {add['total_s'] / nat['total_s']:.3f}: "
         f"overhead {100 * overhead:+.1f}% "
-        f"{'PASS' if overhead <= TIME_TARGET else 'FAIL'}, "
+        f"{_cli.verdict(overhead <= TIME_TARGET)}, "
         f"CPU {100 * cpu_overhead:+.1f}% "
         f"(target <= {100 * TIME_TARGET:.0f}%)"
     )
     print(
         f"   extra queries/order {extra_q:+.1f} (target <= {QUERY_TARGET}): "
-        f"{'PASS' if extra_q <= QUERY_TARGET else 'FAIL'}",
+        f"{_cli.verdict(extra_q <= QUERY_TARGET)}",
         flush=True,
     )
 

@@ -22,18 +22,18 @@ Usage::
     ./dev bench bench_tiers [--db lca_bench_addon] [--members 1000000]
 """
 
-import argparse
 import os
 import sys
 import time
 
-sys.path.insert(0, os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0")))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _cli  # noqa: E402
+
+sys.path.insert(0, _cli.ODOO_SRC)
 
 import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ledger import ensure_db  # noqa: E402
 
 TARGET_S = 60.0
 TARGET_QUERIES = 3
@@ -153,7 +153,7 @@ def upgrade_check_queries(env, program):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument(
         "--db",
         default="lca_bench_addon",
@@ -168,17 +168,10 @@ def main():
     )
     parser.add_argument("--addons-path", default=None)
     args = parser.parse_args()
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    src = os.environ.get("ODOO_SRC", os.path.expanduser("~/odoo-18.0"))
-    ensure_db(
-        args.db,
-        os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base"),
-        src,
-        with_addon=True,
+    _cli.ensure_db(args.db, args.template, _cli.ODOO_SRC, with_addon=True)
+    registry = _cli.registry(
+        args.db, *([f"--addons-path={args.addons_path}"] if args.addons_path else [])
     )
-    addons = args.addons_path or f"{src}/addons,{src}/odoo/addons,{here}"
-    odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={addons}"])
-    registry = odoo.modules.registry.Registry(args.db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         program, _tiers = build_fixture(env, args.members, args.stale_every)
@@ -193,11 +186,11 @@ def main():
         cr.rollback()
     print(
         f"upgrade check: {queries} queries "
-        f"({'PASS' if queries <= TARGET_QUERIES else 'FAIL'} <= {TARGET_QUERIES})"
+        f"({_cli.verdict(queries <= TARGET_QUERIES)} <= {TARGET_QUERIES})"
     )
     print(
         f"tier review over {args.members:,} members: {first:.1f}s, "
-        f"{changed:,} tier changes ({'PASS' if first <= TARGET_S else 'FAIL'} "
+        f"{changed:,} tier changes ({_cli.verdict(first <= TARGET_S)} "
         f"<= {TARGET_S:.0f}s)"
     )
     print(

@@ -1,7 +1,9 @@
 """Reliability under load and faults, against real multi-worker Odoo servers.
 
-* 1,000 concurrent redemption attempts over XML-RPC never overspend and keep
-  every card equal to the sum of its posted ledger lines.
+* 1,000 concurrent redemption attempts over XML-RPC, by the API and by till
+  orders (payment validation, order sync and loyalty confirmation, as the
+  till calls them), never overspend and keep every card equal to the sum of
+  its posted ledger lines.
 * Each batched cron (expiry, release, tier review, inactivity) is started
   through the server (``ir.cron.method_direct_trigger``, which runs the cron
   with a progress record so that it commits between batches), the server is
@@ -15,11 +17,13 @@ The cron data is generated set-based (``benchmarks/_datagen.py``) in the test
 database and committed, as the server only sees committed data.
 """
 
+import json
 import os
 import re
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
@@ -36,12 +40,17 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import _datagen  # noqa: E402
 import _server  # noqa: E402
+from bench_pos_sync import _setup, _till_calls  # noqa: E402
 
 ADDON = "loyalty_crm_addon"
 ATTEMPTS = 1000
 CLIENTS = 20
 MEMBERS = 10
-POINTS_EACH = 30
+POINTS_EACH = 200  # what the till benchmark's members hold
+TILL_COST = 30
+# one attempt in TILL_EVERY is a till order (three calls to the server)
+TILL_EVERY = 10
+TILL_ORDERS_PER_MEMBER = ATTEMPTS // TILL_EVERY // MEMBERS + 1
 
 # Cron data: enough that each run takes several batches of the sizes below.
 CRON_MEMBERS = 10000
@@ -63,7 +72,7 @@ KILL_WAIT = 120  # seconds to see the first committed batch
 
 
 # ---------------------------------------------------------------------------
-# Concurrent redemptions
+# Concurrent redemptions: API and till
 # ---------------------------------------------------------------------------
 def _ledger_sums(rpc, card_ids):
     lines = rpc.execute(
@@ -78,75 +87,192 @@ def _ledger_sums(rpc, card_ids):
     return sums
 
 
-def test_thousand_concurrent_redemptions_never_overspend(rpc):
-    """20 clients make 1,000 attempts to spend 1 point from 10 members holding
-    30 points each: exactly what the members hold is spent, the rest is
-    refused, no card goes below zero, every card equals its ledger."""
-    tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"Reliability Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "loyalty_points_milestone": 0,
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
-    )
-    partner_ids = rpc.execute(
-        "res.partner",
-        "create",
-        [{"name": f"Busy Member {tag} {i}"} for i in range(MEMBERS)],
-    )
-    cards = {}
-    for partner_id in partner_ids:
-        cards[partner_id] = rpc.execute(
-            "res.partner", "action_loyalty_enroll", [partner_id]
+@pytest.fixture(scope="module")
+def till(registry):
+    """A till with an open session, a membership program (the company's)
+    whose reward costs ``TILL_COST`` points and whose orders earn none, and
+    ``MEMBERS`` members holding ``POINTS_EACH`` points; committed.
+    Returns ids and the till's payload of an order spending the reward of
+    each member (``_till_calls``, as the till sends it)."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env = env(user=env.ref("base.user_admin").id)
+        # the till benchmark's till, program and members (the company's
+        # membership program), then: services (no stock moves), a reward of
+        # TILL_COST points, orders that earn nothing (the members' points
+        # are known)
+        config, cash, products, program, partners, card_of = _setup(env, MEMBERS)
+        products.write({"type": "service"})
+        program.reward_ids.required_points = TILL_COST
+        program.rule_ids.minimum_amount = 10**6
+        program.loyalty_points_milestone = 0
+        cards = {partner.id: card_of[partner].id for partner in partners}
+        payloads = {}
+        for partner in partners:
+            card = card_of[partner]
+            payloads[partner.id] = []
+            for _ in range(TILL_ORDERS_PER_MEMBER):
+                validate, hold, order, confirm = _till_calls(
+                    config, cash, products, program, partner, card, spend=True
+                )
+                # the till's own figures: the order earns nothing here
+                validate[0][str(card.id)] = confirm[str(card.id)]["points"] = -TILL_COST
+                payloads[partner.id].append((validate, hold, order, confirm))
+        env.flush_all()
+        session_id = config.current_session_id.id
+    return {
+        "cards": cards,
+        "payloads": payloads,
+        "session_id": session_id,
+        "partners": partners.ids,
+    }
+
+
+class TillError(Exception):
+    """An error the server answered the till with."""
+
+
+class TillClient:
+    """The till's way to the server: JSON-RPC (``/web/dataset/call_kw``) in
+    a user's web session, as the point of sale's browser calls it."""
+
+    def __init__(self, url, session_id):
+        self.url, self.session_id = url, session_id
+
+    @classmethod
+    def login(cls, url, db, login="admin", password="admin"):
+        client = cls(url, None)
+        client.session_id = client._call(
+            "/web/session/authenticate",
+            {"db": db, "login": login, "password": password},
+            session=True,
         )
-        rpc.execute(
-            "res.partner", "loyalty_adjust_points", [partner_id], POINTS_EACH, "Opening"
+        return client
+
+    def _call(self, path, params, session=False):
+        request = urllib.request.Request(
+            self.url + path,
+            json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode(),
+            {"Content-Type": "application/json"},
         )
+        if self.session_id:
+            request.add_header("Cookie", f"session_id={self.session_id}")
+        with urllib.request.urlopen(request, timeout=600) as response:
+            reply = json.load(response)
+            cookies = response.headers.get_all("Set-Cookie") or []
+        if "error" in reply:
+            raise TillError(reply["error"]["data"]["message"])
+        if session:
+            return next(
+                c.split(";")[0].split("=", 1)[1]
+                for c in cookies
+                if c.startswith("session_id=")
+            )
+        return reply["result"]
+
+    def execute(self, model, method, *args, **kwargs):
+        return self._call(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+
+def _till_order(till_client, payload):
+    """A till order spending points, as the till calls the server: payment
+    validated (points held), order synced, loyalty confirmed. Returns the
+    order id, or the refusal."""
+    (point_changes, new_codes), kwargs, order, confirm = payload
+    checked = till_client.execute(
+        "pos.order", "validate_coupon_programs", [], point_changes, new_codes, **kwargs
+    )
+    if not checked.get("successful"):
+        return checked["payload"]["message"]
+    synced = till_client.execute("pos.order", "sync_from_ui", [order])
+    order_id = synced["pos.order"][0]["id"]
+    till_client.execute("pos.order", "confirm_coupon_programs", [order_id], confirm)
+    return order_id
+
+
+def test_thousand_concurrent_redemptions_api_and_till_never_overspend(rush, till):
+    """20 clients make 1,000 attempts to spend points of 10 members holding
+    200 points each, by the API (1 point) and at the till (an order whose
+    reward costs 30 points: validation, sync and confirmation, called as the
+    till calls them, over JSON-RPC in a web session), against a server of 4
+    workers: what the members hold is spent and no more, each till order
+    validated is paid its full cost, the rest is refused; no card goes below
+    zero, every card equals its ledger."""
+    rpc = rush
+    partner_ids = till["partners"]
+    cards = till["cards"]
+    payloads = {pid: list(p) for pid, p in till["payloads"].items()}
+    lock = threading.Lock()
+    session = TillClient.login(rpc.url, rpc.db).session_id
 
     def client(index):
         api_client = OdooRPC(rpc.url, rpc.db)  # a connection of its own
+        till_client = TillClient(rpc.url, session)  # the till's session
         outcome = []
         for attempt in range(ATTEMPTS // CLIENTS):
             partner_id = partner_ids[(index + attempt) % MEMBERS]
+            payload = None
+            # every member gets API and till attempts
+            if attempt % TILL_EVERY == 0:
+                with lock:
+                    payload = payloads[partner_id] and payloads[partner_id].pop()
             try:
-                api_client.execute(
-                    "res.partner",
-                    "loyalty_redeem_points",
-                    [partner_id],
-                    1,
-                    f"Kiosk {index}-{attempt}",
-                )
-                outcome.append((partner_id, "granted"))
+                if payload:
+                    result = _till_order(till_client, payload)
+                    kind = "till"
+                else:
+                    kind = "api"
+                    result = api_client.execute(
+                        "res.partner",
+                        "loyalty_redeem_points",
+                        [partner_id],
+                        1,
+                        f"Kiosk {index}-{attempt}",
+                    )
+                outcome.append((partner_id, kind, result))
             except xmlrpc.client.Fault as fault:
-                outcome.append((partner_id, fault.faultString))
+                outcome.append((partner_id, "refused", fault.faultString))
+            except TillError as error:
+                outcome.append((partner_id, "refused", str(error)))
         return outcome
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         results = [r for chunk in pool.map(client, range(CLIENTS)) for r in chunk]
 
     assert len(results) == ATTEMPTS
-    granted = {pid: 0 for pid in partner_ids}
-    for partner_id, outcome in results:
-        if outcome == "granted":
-            granted[partner_id] += 1
+    api_granted = dict.fromkeys(partner_ids, 0)
+    till_orders = []
+    for partner_id, kind, result in results:
+        if kind == "api":
+            api_granted[partner_id] += 1
+        elif kind == "till" and isinstance(result, int):
+            till_orders.append(result)
         else:
-            # refused for want of points, or (rarely, under contention) a
-            # concurrency error after Odoo's retries: nothing was written
-            assert "Not enough points" in outcome or "serialize" in outcome, outcome
+            # refused for want of points (the till is told so at payment),
+            # or (rarely, under contention) a concurrency error after Odoo's
+            # retries: nothing was written
+            assert (
+                "Not enough points" in result
+                or "points available" in result
+                or "serialize" in result
+            ), result
+    assert till_orders, "no till order went through"
+    # every till order validated was paid its full cost from the ledger
+    spent_at_till = dict.fromkeys(partner_ids, 0.0)
+    lines = rpc.execute(
+        "loyalty.ledger.line",
+        "search_read",
+        [("pos_order_id", "in", till_orders)],
+        fields=["pos_order_id", "partner_id", "entry_type", "points"],
+    )
+    paid = {line["pos_order_id"][0]: line for line in lines}
+    assert set(paid) == set(till_orders), "a validated till order was not paid"
+    for line in lines:
+        assert line["entry_type"] == "redeem" and line["points"] == -TILL_COST, line
+        spent_at_till[line["partner_id"][0]] += TILL_COST
     points = {
         card["id"]: card["points"]
         for card in rpc.execute(
@@ -155,11 +281,12 @@ def test_thousand_concurrent_redemptions_never_overspend(rpc):
     }
     sums = _ledger_sums(rpc, list(cards.values()))
     for partner_id, card_id in cards.items():
+        spent = api_granted[partner_id] + spent_at_till[partner_id]
         assert points[card_id] >= 0
-        assert points[card_id] == pytest.approx(POINTS_EACH - granted[partner_id])
+        assert points[card_id] == pytest.approx(POINTS_EACH - spent)
         assert sums[card_id] == pytest.approx(points[card_id])
-    # each member was asked 100 times for 30 points: nearly all were spent
-    assert sum(granted.values()) >= MEMBERS * POINTS_EACH * 0.9, granted
+    # the members were asked for far more than they hold: nearly all spent
+    assert sum(points.values()) <= MEMBERS * POINTS_EACH * 0.1, points
 
 
 # ---------------------------------------------------------------------------
@@ -169,14 +296,15 @@ class Server:
     """One Odoo server (2 workers, no cron thread) on the test db, killed and
     restarted by the tests."""
 
-    def __init__(self, db, conf, log_path):
+    def __init__(self, db, conf, log_path, workers=2):
         self.db, self.conf, self.log_path = db, conf, log_path
+        self.workers = workers
         self.proc = self.url = None
 
     def ensure(self):
         if not self.proc or self.proc.poll() is not None:
             self.proc, self.url = _server.start(
-                self.db, self.conf, self.log_path, workers=2
+                self.db, self.conf, self.log_path, workers=self.workers
             )
         return OdooRPC(self.url, self.db)
 
@@ -194,12 +322,28 @@ def registry(pytestconfig):
     return odoo.modules.registry.Registry(db)
 
 
-@pytest.fixture(scope="module")
-def server(pytestconfig, registry):
+def _server_for(pytestconfig, registry, name, workers=2):
     conf = pytestconfig.getoption("--odoo-config") or odoo.tools.config.rcfile
     log_dir = Path(os.environ.get("LOYALTY_LOG_DIR") or Path(conf).resolve().parent)
-    srv = Server(registry.db_name, conf, str(log_dir / "test-reliability-server.log"))
+    return Server(registry.db_name, conf, str(log_dir / name), workers=workers)
+
+
+@pytest.fixture(scope="module")
+def server(pytestconfig, registry):
+    srv = _server_for(pytestconfig, registry, "test-reliability-server.log")
     yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def rush(pytestconfig, registry):
+    """A server of 4 workers, as the redemption benchmark's, for the
+    concurrent redemptions: its listen queue (8 per worker) holds the 20
+    clients while till orders take seconds each."""
+    srv = _server_for(
+        pytestconfig, registry, "test-reliability-rush-server.log", workers=4
+    )
+    yield srv.ensure()
     srv.stop()
 
 

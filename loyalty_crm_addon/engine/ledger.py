@@ -121,12 +121,64 @@ def consume_lots(lines):
     """Spend lots of points, oldest expiry first, for negative lines.
 
     A reversal first takes back the lot it reverses; what that lot no
-    longer holds comes from the oldest lots of the card.
+    longer holds comes from the oldest lots of the card. The other negative
+    lines (redemptions, adjustments...) take from the oldest lots of their
+    cards in one statement (``consume_oldest_lots``).
     """
     negatives = lines.filtered(lambda ln: ln.points < 0)
-    if not negatives:
-        return
-    engine = lines._engine()
+    targeted = negatives.filtered("reversed_line_id")
+    if targeted:
+        _consume_lots_of_reversals(targeted)
+    taking = defaultdict(float)
+    for line in negatives - targeted:
+        if line.state == "posted":
+            taking[line.card_id.id] -= line.points
+    if taking:
+        consume_oldest_lots(lines, taking)
+
+
+def consume_oldest_lots(Ledger, taking):
+    """Take ``taking`` ({card id: points}) from the cards' open posted lots,
+    oldest expiry first, in one UPDATE (running sums per card)."""
+    Ledger.flush_model(["points_residual", "state", "card_id", "expiry_date"])
+    Ledger.env.cr.execute(
+        """
+        WITH take AS (
+            SELECT * FROM unnest(%(cards)s::int[], %(points)s::numeric[])
+                AS t(card_id, points)
+        ), lots AS (
+            SELECT l.id, l.points_residual AS residual, t.points AS take,
+                   SUM(l.points_residual) OVER (
+                       PARTITION BY l.card_id
+                       ORDER BY l.expiry_date ASC NULLS LAST, l.id ASC
+                   ) AS running
+              FROM loyalty_ledger_line l
+              JOIN take t ON t.card_id = l.card_id
+             WHERE l.points_residual > 0 AND l.state = 'posted'
+        )
+        UPDATE loyalty_ledger_line l
+           SET points_residual = ROUND(GREATEST(lots.running - lots.take, 0), 2),
+               write_uid = %(uid)s,
+               write_date = now() at time zone 'UTC'
+          FROM lots
+         WHERE l.id = lots.id AND lots.running - lots.residual < lots.take
+        RETURNING l.id
+        """,
+        {
+            "cards": list(taking),
+            "points": [float_round(p, PRECISION) for p in taking.values()],
+            "uid": Ledger.env.uid,
+        },
+    )
+    spent = Ledger.browse(row[0] for row in Ledger.env.cr.fetchall())
+    spent.invalidate_recordset(["points_residual", "write_uid", "write_date"])
+    spent.modified(["points_residual"])
+
+
+def _consume_lots_of_reversals(negatives):
+    """Reversals take back their own lot first, then from the oldest lots
+    of the card."""
+    engine = negatives._engine()
     open_lots = engine.search(
         [
             ("card_id", "in", negatives.card_id.ids),

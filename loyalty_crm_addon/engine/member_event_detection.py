@@ -36,18 +36,20 @@ def events_from_ledger(Event, lines):
             orders[line.card_id].add((line.sale_order_id.id, line.pos_order_id.id))
     vals_list = balance_event_vals(Event, delta)
     if redeemed:
-        counts = dict(
-            Ledger._read_group(
-                [
-                    ("card_id", "in", [c.id for c in redeemed]),
-                    ("entry_type", "=", "redeem"),
-                ],
-                ["card_id"],
-                ["__count"],
-            )
+        # cards that had a redemption before these lines (stops at the first)
+        Ledger.flush_model(["card_id", "entry_type"])
+        env.cr.execute(
+            """
+            SELECT c.id FROM unnest(%s::int[]) AS c(id)
+             WHERE EXISTS (SELECT 1 FROM loyalty_ledger_line l
+                            WHERE l.card_id = c.id AND l.entry_type = 'redeem'
+                              AND l.id <> ALL(%s::int[]))
+            """,
+            [[c.id for c in redeemed], lines.ids],
         )
-        for card, count in redeemed.items():
-            if counts.get(card, 0) <= count:
+        before = {row[0] for row in env.cr.fetchall()}
+        for card in redeemed:
+            if card.id not in before:
                 vals_list.append(
                     Event._prepare_event(
                         card,

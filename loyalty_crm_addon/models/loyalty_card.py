@@ -7,7 +7,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION, LedgerOrigin, format_points
 
@@ -367,12 +367,17 @@ class LoyaltyCard(models.Model):
             )
         return Ledger._post(vals_list)
 
-    def _loyalty_add_points(self, deltas, locked=None):
+    def _loyalty_add_points(self, deltas, locked=None, keep_held=False):
         """Move card balances by ``deltas`` ({card: points}) as the ledger
         says, under the cards' row lock (taken here but for the ``locked``
-        cards); a membership card never goes below zero."""
+        cards); a membership card never goes below zero. ``keep_held``: a
+        debit leaves the points that tills hold for orders being paid.
+
+        Membership cards move in one UPDATE that locks, checks and writes
+        (``_loyalty_move_points``); their history is the ledger, so the
+        move is not tracked again in the card's chatter."""
         deltas = {
-            card: delta
+            card: float_round(delta, PRECISION)
             for card, delta in deltas.items()
             if not float_is_zero(delta, precision_digits=PRECISION)
         }
@@ -380,35 +385,111 @@ class LoyaltyCard(models.Model):
             return
         # Cards with ledger lines cannot be deleted: no exists() needed.
         cards = self.browse([card.id for card in deltas]).sudo()
-        (cards - (locked or cards.browse()).sudo())._loyalty_lock()
-        cards = cards.with_context(loyalty_ledger_origin=ENGINE)
-        # One write per new balance, not per card (batches of an import or
-        # a cron move thousands of cards).
-        by_balance = defaultdict(list)
-        for card, delta in deltas.items():
-            card = cards.browse(card.id)
+        members = cards.filtered(lambda c: c.program_type == "loyalty")
+        if members:
+            members._loyalty_move_points(
+                {card.id: deltas[card] for card in members},
+                locked=locked,
+                keep_held=keep_held,
+            )
+        others = cards - members
+        if not others:
+            return
+        (others - (locked or others.browse()).sudo())._loyalty_lock()
+        others = others.with_context(loyalty_ledger_origin=ENGINE)
+        for card in others:
+            delta = deltas[card]
             if delta < 0:
                 card._loyalty_check_available(-delta)
-            by_balance[float_round(card.points + delta, PRECISION)].append(card.id)
-        for balance, card_ids in by_balance.items():
-            cards.browse(card_ids).write({"points": balance})
+            card.points = float_round(card.points + delta, PRECISION)
 
-    def _loyalty_check_available(self, points):
-        """A membership card (locked by the caller) holds ``points``."""
-        self.ensure_one()
-        if (
-            self.program_type == "loyalty"
-            and float_compare(points, self.points, precision_digits=PRECISION) > 0
-        ):
-            raise UserError(
-                self.env._(
-                    "Not enough points: %(partner)s has %(balance)s available, "
-                    "%(points)s asked.",
-                    partner=self.partner_id.display_name,
-                    balance=format_points(self.env, self.points),
-                    points=format_points(self.env, points),
-                )
+    def _loyalty_move_points(self, deltas, locked=None, keep_held=False):
+        """Lock, check and move membership cards by ``deltas`` ({card id:
+        points}) in one UPDATE; a debit the card cannot pay (with what tills
+        hold when ``keep_held``) raises "Not enough points" and moves
+        nothing. Several cards are locked in id order first (no deadlock
+        between two batches)."""
+        self.env["loyalty.card"].flush_model(["points"])
+        if len(deltas) > 1:
+            (self - (locked or self.browse()).sudo())._loyalty_lock()
+        held = SQL("0")
+        if keep_held:
+            self.env["loyalty.points.hold"].flush_model()
+            held = SQL(
+                """CASE WHEN m.delta < 0 THEN COALESCE((
+                       SELECT SUM(h.points) FROM loyalty_points_hold h
+                        WHERE h.card_id = c.id
+                          AND h.expiry > now() at time zone 'UTC'), 0)
+                   ELSE 0 END"""
             )
+        ids = sorted(deltas)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE loyalty_card c
+                   SET points = ROUND((c.points + m.delta)::numeric, 2),
+                       write_uid = %(uid)s,
+                       write_date = now() at time zone 'UTC'
+                  FROM unnest(%(ids)s::int[], %(deltas)s::numeric[]) AS m(id, delta)
+                 WHERE c.id = m.id
+                   AND ROUND((c.points + m.delta - %(held)s)::numeric, 2) >= 0
+                RETURNING c.id, c.points
+                """,
+                ids=ids,
+                deltas=[deltas[i] for i in ids],
+                uid=self.env.uid,
+                held=held,
+            )
+        )
+        balances = dict(self.env.cr.fetchall())
+        cards = self.browse(ids)
+        cards.invalidate_recordset(["points", "write_uid", "write_date"])
+        moved = cards.browse(list(balances))
+        self.env.cache.update(
+            moved, self._fields["points"], [balances[i] for i in moved.ids]
+        )
+        refused = cards - moved
+        if refused:
+            card = refused[0]
+            held = 0.0
+            if keep_held:
+                held = sum(
+                    self.env["loyalty.points.hold"]
+                    .sudo()
+                    .search(
+                        [
+                            ("card_id", "=", card.id),
+                            ("expiry", ">", fields.Datetime.now()),
+                        ]
+                    )
+                    .mapped("points")
+                )
+            card._loyalty_check_available(-deltas[card.id], refused=True, held=held)
+        moved.modified(["points"])
+
+    def _loyalty_check_available(self, points, refused=False, held=0.0):
+        """A membership card (locked by the caller) holds ``points``;
+        ``refused``: the card's UPDATE found it did not; ``held``: points
+        of the card that tills hold."""
+        self.ensure_one()
+        available = self.points - held
+        if refused or (
+            self.program_type == "loyalty"
+            and float_compare(points, available, precision_digits=PRECISION) > 0
+        ):
+            message = self.env._(
+                "Not enough points: %(partner)s has %(balance)s available, "
+                "%(points)s asked.",
+                partner=self.partner_id.display_name,
+                balance=format_points(self.env, available),
+                points=format_points(self.env, points),
+            )
+            if held:
+                message += " " + self.env._(
+                    "%(held)s points are held by an order being paid at a till.",
+                    held=format_points(self.env, held),
+                )
+            raise UserError(message)
 
     def _loyalty_lock(self):
         """Row lock on the cards: money-like values move under it. The cache

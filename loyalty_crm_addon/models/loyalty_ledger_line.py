@@ -257,6 +257,8 @@ class LoyaltyLedgerLine(models.Model):
             "points": float_round(points, PRECISION),
             "state": state,
             "tier_qualifying": entry_type in QUALIFYING_TYPES,
+            # the stored related field, given: no UPDATE after the INSERT
+            "member_tier_id": card.loyalty_tier_id.id,
         }
         if points > 0:
             vals["points_residual"] = vals["points"]
@@ -296,11 +298,16 @@ class LoyaltyLedgerLine(models.Model):
         return vals_list
 
     @api.model
-    def _post(self, vals_list, locked=None):
+    def _post(self, vals_list, locked=None, keep_held=False):
         """Create ledger lines and move the cards by their posted points
         (under the cards' row lock, never below zero). ``locked``: cards the
         caller already locked in this transaction (``_loyalty_lock``) to
-        check their balance first; they are not locked again."""
+        check their balance first; they are not locked again. ``keep_held``:
+        debits leave the points tills hold for orders being paid
+        (``loyalty.points.hold``).
+
+        The cards move first: a debit the card cannot pay raises before
+        anything is written."""
         vals_list, capped = cap_reversals(
             self,
             [
@@ -309,12 +316,18 @@ class LoyaltyLedgerLine(models.Model):
                 if not float_is_zero(v["points"], precision_digits=PRECISION)
             ],
         )
-        lines = self._engine().create(vals_list) if vals_list else self._engine()
-        consume_lots(lines)
+        if not vals_list:
+            return self._engine()
+        Card = self.env["loyalty.card"].sudo()
         moves = defaultdict(float)
-        for line in lines.filtered(lambda ln: ln.state == "posted"):
-            moves[line.card_id] += line.points
-        lines.card_id._loyalty_add_points(moves, locked=capped | (locked or capped))
+        for vals in vals_list:
+            if vals.get("state", "posted") == "posted":
+                moves[Card.browse(vals["card_id"])] += vals["points"]
+        Card.browse({v["card_id"] for v in vals_list})._loyalty_add_points(
+            moves, locked=capped | (locked or capped), keep_held=keep_held
+        )
+        lines = self._engine().create(vals_list)
+        consume_lots(lines)
         active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
         active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()

@@ -298,18 +298,28 @@ class ResPartner(models.Model):
 
     def _loyalty_touch_activity(self):
         """Today is the members' (and their companies') last loyalty
-        activity. A plain UPDATE: an engine-owned date, written on every
-        order, that must not go through the contact sync of ``write``."""
-        partners = self | self.commercial_partner_id
+        activity. One plain UPDATE, reading nothing first: an engine-owned
+        date, written on every order and redemption, that must not go through
+        the contact sync of ``write``; rows already at today are not
+        rewritten (nor locked)."""
+        if not self.ids:
+            return
         today = fields.Date.context_today(self)
-        stale = partners.filtered(lambda p: p.loyalty_last_activity_date != today)
-        if stale:
-            self.env.cr.execute(
-                "UPDATE res_partner SET loyalty_last_activity_date = %s"
-                " WHERE id = ANY(%s)",
-                [today, stale.ids],
-            )
-            stale.invalidate_recordset(["loyalty_last_activity_date"])
+        self.flush_recordset(["commercial_partner_id", "loyalty_last_activity_date"])
+        self.env.cr.execute(
+            """
+            UPDATE res_partner SET loyalty_last_activity_date = %(today)s
+             WHERE id IN (SELECT id FROM res_partner WHERE id = ANY(%(ids)s)
+                           UNION
+                          SELECT commercial_partner_id FROM res_partner
+                           WHERE id = ANY(%(ids)s))
+               AND loyalty_last_activity_date IS DISTINCT FROM %(today)s
+            RETURNING id
+            """,
+            {"today": today, "ids": self.ids},
+        )
+        touched = self.browse(row[0] for row in self.env.cr.fetchall())
+        touched.invalidate_recordset(["loyalty_last_activity_date"])
 
     # ------------------------------------------------------------------
     # Public API
@@ -322,6 +332,48 @@ class ResPartner(models.Model):
 
     def _loyalty_member_card(self):
         """The member's card in the company's membership program, or a clear
+        error saying why there is none.
+
+        One query on the hot path of every redemption: the contact as the
+        user may read it (record rules applied in SQL), its company's
+        activity and its card, found as ``loyalty_card_id`` finds it (the
+        contact's own card, else its company's). The errors come from the
+        ORM below, where nothing is in a hurry."""
+        self.ensure_one()
+        visible = self.with_context(active_test=False)._search([("id", "=", self.id)])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.active AND cp.active, card.id, card.company_id
+                  FROM res_partner p
+                  JOIN res_partner cp ON cp.id = COALESCE(p.commercial_partner_id, p.id)
+                  LEFT JOIN LATERAL (
+                       SELECT c.id, c.company_id FROM loyalty_card c
+                        WHERE c.program_id = (
+                                SELECT loyalty_membership_program_id
+                                  FROM res_company WHERE id = %(company)s)
+                          AND c.active AND c.partner_id IN (p.id, cp.id)
+                        ORDER BY c.partner_id = p.id DESC, c.id
+                        LIMIT 1
+                  ) card ON TRUE
+                 WHERE p.id IN %(visible)s
+                """,
+                company=self.env.company.id,
+                visible=visible.subselect(),
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not (row and row[0] and row[1]):
+            return self._loyalty_member_card_orm()
+        card = self.env["loyalty.card"].sudo().browse(row[1])
+        if row[2] and row[2] not in self.env.companies.ids:
+            raise UserError(
+                self.env._("This membership card belongs to another company.")
+            )
+        return card
+
+    def _loyalty_member_card_orm(self):
+        """``_loyalty_member_card`` through the ORM: the same card, or the
         error saying why there is none."""
         self.ensure_one()
         partner = self.commercial_partner_id
@@ -404,9 +456,12 @@ class ResPartner(models.Model):
             reference, self.env._("Reference"), size=MAX_REFERENCE, required=False
         )
         card = self._loyalty_member_card()
-        card._loyalty_lock()
         Ledger = self.env["loyalty.ledger.line"].sudo()
         if reference:
+            # Read before the card is locked: a concurrent call with the same
+            # reference waits on the card's row, then fails to serialize and
+            # is retried, finding this call's line (and the unique index on
+            # card and reference stands behind).
             done = Ledger.search(
                 [
                     ("card_id", "=", card.id),
@@ -417,7 +472,9 @@ class ResPartner(models.Model):
             )
             if done:
                 return done.id
-        card._loyalty_check_available(points)
+        # The card is locked, checked and debited in one statement by the
+        # ledger (a refused redemption writes nothing); points a till holds
+        # for an order being paid are not spent here.
         line = Ledger._post(
             [
                 Ledger._prepare_line(
@@ -429,7 +486,7 @@ class ResPartner(models.Model):
                     reference=reference,
                 )
             ],
-            locked=card,
+            keep_held=True,
         )
         return line.id
 

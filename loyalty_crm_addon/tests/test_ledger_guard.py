@@ -192,6 +192,20 @@ class TestLedgerGuardCard(LedgerGuardCommon):
             [(cls.card, cls.card.loyalty_tier_id, cls.gold)], "Test"
         )
 
+    def test_redemption_leaves_the_points_a_till_holds(self):
+        """Points a till reserved for an order being paid are not redeemed
+        over the API meanwhile; the rest of the balance is."""
+        self.env["loyalty.points.hold"]._create_holds("till-order-1", {self.card: 80})
+        cashier = self.member.with_user(self.loyalty_user)
+        before = self._snapshot()
+        with self.assertRaisesRegex(UserError, "20 available.*80 points are held"):
+            cashier.loyalty_redeem_points(30, "Voucher")
+        self.assertEqual(self._snapshot(), before)
+        line = self.Ledger.browse(cashier.loyalty_redeem_points(20, "Voucher"))
+        self.assertEqual((line.entry_type, line.points), ("redeem", -20))
+        self.assertEqual(self.card.points, 80)
+        self.assertLedgerMatches()
+
     def _tampering(self):
         gift = self.env["loyalty.card"].create(
             {"program_id": self.gift_program.id, "points": 40}

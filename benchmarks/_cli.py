@@ -1,0 +1,177 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What the benchmark scripts share: where Odoo and the addon are, the
+command line every script starts with (its docstring as help, the
+``--template`` option), PASS/FAIL verdicts, and the databases they build
+from the template (``ensure_db``) and open (``registry``).
+
+``./dev bench NAME`` sets the environment read here (``ODOO_SRC``,
+``LOYALTY_BENCH_TEMPLATE``, ``LOYALTY_ODOO_CONF``, ``LOYALTY_LOG_DIR``); the
+defaults let a script run by hand too.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+ODOO_SRC = os.environ.get("ODOO_ROOT") or os.environ.get(
+    "ODOO_SRC", os.path.expanduser("~/odoo-18.0")
+)
+ADDON = "loyalty_crm_addon"
+TEMPLATE = os.environ.get("LOYALTY_BENCH_TEMPLATE", "lca_base")
+
+
+def parser(doc, db=None, odoo_root=False):
+    """The script's argument parser: its docstring's first paragraph as
+    description, ``--template`` (and ``--db`` with a default when ``db``,
+    ``--odoo-root`` when ``odoo_root``)."""
+    result = argparse.ArgumentParser(description=doc.strip().split("\n\n")[0])
+    result.add_argument(
+        "--template",
+        default=TEMPLATE,
+        help="database with the addon's dependencies the benchmark databases "
+        "are made from (default: %(default)s)",
+    )
+    if db:
+        result.add_argument("--db", default=db)
+    if odoo_root:
+        result.add_argument("--odoo-root", default=ODOO_SRC)
+    return result
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def psql(db, query):
+    """Output of ``query`` run on ``db`` by psql (unaligned, tuples only)."""
+    return subprocess.run(
+        ["psql", "-d", db, "-Atc", query], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def odoo_conf():
+    """The Odoo configuration file ``./dev`` wrote for this checkout."""
+    conf = os.environ.get("LOYALTY_ODOO_CONF") or os.environ.get("ODOO_RC")
+    if not conf:
+        sys.exit("run through ./dev bench (it sets LOYALTY_ODOO_CONF)")
+    return conf
+
+
+def log_dir():
+    path = os.environ.get("LOYALTY_LOG_DIR") or os.path.join(REPO, ".logs")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def registry(db, *options, odoo_root=ODOO_SRC, addons_dir=REPO):
+    """The Odoo registry of ``db`` in this process (the addon from
+    ``addons_dir``)."""
+    if odoo_root not in sys.path:
+        sys.path.insert(0, odoo_root)
+    import odoo
+
+    odoo.tools.config.parse_config(
+        ["-d", db, f"--addons-path={addons_path(odoo_root, addons_dir)}", *options]
+    )
+    return odoo.modules.registry.Registry(db)
+
+
+# ----------------------------------------------------------------------------
+# Database helpers (parent process)
+# ----------------------------------------------------------------------------
+def db_exists(name):
+    return (
+        psql(
+            "postgres",
+            f"SELECT 1 FROM pg_database WHERE datname = {_sql_literal(name)}",
+        )
+        == "1"
+    )
+
+
+def _sql_literal(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def module_state(db, module):
+    state = psql(
+        db, f"SELECT state FROM ir_module_module WHERE name = {_sql_literal(module)}"
+    )
+    return state or "absent"
+
+
+def addons_path(odoo_root=ODOO_SRC, addons_dir=REPO):
+    return ",".join(
+        [
+            os.path.join(odoo_root, "addons"),
+            os.path.join(odoo_root, "odoo", "addons"),
+            addons_dir,
+        ]
+    )
+
+
+def snapshot_addon(addons_dir=REPO):
+    """Copy the addon to a scratch folder so that every step of one run (the
+    -u and all workers) sees the same code while others keep editing it.
+    Returns (folder to put in the addons path, short digest of the code)."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    src = os.path.join(addons_dir, ADDON)
+    dest_root = tempfile.mkdtemp(prefix="lca_bench_")
+    dest = os.path.join(dest_root, ADDON)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    digest = hashlib.sha1()
+    for root, dirs, files in sorted(os.walk(dest)):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, dest).encode())
+            with open(path, "rb") as fh:
+                digest.update(fh.read())
+    return dest_root, digest.hexdigest()[:12]
+
+
+def odoo_bin(name, odoo_root, option, addons_dir=REPO):
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(odoo_root, "odoo-bin"),
+            "-d",
+            name,
+            f"--addons-path={addons_path(odoo_root, addons_dir)}",
+            option,
+            ADDON,
+            "--stop-after-init",
+            "--log-level=warn",
+        ],
+        cwd=odoo_root,
+        check=True,
+    )
+
+
+def ensure_db(name, template, odoo_root, with_addon, update=True, addons_dir=REPO):
+    """Create ``name`` from ``template`` when missing (installing the addon when
+    ``with_addon``); an existing addon db is updated (-u) so its schema follows
+    the addon's current code."""
+    if not db_exists(name):
+        print(f"# creating {name} from {template}", flush=True)
+        subprocess.run(["createdb", "-T", template, name], check=True)
+        if with_addon:
+            print(f"# installing {ADDON} in {name}", flush=True)
+            odoo_bin(name, odoo_root, "-i", addons_dir)
+    elif with_addon and update:
+        print(f"# updating {ADDON} in {name}", flush=True)
+        odoo_bin(name, odoo_root, "-u", addons_dir)
+    # Earlier rolled-back runs leave dead rows: clean them so that both dbs
+    # start alike (planner statistics, no bloat).
+    subprocess.run(["vacuumdb", "--quiet", "--analyze", name], check=True)
+    state = module_state(name, ADDON)
+    if with_addon and state != "installed":
+        sys.exit(f"{name}: {ADDON} is {state}, expected installed")
+    if not with_addon and state == "installed":
+        sys.exit(f"{name}: {ADDON} is installed, the native db must not have it")
