@@ -183,9 +183,7 @@ SNAPSHOT_SQL = """
 """
 
 
-def score_members(
-    env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None
-):
+def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None):
     """Score and segment every member of the companies' membership programs,
     about ``batch_size`` cards per statement (keyset on the card holder: a
     run that stops resumes with the next batch), from the order facts.
