@@ -52,6 +52,7 @@ class LoyaltyCard(models.Model):
         return super(
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
         )._send_points_reach_communication(points_changes)
+
     @api.model
     def _load_pos_data_domain(self, data):
         """Membership cards are not preloaded at the till (a shop may have
