@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """KPIs, reports, dashboard and the segment/churn cron at scale.
 
-Targets on this 2-core machine: every report and dashboard query and
+Targets (1,000,000 members): every report and dashboard query and
 ``get_loyalty_kpis`` in at most 2 s, the segment/churn cron
 (``ir_cron_loyalty_segments``) over 1,000,000 members in at most 60 s.
 
@@ -13,7 +13,8 @@ in it, then fills it set-based
 (``INSERT ... SELECT generate_series``) and commits the fixture, so a
 second run reuses it (``--rebuild`` to start again):
 
-* ``--members`` partners with a membership card (default 1,000,000) in a
+* ``--members`` partners with a membership card (default 100,000; the
+  targets are stated at ``--members 1000000``, built in minutes) in a
   program with three tiers, enrolled over the last 1,000 days, and a fifth
   as many customers who are not members;
 * ``--lines`` ledger lines per member (default 10: earn, redeem, reversal
@@ -30,7 +31,13 @@ an idempotent second run).
 
 Usage::
 
-    ./dev bench bench_kpi [--members 100000] [--orders 200000] [--rebuild]
+    ./dev bench bench_kpi                       # 100,000 members
+    ./dev bench bench_kpi --members 1000000 --db lca_bench_kpi_1m
+    ./dev bench bench_kpi --db COPY_OF_A_DATAGEN_DB --existing --no-update
+
+Each figure is printed with its wall time, the CPU seconds of this process
+(the Odoo server side) and of the PostgreSQL backend, the rows read and the
+target.
 """
 
 import os
@@ -246,12 +253,53 @@ def build_fixture(env, args):
     return program
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CURSOR = {}
+
+
+def _pg_cpu():
+    """CPU seconds of the database backend serving the benchmark's cursor
+    (None when PostgreSQL runs on another host)."""
+    pid = CURSOR.get("pid")
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _rows_read():
+    """Rows the transaction read so far: sequential scan rows plus index
+    fetches of heap rows (index-only scans are not counted)."""
+    cr = CURSOR["cr"]
+    cr.execute(
+        "SELECT COALESCE(SUM(seq_tup_read + COALESCE(idx_tup_fetch, 0)), 0)"
+        " FROM pg_stat_xact_user_tables"
+    )
+    return int(cr.fetchone()[0])
+
+
 def timed(label, fn, target=TARGET_REPORT_S):
+    """Run ``fn`` and print its wall time against the target, with the CPU
+    seconds of the server (this process) and of PostgreSQL, and the rows
+    read: on a loaded machine, the CPU figures are the honest ones."""
+    rows0 = _rows_read() if "cr" in CURSOR else 0
+    pg0 = _pg_cpu()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     result = fn()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    pg1 = _pg_cpu()
+    pg = f"{pg1 - pg0:6.2f}" if pg0 is not None and pg1 is not None else "   n/a"
+    rows = _rows_read() - rows0 if "cr" in CURSOR else 0
     verdict = _cli.verdict(elapsed <= target)
-    print(f"{label:<58} {elapsed:7.2f}s  {verdict} <= {target:.0f}s", flush=True)
+    print(
+        f"{label:<52} wall {elapsed:7.2f}s  cpu py {cpu:6.2f}s pg {pg}s "
+        f"rows {rows:>10,}  {verdict} target <= {target:.0f}s",
+        flush=True,
+    )
     return result
 
 
@@ -343,10 +391,21 @@ def measure(env, program, args):
 def main():
     parser = _cli.parser(__doc__)
     parser.add_argument("--db", default="lca_bench_kpi")
-    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=100_000,
+        help="default 100,000; the target is stated at 1000000 (builds in minutes)",
+    )
     parser.add_argument("--lines", type=int, default=10, help="ledger lines per member")
     parser.add_argument("--orders", type=int, default=None, help="default 2 per member")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="measure --db as it is (e.g. a copy of a bench_datagen database, "
+        "addon updated): no fixture, the company's membership program",
+    )
     parser.add_argument("--no-update", action="store_true")
     args = parser.parse_args()
     args.orders = args.orders or 2 * args.members
@@ -363,10 +422,11 @@ def main():
     from odoo import SUPERUSER_ID, api
 
     registry = _cli.registry(args.db)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        program = build_fixture(env, args)
-        cr.commit()
+    if not args.existing:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            build_fixture(env, args)
+            cr.commit()
     subprocess.run(
         ["vacuumdb", "--analyze", "--quiet", "-d", args.db]
         + [f"--table={t}" for t in VACUUMED],
@@ -374,9 +434,28 @@ def main():
     )
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        program = env["loyalty.program"].browse(
-            int(env["ir.config_parameter"].get_param("bench_kpi.program"))
+        # The KPI aggregate is folded by its cron (hourly): fold what the
+        # fixture posted, then once more (nothing new: the hourly cost).
+        Points = env["loyalty.report.points"]
+        timed(
+            "fold ledger into the daily aggregate (first)",
+            Points._cron_fold_kpi,
+            TARGET_CRON_S,
         )
+        timed("fold ledger into the daily aggregate (again)", Points._cron_fold_kpi)
+        cr.commit()
+        cr.execute("SELECT pg_backend_pid()")
+        CURSOR.update(cr=cr, pid=cr.fetchone()[0])
+        if args.existing:
+            program = env.company.loyalty_membership_program_id
+            cr.execute(
+                "SELECT COUNT(*) FROM loyalty_card WHERE program_id = %s", [program.id]
+            )
+            args.members = cr.fetchone()[0]
+        else:
+            program = env["loyalty.program"].browse(
+                int(env["ir.config_parameter"].get_param("bench_kpi.program"))
+            )
         measure(env, program, args)
 
 

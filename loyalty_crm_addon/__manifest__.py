@@ -2,7 +2,7 @@
 {
     "name": "Loyalty CRM",
     "summary": "Points ledger, tiers and CRM automation on loyalty programs",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/loyalty-crm/loyalty_crm_addon",
     "author": "Loyalty CRM contributors",
@@ -76,6 +76,7 @@
         ],
     },
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

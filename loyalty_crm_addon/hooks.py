@@ -29,3 +29,20 @@ def post_init_hook(env):
         """,
         {"uid": env.uid, "native": NATIVE_DEMO_MODULES},
     )
+
+
+def uninstall_hook(env):
+    """The KPI tables, their triggers and functions are plain SQL objects
+    (kpi/aggregate.py, kpi/order_facts.py): the ORM does not know them."""
+    env.cr.execute(
+        """
+        DROP VIEW IF EXISTS loyalty_report_order, loyalty_report_points;
+        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_orders() CASCADE;
+        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_cards() CASCADE;
+        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_company() CASCADE;
+        DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild(int[], int[]);
+        DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild_all();
+        DROP TABLE IF EXISTS loyalty_kpi_order, loyalty_kpi_customer,
+            loyalty_kpi_points_daily, loyalty_kpi_watermark;
+        """
+    )

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
-from .sql import ISSUED_SQL, ORDERS_SQL, REDEEMED_SQL
+from .aggregate import POINTS_DAILY_SQL
+from .sql import ORDERS_SQL
 
 KPI_KEYS = (
     "members",
@@ -129,7 +130,67 @@ class LoyaltyKpiEngine:
             orders=self._orders(self.date_from),
         )
 
+    def _facts(self):
+        """The period's counted orders from the order facts
+        (kpi/order_facts.py) with ``prev``/``prev2`` (the customer's previous
+        two orders in the scope) and ``member``; None when the facts cannot
+        answer: several companies or a program other than the company's
+        membership program (then the orders are read raw, with the same
+        definitions)."""
+        if len(self.company_ids) != 1:
+            return None
+        company = self.env["res.company"].sudo().browse(self.company_ids)
+        if company.loyalty_membership_program_id != self.program:
+            return None
+        suffix = "_ch" if self.channel else ""
+        return SQL(
+            """
+            SELECT f.partner_id, f.day, f.amount,
+                   f.%(prev)s AS prev, f.%(prev2)s AS prev2,
+                   f.member_day IS NOT NULL AND f.member_day <= %(date_to)s AS member
+              FROM loyalty_kpi_order f
+             WHERE f.company_id = %(company)s
+               AND (%(channel)s IS NULL OR f.channel = %(channel)s)
+               AND f.day >= %(start)s AND f.day <= %(date_to)s
+            """,
+            prev=SQL.identifier("prev_day" + suffix),
+            prev2=SQL.identifier("prev2_day" + suffix),
+            company=self.company_ids[0],
+            channel=self.channel or None,
+            start=self.date_from,
+            date_to=self.date_to,
+        )
+
     def orders(self):
+        facts = self._facts()
+        if facts is not None:
+            # A customer's first order of the period has no previous order in
+            # it; their second one has exactly one.
+            row = self._fetch(
+                SQL(
+                    """
+                    SELECT COUNT(*) FILTER (WHERE member AND first),
+                           COUNT(*) FILTER (WHERE member AND second),
+                           COUNT(*) FILTER (WHERE NOT member
+                                            AND partner_id IS NOT NULL AND first),
+                           COUNT(*) FILTER (WHERE NOT member
+                                            AND partner_id IS NOT NULL AND second),
+                           COUNT(*) FILTER (WHERE member),
+                           COALESCE(SUM(amount) FILTER (WHERE member), 0),
+                           COUNT(*) FILTER (WHERE NOT member),
+                           COALESCE(SUM(amount) FILTER (WHERE NOT member), 0)
+                      FROM (SELECT f.*,
+                                   f.prev IS NULL OR f.prev < %(start)s AS first,
+                                   f.prev >= %(start)s AND (
+                                       f.prev2 IS NULL OR f.prev2 < %(start)s)
+                                       AS second
+                              FROM (%(facts)s) f) f
+                    """,
+                    facts=facts,
+                    start=self.date_from,
+                )
+            )
+            return self._order_figures(row)
         row = self._fetch(
             SQL(
                 """
@@ -147,6 +208,9 @@ class LoyaltyKpiEngine:
                 buyers=self._buyers(),
             )
         )
+        return self._order_figures(row)
+
+    def _order_figures(self, row):
         buyers_m, repeat_m, buyers_n, repeat_n, n_m, rev_m, n_n, rev_n = row
         return {
             "repeat_purchase_rate_members": _ratio(repeat_m, buyers_m),
@@ -159,6 +223,19 @@ class LoyaltyKpiEngine:
     def second_purchase(self):
         """Members' first two orders ever, for the members who bought in the
         period (read by customer from the covering order indexes)."""
+        facts = self._facts()
+        if facts is not None:
+            # A member's second order ever is the one with one previous order.
+            (days,) = self._fetch(
+                SQL(
+                    """
+                    SELECT AVG(f.day - f.prev) FROM (%(facts)s) f
+                     WHERE f.member AND f.prev IS NOT NULL AND f.prev2 IS NULL
+                    """,
+                    facts=facts,
+                )
+            )
+            return {"avg_days_to_second_purchase_members": round(float(days or 0.0), 2)}
         (days,) = self._fetch(
             SQL(
                 """
@@ -187,21 +264,21 @@ class LoyaltyKpiEngine:
         issued, redeemed = self._fetch(
             SQL(
                 """
-                SELECT COALESCE(SUM(%(issued)s), 0), COALESCE(SUM(%(redeemed)s), 0)
-                  FROM loyalty_ledger_line l
+                SELECT COALESCE(SUM(l.points_issued), 0),
+                       COALESCE(SUM(l.points_redeemed), 0)
+                  FROM (%(points)s) l
                  WHERE l.program_id = %(program)s
-                   AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                   AND (l.company_id = 0 OR l.company_id = ANY(%(companies)s))
                    AND (%(any_source)s OR l.source = ANY(%(sources)s))
-                   AND l.date >= %(start)s AND l.date < %(end)s
+                   AND l.day >= %(start)s AND l.day <= %(date_to)s
                 """,
-                issued=SQL(ISSUED_SQL),
-                redeemed=SQL(REDEEMED_SQL),
+                points=SQL(POINTS_DAILY_SQL),
                 program=self.program.id,
                 companies=self.company_ids,
                 any_source=not self.channel,
                 sources=sources,
                 start=self.date_from,
-                end=self.end,
+                date_to=self.date_to,
             )
         )
         return {
@@ -215,11 +292,9 @@ class LoyaltyKpiEngine:
         """Posted points held on the program's cards at the end of date_to.
 
         Today's balances (a card holds the sum of its posted lines) minus
-        the posted lines dated later, or released later, than date_to; only
-        recent lines are read, however long the ledger."""
-        # Pending lines are released at most the pending period after their
-        # date (a month of slack for a period shortened since).
-        since = self.end - timedelta(days=self.program.loyalty_pending_days + 31)
+        the posted lines dated later than date_to, and minus those dated
+        until then but released later: two index ranges (date, release
+        date) of recent lines, however long the ledger."""
         (points,) = self._fetch(
             SQL(
                 """
@@ -230,12 +305,15 @@ class LoyaltyKpiEngine:
                 - (SELECT COALESCE(SUM(l.points), 0) FROM loyalty_ledger_line l
                     WHERE l.program_id = %(program)s AND l.state = 'posted'
                       AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
-                      AND l.date >= %(since)s
-                      AND (l.date >= %(end)s OR l.release_date > %(date_to)s))
+                      AND l.date >= %(end)s)
+                - (SELECT COALESCE(SUM(l.points), 0) FROM loyalty_ledger_line l
+                    WHERE l.program_id = %(program)s AND l.state = 'posted'
+                      AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                      AND l.release_date IS NOT NULL
+                      AND l.release_date > %(date_to)s AND l.date < %(end)s)
                 """,
                 program=self.program.id,
                 companies=self.company_ids,
-                since=since,
                 end=self.end,
                 date_to=self.date_to,
             )
@@ -277,26 +355,16 @@ class LoyaltyKpiEngine:
         self.cr.execute(
             SQL(
                 """
-                WITH b AS (%(buyers)s),
-                o AS (%(orders)s),
-                sales AS (
-                    SELECT date_trunc('month', o.date)::date AS month,
-                           SUM(CASE WHEN b.member THEN o.amount ELSE 0 END) AS rev_m,
-                           SUM(CASE WHEN b.member THEN 0 ELSE o.amount END) AS rev_n,
-                           COUNT(*) FILTER (WHERE b.member) AS n_m,
-                           COUNT(*) FILTER (WHERE NOT b.member) AS n_n
-                      FROM o JOIN b
-                        ON COALESCE(b.partner_id, 0) = COALESCE(o.partner_id, 0)
-                     GROUP BY 1
-                ),
+                WITH sales AS (%(sales)s),
                 pts AS (
-                    SELECT date_trunc('month', l.date)::date AS month,
-                           SUM(%(issued)s) AS issued, SUM(%(redeemed)s) AS redeemed
-                      FROM loyalty_ledger_line l
+                    SELECT date_trunc('month', l.day)::date AS month,
+                           SUM(l.points_issued) AS issued,
+                           SUM(l.points_redeemed) AS redeemed
+                      FROM (%(points)s) l
                      WHERE l.program_id = %(program)s
-                       AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
+                       AND (l.company_id = 0 OR l.company_id = ANY(%(companies)s))
                        AND (%(channel)s IS NULL OR l.source = %(channel)s)
-                       AND l.date >= %(start)s AND l.date < %(end)s
+                       AND l.day >= %(start)s AND l.day <= %(date_to)s
                      GROUP BY 1
                 )
                 SELECT month, COALESCE(rev_m, 0), COALESCE(rev_n, 0),
@@ -304,15 +372,13 @@ class LoyaltyKpiEngine:
                        COALESCE(issued, 0), COALESCE(redeemed, 0)
                   FROM sales FULL JOIN pts USING (month) ORDER BY month
                 """,
-                buyers=self._buyers(),
-                orders=self._orders(self.date_from),
-                issued=SQL(ISSUED_SQL),
-                redeemed=SQL(REDEEMED_SQL),
+                sales=self._monthly_sales(),
+                points=SQL(POINTS_DAILY_SQL),
                 program=self.program.id,
                 companies=self.company_ids,
                 channel=self.channel or None,
                 start=self.date_from,
-                end=self.end,
+                date_to=self.date_to,
             )
         )
         keys = (
@@ -331,6 +397,36 @@ class LoyaltyKpiEngine:
             }
             for row in self.cr.fetchall()
         ]
+
+    def _monthly_sales(self):
+        facts = self._facts()
+        if facts is not None:
+            return SQL(
+                """
+                SELECT date_trunc('month', f.day)::date AS month,
+                       SUM(CASE WHEN f.member THEN f.amount ELSE 0 END) AS rev_m,
+                       SUM(CASE WHEN f.member THEN 0 ELSE f.amount END) AS rev_n,
+                       COUNT(*) FILTER (WHERE f.member) AS n_m,
+                       COUNT(*) FILTER (WHERE NOT f.member) AS n_n
+                  FROM (%(facts)s) f GROUP BY 1
+                """,
+                facts=facts,
+            )
+        return SQL(
+            """
+            WITH b AS (%(buyers)s), o AS (%(orders)s)
+            SELECT date_trunc('month', o.date)::date AS month,
+                   SUM(CASE WHEN b.member THEN o.amount ELSE 0 END) AS rev_m,
+                   SUM(CASE WHEN b.member THEN 0 ELSE o.amount END) AS rev_n,
+                   COUNT(*) FILTER (WHERE b.member) AS n_m,
+                   COUNT(*) FILTER (WHERE NOT b.member) AS n_n
+              FROM o JOIN b
+                ON COALESCE(b.partner_id, 0) = COALESCE(o.partner_id, 0)
+             GROUP BY 1
+            """,
+            buyers=self._buyers(),
+            orders=self._orders(self.date_from),
+        )
 
     def tier_distribution(self):
         """Members per tier at each monthly snapshot of the period."""

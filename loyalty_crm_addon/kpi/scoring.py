@@ -22,7 +22,6 @@ from datetime import timedelta
 from odoo.tools import SQL
 
 from ..engine.batch import count, run_batches
-from .sql import ORDERS_SQL
 
 SEGMENTS = [
     ("new", "New"),
@@ -44,42 +43,55 @@ MEMBER_CARDS_SQL = """
      WHERE c.partner_id IS NOT NULL
 """
 SCORE_SQL = """
-    WITH batch AS (
+    WITH upto AS (
+        -- Batches are ranges of card holders (keyset on the partner id): the
+        -- order facts of a range are one index range, read in order.
+        SELECT COALESCE((
+            SELECT c.partner_id FROM loyalty_card c
+              JOIN res_company rc ON rc.loyalty_membership_program_id = c.program_id
+             WHERE c.partner_id > %(last)s
+             ORDER BY c.partner_id OFFSET %(limit)s - 1 LIMIT 1), 2147483647) AS pid
+    ),
+    batch AS (
         SELECT c.id AS card_id, c.partner_id AS pid, c.create_date,
                pr.loyalty_inactivity_days AS inactivity,
                COALESCE(pr.company_id, rc.id) AS company_id
           FROM loyalty_card c
           JOIN loyalty_program pr ON pr.id = c.program_id
           JOIN res_company rc ON rc.loyalty_membership_program_id = pr.id
-         WHERE c.id > %(last)s AND c.partner_id IS NOT NULL
-         ORDER BY c.id LIMIT %(limit)s
+         WHERE c.partner_id > %(last)s AND c.partner_id <= (SELECT pid FROM upto)
     ),
     holders AS (
-        SELECT b.*, b.pid AS cpid, rp.loyalty_last_activity_date AS last_activity
+        SELECT b.*, rp.loyalty_last_activity_date AS last_activity,
+               rp.loyalty_segment AS old_segment
           FROM batch b JOIN res_partner rp ON rp.id = b.pid
     ),
+    stats AS (
+        -- The members' orders, from the order facts (kpi/order_facts.py):
+        -- one ordered index range per batch.
+        SELECT f.partner_id, f.company_id, COUNT(*) AS n, MIN(f.day) AS first,
+               MAX(f.day) AS last, SUM(f.amount) AS amount,
+               COUNT(*) FILTER (WHERE f.day > %(window_start)s) AS n_recent,
+               COALESCE(SUM(f.amount) FILTER (WHERE f.day > %(window_start)s), 0)
+                   AS amount_recent
+          FROM loyalty_kpi_order f
+         WHERE f.partner_id > %(last)s AND f.partner_id <= (SELECT pid FROM upto)
+           AND f.day <= %(today)s
+         GROUP BY 1, 2
+    ),
     rhythm AS (
-        SELECT h.card_id, h.pid, h.inactivity, h.last_activity,
+        SELECT h.card_id, h.pid, h.inactivity, h.last_activity, h.old_segment,
                LEAST(h.create_date::date, s.first) AS since,
-               s.n, s.amount, s.n_recent, s.amount_recent, s.last,
+               COALESCE(s.n, 0) AS n, s.amount, COALESCE(s.n_recent, 0) AS n_recent,
+               COALESCE(s.amount_recent, 0) AS amount_recent, s.last,
                GREATEST(CASE WHEN s.n >= 2
                              THEN (s.last - s.first)::float / (s.n - 1)
                              ELSE h.inactivity / 3.0 END, 1.0) AS gap,
                %(today)s::date - COALESCE(s.last, h.create_date::date) AS recency,
                LEAST(%(window)s, %(today)s::date
                      - COALESCE(s.first, h.create_date::date)) AS span
-          FROM holders h CROSS JOIN LATERAL (
-              -- One index range per member (covering index on the partner).
-              SELECT COUNT(*) AS n, MIN(o.date::date) AS first,
-                     MAX(o.date::date) AS last, SUM(o.amount) AS amount,
-                     COUNT(*) FILTER (WHERE o.date::date > %(window_start)s)
-                         AS n_recent,
-                     COALESCE(SUM(o.amount) FILTER (
-                         WHERE o.date::date > %(window_start)s), 0) AS amount_recent
-                FROM (%(orders)s) o
-               WHERE o.partner_id = h.cpid AND o.company_id = h.company_id
-                 AND o.date < %(tomorrow)s
-          ) s
+          FROM holders h
+          LEFT JOIN stats s ON s.partner_id = h.pid AND s.company_id = h.company_id
     ),
     signals AS (
         SELECT r.*, (r.recency / r.gap) ^ 2 / ((r.recency / r.gap) ^ 2 + 4) AS s_r,
@@ -112,7 +124,7 @@ SCORE_SQL = """
           ) er ON TRUE
     ),
     final AS MATERIALIZED (
-        SELECT pid, score,
+        SELECT pid, card_id, old_segment, score,
                CASE WHEN since >= %(new_since)s THEN 'new'
                     WHEN COALESCE(last_activity, since)
                          <= %(today)s::date - inactivity THEN 'inactive'
@@ -145,8 +157,14 @@ SCORE_SQL = """
                IS DISTINCT FROM (f.score, f.reason, f.segment, f.habit)
         RETURNING p.id
     )
-    SELECT (SELECT COUNT(*) FROM batch), (SELECT MAX(card_id) FROM batch),
-           (SELECT COUNT(*) FROM updated)
+    SELECT (SELECT COUNT(*) FROM batch), (SELECT MAX(pid) FROM batch),
+           (SELECT COUNT(*) FROM updated),
+           -- Members the run moves into the at-risk segment (not those
+           -- scored for the first time, nor those at risk already).
+           (SELECT COALESCE(array_agg(card_id ORDER BY card_id), '{}')
+              FROM final
+             WHERE segment = 'at_risk' AND old_segment IS NOT NULL
+               AND old_segment <> 'at_risk')
 """
 
 SNAPSHOT_SQL = """
@@ -165,18 +183,19 @@ SNAPSHOT_SQL = """
 """
 
 
-def score_members(env, today, texts, batch_size=50000, max_batches=0):
+def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None):
     """Score and segment every member of the companies' membership programs,
-    ``batch_size`` cards per statement (keyset on the card id: a run that
-    stops resumes with the next batch). ``texts`` are the translated reasons
-    (``t_none``, ``t_fine``, ``t_recency``, ``t_frequency``, ``t_spend``).
-    Batches go through the addon's batch runner (progress, commits in a
-    cron job; ``max_batches`` stops early). Returns (members seen, changed).
+    about ``batch_size`` cards per statement (keyset on the card holder: a
+    run that stops resumes with the next batch), from the order facts.
+    ``texts`` are the translated reasons (``t_none``, ``t_fine``,
+    ``t_recency``, ``t_frequency``, ``t_spend``). Batches go through the
+    addon's batch runner (progress, commits in a cron job; ``max_batches``
+    stops early). ``on_at_risk(card_ids)`` is called, in the batch's
+    transaction, with the cards whose member the batch moved into the
+    at-risk segment. Returns (members seen, changed).
     """
     params = {
-        "orders": SQL(ORDERS_SQL),
         "today": today,
-        "tomorrow": today + timedelta(days=1),
         "window": WINDOW_DAYS,
         "window_start": today - timedelta(days=WINDOW_DAYS),
         "new_since": today - timedelta(days=NEW_DAYS),
@@ -192,10 +211,12 @@ def score_members(env, today, texts, batch_size=50000, max_batches=0):
 
     def step():
         env.cr.execute(SQL(SCORE_SQL, **params))
-        seen, last, updated = env.cr.fetchone()
+        seen, last, updated, at_risk = env.cr.fetchone()
         if seen:
             changed["rows"] += updated
             params["last"] = last
+            if at_risk and on_at_risk:
+                on_at_risk(at_risk)
         return seen
 
     seen = run_batches(env, step, count(env, MEMBER_CARDS_SQL), max_batches)

@@ -17,7 +17,7 @@ _logger = logging.getLogger(__name__)
 # Found by the daily scans, by the thousand: their follow-ups do not email
 # the assigned users one by one (they see them in their activity menu and
 # pipeline).
-SCANNED_TYPES = ("birthday", "points_expiring", "inactive")
+SCANNED_TYPES = ("birthday", "points_expiring", "inactive", "at_risk")
 SCANNED_CONTEXT = {**NO_TRACKING, "mail_activity_quick_update": True}
 FOLLOW_UPS = "loyalty.member.event.follow_ups"
 # Only the engine holds this object (an RPC context cannot carry it): it
@@ -34,6 +34,7 @@ EVENT_TYPES = [
     ("birthday", "Birthday"),
     ("points_expiring", "Points Expiring Soon"),
     ("inactive", "Inactive Member"),
+    ("at_risk", "Member at Risk"),
     ("referral_converted", "Referral Converted"),
     ("signup_bonus", "Sign-up Bonus"),
     ("birthday_bonus", "Birthday Bonus"),
@@ -289,6 +290,27 @@ class LoyaltyMemberEvent(models.Model):
     @api.model
     def _cron_detect_inactivity(self, batch_size=10000, max_batches=0):
         return detection.detect_inactivity(self, batch_size, max_batches)
+
+    @api.model
+    def _emit_at_risk(self, card_ids, today):
+        """The segment cron moved these cards' members into the at-risk
+        segment: one event per entry (the key holds the day it happened, so
+        a member who stays at risk is not told again, and one who recovers
+        and slips again is)."""
+        self.env["res.partner"].invalidate_model(["loyalty_churn_reason"])
+        cards = self.env["loyalty.card"].sudo().browse(card_ids)
+        return self._emit(
+            [
+                self._prepare_event(
+                    card,
+                    "at_risk",
+                    f"at_risk:{card.partner_id.id}:{today}",
+                    tier_id=card.loyalty_tier_id.id,
+                    description=card.partner_id.loyalty_churn_reason,
+                )
+                for card in cards
+            ]
+        )
 
     @api.model
     def _cron_detect_birthdays(self, batch_size=10000, max_batches=0):

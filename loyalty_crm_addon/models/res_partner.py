@@ -931,13 +931,17 @@ class ResPartner(models.Model):
     @api.model
     def _cron_loyalty_segments(self, batch_size=50000, max_batches=0):
         """Score and segment every member, set-based and batched (one SQL
-        statement per batch of cards, kpi/scoring.py)."""
+        statement per batch of cards, kpi/scoring.py); members moved into
+        the at-risk segment get a member event (win-back)."""
+        today = fields.Date.context_today(self)
+        Event = self.env["loyalty.member.event"]
         return score_members(
             self.env,
-            fields.Date.context_today(self),
+            today,
             self._loyalty_churn_texts(),
             batch_size=batch_size,
             max_batches=max_batches,
+            on_at_risk=lambda card_ids: Event._emit_at_risk(card_ids, today),
         )
 
     @api.model

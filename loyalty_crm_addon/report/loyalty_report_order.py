@@ -2,7 +2,7 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from ..kpi.sql import ORDERS_SQL
+from ..kpi.order_facts import create_tables, facts_sql
 
 INDEXES = (
     """CREATE INDEX IF NOT EXISTS sale_order_loyalty_kpi_date_idx
@@ -19,6 +19,14 @@ INDEXES = (
        ON pos_order (partner_id, date_order)
        INCLUDE (company_id, amount_total, amount_tax)
        WHERE state IN ('paid', 'done', 'invoiced')""",
+    # Members active in a period (inactive rate): an index-only range.
+    """CREATE INDEX IF NOT EXISTS loyalty_ledger_line_activity_idx
+       ON loyalty_ledger_line (program_id, date) INCLUDE (partner_id)
+       WHERE entry_type IN ('earn', 'redeem')""",
+    # Points released after a date (points liability at a past date).
+    """CREATE INDEX IF NOT EXISTS loyalty_ledger_line_released_idx
+       ON loyalty_ledger_line (release_date)
+       WHERE state = 'posted' AND release_date IS NOT NULL""",
     # Redeemers, for the points habit of the segment cron.
     """CREATE INDEX IF NOT EXISTS loyalty_ledger_line_redeem_card_idx
        ON loyalty_ledger_line (card_id) WHERE entry_type = 'redeem'""",
@@ -29,7 +37,9 @@ class LoyaltyReportOrder(models.Model):
     """Orders of members and non-members, for revenue and AOV analysis.
 
     Membership and tier are today's: the card of the company's membership
-    program held by the order's customer."""
+    program held by the order's customer. Read from the order facts
+    (kpi/order_facts.py): one narrow row per counted order, no join; the
+    date is the order's day."""
 
     _name = "loyalty.report.order"
     _description = "Loyalty Order Analysis"
@@ -41,7 +51,7 @@ class LoyaltyReportOrder(models.Model):
     channel = fields.Selection(
         [("sale", "Sales"), ("pos", "Point of Sale")], readonly=True
     )
-    date = fields.Datetime(string="Order Date", readonly=True)
+    date = fields.Datetime(string="Order Date", readonly=True)  # the day
     company_id = fields.Many2one("res.company", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     is_member = fields.Boolean(string="Member", readonly=True)
@@ -59,24 +69,31 @@ class LoyaltyReportOrder(models.Model):
         for statement in INDEXES:
             self.env.cr.execute(statement)
         tools.drop_view_if_exists(self.env.cr, self._table)
+        create_tables(self.env.cr)
         self.env.cr.execute(
             SQL(
                 """
             CREATE OR REPLACE VIEW %(table)s AS (
-                SELECT o.id, o.channel, o.name, o.date, o.company_id,
-                       o.partner_id, o.amount, 1 AS order_count,
-                       c.id IS NOT NULL AS is_member,
-                       CASE WHEN c.id IS NOT NULL THEN 'member'
+                SELECT f.order_key AS id, f.channel,
+                       CASE WHEN f.channel = 'sale'
+                            THEN (SELECT so.name FROM sale_order so
+                                   WHERE so.id = f.order_key / 2)
+                            ELSE (SELECT po.name FROM pos_order po
+                                   WHERE po.id = f.order_key / 2) END AS name,
+                       f.day::timestamp AS date, f.company_id, f.partner_id,
+                       f.amount, 1 AS order_count,
+                       f.member_day IS NOT NULL AS is_member,
+                       CASE WHEN f.member_day IS NOT NULL THEN 'member'
                             ELSE 'non_member' END AS customer_type,
-                       c.loyalty_tier_id AS tier_id
-                  FROM (%(orders)s) o
-                  LEFT JOIN res_company rc ON rc.id = o.company_id
-                  LEFT JOIN loyalty_card c
-                    ON c.partner_id = o.partner_id
-                   AND c.program_id = rc.loyalty_membership_program_id
+                       (SELECT c.loyalty_tier_id FROM loyalty_card c
+                          JOIN res_company rc
+                            ON rc.loyalty_membership_program_id = c.program_id
+                         WHERE rc.id = f.company_id AND c.partner_id = f.partner_id
+                         ORDER BY c.id LIMIT 1) AS tier_id
+                  FROM (%(facts)s) f
             )
             """,
                 table=SQL.identifier(self._table),
-                orders=SQL(ORDERS_SQL),
+                facts=facts_sql(),
             )
         )

@@ -7,7 +7,9 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
+from ..kpi import order_facts
 from ..kpi.scoring import score_members
 from .common import LoyaltyCrmCommon
 
@@ -197,6 +199,114 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         )
         self.assertEqual(points, [(600.0, 100.0)])
 
+    def _points_aggregate(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT day, company_id, source, entry_type, points_issued,
+                   points_redeemed, points_expired, points_net, line_count
+              FROM loyalty_kpi_points_daily WHERE program_id = %s
+             ORDER BY 1, 2, 3, 4
+            """,
+            [self.program.id],
+        )
+        return self.env.cr.fetchall()
+
+    def _points_recomputed(self):
+        """The daily aggregate's rows, recomputed from every ledger line."""
+        self.env.cr.execute(
+            """
+            SELECT l.date::date, COALESCE(l.company_id, 0), COALESCE(l.source, ''),
+                   l.entry_type,
+                   SUM(CASE WHEN l.tier_qualifying THEN l.points ELSE 0 END),
+                   SUM(CASE WHEN l.entry_type = 'redeem'
+                             OR (l.entry_type = 'reversal'
+                                 AND NOT COALESCE(l.tier_qualifying, FALSE))
+                            THEN -l.points ELSE 0 END),
+                   SUM(CASE WHEN l.entry_type = 'expire' THEN -l.points ELSE 0 END),
+                   SUM(l.points), COUNT(*)
+              FROM loyalty_ledger_line l WHERE l.program_id = %s
+             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            """,
+            [self.program.id],
+        )
+        return self.env.cr.fetchall()
+
+    def _order_facts(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT %(columns)s FROM loyalty_kpi_order ORDER BY order_key",
+                columns=SQL(order_facts.COLUMNS),
+            )
+        )
+        stored = self.env.cr.fetchall()
+        self.env.cr.execute(
+            SQL(
+                "SELECT %(columns)s FROM (%(facts)s) f ORDER BY order_key",
+                columns=SQL(order_facts.COLUMNS),
+                facts=order_facts._facts(),
+            )
+        )
+        return stored, self.env.cr.fetchall()
+
+    def _raw_kpis(self):
+        """The figures read from the raw orders (as for several companies)."""
+        engine = self.program._loyalty_kpi_engine(self._days_ago(30), self.today)
+        engine._facts = lambda: None
+        return engine.compute()
+
+    def test_aggregates_equal_the_raw_data(self):
+        """The daily points aggregate and the order facts the KPIs and
+        reports read equal a recomputation from the ledger and the orders
+        after earn, spend, reversal, cancel, enrolment and an SQL write; the
+        figures are the same read raw, from the aggregates, and from the
+        points aggregate plus the lines posted since its last fold."""
+        Report = self.env["loyalty.report.points"]
+        self.assertEqual(self._kpis(), self._raw_kpis())
+        Report._cron_fold_kpi()
+        self.assertEqual(self._points_aggregate(), self._points_recomputed())
+        stored, recomputed = self._order_facts()
+        self.assertEqual(len(stored), 7)
+        self.assertEqual(stored, recomputed)
+        self.assertEqual(self._kpis(), self._raw_kpis())
+        # More movements of the same days: an order earned then cancelled,
+        # points spent, one more order, a customer joining.
+        cancelled = self._confirmed_order(qty=3)
+        self.member.loyalty_redeem_points(20, "Pen")
+        cancelled._action_cancel()
+        self._confirmed_order(self.mike, qty=2)
+        self.ned._loyalty_enroll(self.program)
+        fresh = self._kpis()  # points not folded yet
+        self.assertEqual(fresh["redemption_rate"], round(120 / 640, 6))
+        self.assertEqual(fresh["aov_non_members"], 100.0, "Nora's 50 and 150")
+        self.assertEqual(fresh, self._raw_kpis())
+        stored, recomputed = self._order_facts()
+        self.assertEqual(len(stored), 8)
+        self.assertEqual(stored, recomputed)
+        Report._cron_fold_kpi(batch_size=2)
+        self.assertEqual(self._points_aggregate(), self._points_recomputed())
+        self.assertEqual(self._kpis(), fresh)
+        # An SQL write moves the customer's facts too (their previous orders).
+        self._backdate_order(self._confirmed_order(self.nora, qty=1, price=10), 25)
+        stored, recomputed = self._order_facts()
+        self.assertEqual(stored, recomputed)
+        self.assertEqual(self._kpis(), self._raw_kpis())
+        Report._cron_fold_kpi()
+        self.assertEqual(self._points_aggregate(), self._points_recomputed())
+        self.assertEqual(Report._cron_fold_kpi(), 0, "nothing new to fold")
+
+    def test_kpis_by_hand_from_folded_points(self):
+        """The hand-computed figures, with the points read from the folded
+        daily aggregate (the other tests read them from the lines posted
+        since the last fold)."""
+        self.env["loyalty.report.points"]._cron_fold_kpi()
+        self.test_kpis_by_hand()
+        self.test_kpis_at_an_earlier_date()
+        self.test_kpis_by_channel()
+        self.test_dashboard_uses_the_same_figures()
+        self.test_reports_match()
+
     def test_bad_input(self):
         for date_from, date_to in (
             ("2026-13-01", "2026-12-31"),
@@ -346,6 +456,48 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
         # Nobody referred anyone here.
         self.assertFalse(self.Partner.search([("loyalty_is_advocate", "=", True)]))
         self.assertFalse(self.member.loyalty_is_advocate)
+
+    def test_entering_at_risk_feeds_the_winback_rule_once(self):
+        """A member the segment cron moves into the at-risk segment gets one
+        event, which the shipped win-back rule acts on after the run; staying
+        at risk tells nobody again, and a first scoring is not a move."""
+        self._backdate_card(self.risky, 400)
+        self._backdate_card(self.lapsed, 400)
+        self.risky.email = "risky@example.com"
+        self._history(self.risky, 10, 300, 60)
+        self._history(self.lapsed, 10, 300, 60)
+        # The previous run saw Risky active; Lapsed was never scored.
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET loyalty_segment = 'active' WHERE id = %s",
+            [self.risky.id],
+        )
+        self.env.invalidate_all()
+        Event = self.env["loyalty.member.event"]
+        self.Partner._cron_loyalty_segments()
+        self.assertEqual(self.risky.loyalty_segment, "at_risk")
+        self.assertEqual(self.lapsed.loyalty_segment, "at_risk")
+        event = Event.search([("event_type", "=", "at_risk")])
+        self.assertEqual(event.partner_id, self.risky)
+        self.assertEqual(event.state, "pending", "rules run after the transaction")
+        self.assertEqual(event.description, self.risky.loyalty_churn_reason)
+        Event._cron_process_events()
+        self.assertEqual(event.state, "done")
+        winback = self.env.ref("loyalty_crm_addon.mailing_list_winback")
+        self.assertEqual(
+            self.env["mailing.contact"]
+            .search([("list_ids", "in", winback.ids)])
+            .mapped("email_normalized"),
+            ["risky@example.com"],
+        )
+        self.assertTrue(
+            self.env["mail.activity"].search(
+                [("res_model", "=", "res.partner"), ("res_id", "=", self.risky.id)]
+            )
+        )
+        # Still at risk the next run: no new event.
+        self.Partner._cron_loyalty_segments()
+        self.assertEqual(Event.search_count([("event_type", "=", "at_risk")]), 1)
 
     def test_churn_score_ranks_lapsing_members(self):
         """On generated history, members who really stop buying in a later
