@@ -552,13 +552,24 @@ class LoyaltyCard(models.Model):
             if not float_is_zero(card.points, precision_digits=PRECISION)
         }
         if opening:
-            if not self._loyalty_may_convert():
-                self.browse([c.id for c in opening])._loyalty_refuse()
             # The card opens at zero; its first ledger lines give it points.
             self.browse([c.id for c in opening]).with_context(
                 loyalty_ledger_origin=ENGINE, loyalty_no_mail=True
             ).write({"points": 0})
-            self._loyalty_post_changes(opening)
+            poster = self
+            if not self._loyalty_may_convert():
+                # Only those who may create cards (loyalty, sales and POS
+                # managers, as in native Odoo) get here: a new card has no
+                # history yet, so its balance opens with a manual adjustment
+                # in their name. Existing cards' points stay the engine's.
+                poster = self.with_context(
+                    loyalty_ledger_origin=LedgerOrigin(
+                        entry_type="adjust",
+                        source="manual",
+                        description=self.env._("Opening balance"),
+                    )
+                )
+            poster._loyalty_post_changes(opening)
         return cards
 
     def write(self, vals):

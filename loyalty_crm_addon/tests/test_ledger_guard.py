@@ -252,8 +252,7 @@ class TestLedgerGuardCard(LedgerGuardCommon):
             # Native ACLs: salespeople and POS users create no cards at all.
             (self.salesperson, {"points": 500}, {}, AccessError),
             (self.pos_user, {"points": 500}, {}, AccessError),
-            (self.admin, {"points": 500}, {}, UserError),
-            (self.admin, {}, {"default_points": 500}, UserError),
+            # Nobody sets a tier by hand, the administrator included.
             (self.admin, {"loyalty_tier_id": self.gold.id}, {}, UserError),
         ]
         count = Card.search_count([])
@@ -273,6 +272,30 @@ class TestLedgerGuardCard(LedgerGuardCommon):
         # The engine opens cards at zero and posts lines.
         card = Card.browse(self.other.action_loyalty_enroll())
         self.assertEqual(card.points, 0)
+
+    def test_manager_creating_a_card_with_points_opens_it_through_the_ledger(self):
+        """A loyalty manager (the administrator is one) may adjust points: a
+        membership card created with a balance (Odoo's own card form and
+        tests do it) opens at zero and gets a manual adjustment line."""
+        third = self.env["res.partner"].create({"name": "Opening Balance"})
+        card = (
+            self.env["loyalty.card"]
+            .with_user(self.admin)
+            .create(
+                {
+                    "program_id": self.program.id,
+                    "partner_id": third.id,
+                    "points": 500,
+                }
+            )
+        )
+        self.assertEqual(card.points, 500)
+        line = self.Ledger.search([("card_id", "=", card.id)])
+        self.assertEqual(len(line), 1)
+        self.assertEqual(
+            (line.entry_type, line.source, line.points, line.create_uid),
+            ("adjust", "manual", 500, self.admin),
+        )
 
     def test_native_balance_wizard_is_for_loyalty_managers_and_ledgered(self):
         Wizard = self.env["loyalty.card.update.balance"]
