@@ -22,6 +22,11 @@ class TestLoyaltyManagerTour(LoyaltyCrmCommon, HttpCase):
             groups="base.group_user,base.group_system,"
             "loyalty_crm_addon.group_loyalty_manager,sales_team.group_sale_manager",
         )
+        # The shop uses pricelists (SaleCommon made some): the settings page
+        # opens without Odoo's "deactivating the pricelist feature" warning.
+        cls.env.ref("base.group_user").implied_ids |= cls.env.ref(
+            "product.group_product_pricelist"
+        )
         cls.program.write(
             {
                 "name": "LCA Tour Club",

@@ -1,5 +1,6 @@
 /* License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl). */
 import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 // Data made by loyalty_crm_addon/tests/test_manager_tour.py (TestLoyaltyManagerTour).
 const MEMBER = "LCA Tour Gold Member"; // 1,250 points, Gold
@@ -35,6 +36,7 @@ registry.category("web_tour.tours").add("loyalty_crm_manager_menu", {
     url: "/odoo",
     steps: () =>
         [
+            stepUtils.showAppsMenuItem(),
             {
                 content: "open the Loyalty app",
                 trigger: ".o_app[data-menu-xmlid='loyalty_crm_addon.menu_loyalty_crm_root']",
@@ -93,7 +95,7 @@ registry.category("web_tour.tours").add("loyalty_crm_manager_menu", {
             ...openMenu("menu_loyalty_automation_rules", "menu_loyalty_configuration"),
             {
                 content: "the shipped loyalty rules, by purpose",
-                trigger: ".o_data_row:contains('Loyalty: tier upgrade')",
+                trigger: ".o_data_row td[name='name']:contains('Loyalty: tier upgrade')",
                 run: "click",
             },
             shows(
