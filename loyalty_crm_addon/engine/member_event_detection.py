@@ -109,7 +109,8 @@ def balance_event_vals(Event, gains):
                         f"points:{card.id}:{reached:g}",
                         points=reached,
                         description=env._(
-                            "%(points)s points reached", points=format_points(env, reached)
+                            "%(points)s points reached",
+                            points=format_points(env, reached),
                         ),
                     )
                 )

@@ -52,6 +52,7 @@ class LoyaltyCard(models.Model):
         return super(
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
         )._send_points_reach_communication(points_changes)
+
     def _format_points(self, points):
         """Points in the reader's language, with a thousands separator and
         decimals only when there are some (1,250 Points; 12.50 Points)."""

@@ -92,7 +92,7 @@ class LoyaltyMemberEvent(models.Model):
         compute="_compute_user_id",
         help="Who follows the event up: the member's salesperson, else the "
         "program's responsible, else the administrator. The \"Create "
-        "Activity\" actions of the loyalty rules assign their activity to "
+        'Activity" actions of the loyalty rules assign their activity to '
         "this user (Dynamic User, field user_id).",
     )
     lead_id = fields.Many2one(
@@ -360,9 +360,7 @@ class LoyaltyMemberEvent(models.Model):
 
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
-        self._loyalty_defer(
-            "schedule_activity", (("note", note), ("summary", summary))
-        )
+        self._loyalty_defer("schedule_activity", (("note", note), ("summary", summary)))
 
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"

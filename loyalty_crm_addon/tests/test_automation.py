@@ -193,9 +193,7 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
             activity.date_deadline, fields.Date.context_today(activity) + timedelta(7)
         )
         self.assertFalse(self._activities(), "no loyalty follow-up any more")
-        self.assertEqual(
-            self._mails("tier_upgrade").subject, "Bravo, you are Gold now"
-        )
+        self.assertEqual(self._mails("tier_upgrade").subject, "Bravo, you are Gold now")
 
     def test_activity_goes_to_program_responsible_without_salesperson(self):
         self.member.user_id = False

@@ -379,13 +379,17 @@ class TestStaffExperience(LoyaltyCrmCommon):
                 )
             ]
         )
-        template = self.env.ref("loyalty_crm_addon.mail_template_loyalty_points_reached")
+        template = self.env.ref(
+            "loyalty_crm_addon.mail_template_loyalty_points_reached"
+        )
         body = template._render_field("body_html", event.ids)[event.id]
         self.assertIn(">1,000<", body)
         self.assertIn(">1,250<", body)
         self.assertNotIn("1,250.0", body)
         self.assertNotIn("1250.0", body)
-        half = self.env["res.partner"].create({"name": "Half", "email": "h@example.com"})
+        half = self.env["res.partner"].create(
+            {"name": "Half", "email": "h@example.com"}
+        )
         half.action_loyalty_enroll()
         half.loyalty_adjust_points(12.5, "Goodwill")
         event.sudo().partner_id = half
