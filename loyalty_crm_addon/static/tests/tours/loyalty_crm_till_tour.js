@@ -203,14 +203,14 @@ registry.category("web_tour.tours").add("loyalty_crm_till_archived", {
             start(),
             ProductScreen.clickPartnerButton(),
             search("AAA LCA Redeem"),
-            lineShows("AAA LCA Redeem Member", "300.00"),
+            lineShows("AAA LCA Redeem Member", "300 LCA Points"),
             ProductScreen.clickCustomer("AAA LCA Redeem Member"),
             PosLoyalty.customerIs("AAA LCA Redeem Member"),
             ProductScreen.clickDisplayedProduct(PRODUCT),
             payCash("50.00"),
             ReceiptScreen.clickNextOrder(),
             ProductScreen.clickPartnerButton(),
-            lineShows("AAA LCA Redeem Member", "350.00"),
+            lineShows("AAA LCA Redeem Member", "350 LCA Points"),
         ].flat(3),
 });
 
