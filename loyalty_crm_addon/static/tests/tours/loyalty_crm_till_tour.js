@@ -273,7 +273,7 @@ registry.category("web_tour.tours").add("loyalty_crm_till_offline", {
                 content: "the failure message is gone",
                 trigger: ".modal:not(:has(.o_loyalty_crm_search_failed))",
             },
-            lineShows(SEARCHED, "75.00"),
+            lineShows(SEARCHED, "75 LCA Points"),
             // Enrollment, retried online, gives the card at once.
             search("AAA LCA Walk"),
             {
