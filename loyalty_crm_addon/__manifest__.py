@@ -67,9 +67,12 @@
         "point_of_sale._assets_pos": [
             "loyalty_crm_addon/static/src/app/**/*",
             "loyalty_crm_addon/static/src/overrides/**/*",
+            "loyalty_crm_addon/static/src/core/**/*",
         ],
         "web.assets_backend": [
             "loyalty_crm_addon/static/src/dashboard/**/*",
+            "loyalty_crm_addon/static/src/core/**/*",
+            "loyalty_crm_addon/static/src/views/**/*",
         ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",

@@ -531,20 +531,29 @@ class LoyaltyCrmDemo:
         Event._cron_process_events()
         # Automation rules made in this installation take effect when the
         # registry reloads (base_automation): the follow-ups of the history
-        # are scheduled here, as the shipped rules would have.
-        from ..engine import member_event_actions
-
-        followed = Event.search(
-            [
-                (
-                    "event_type",
-                    "in",
-                    ["tier_upgrade", "tier_downgrade", "first_redemption", "inactive"],
-                ),
-                ("state", "=", "done"),
-            ]
-        )
-        member_event_actions.schedule_activity(followed)
+        # are planned here by the shipped rules' own activity actions.
+        Action = self.env["ir.actions.server"].sudo()
+        for event_type in (
+            "tier_upgrade",
+            "tier_downgrade",
+            "first_redemption",
+            "inactive",
+        ):
+            followed = Event.search(
+                [("event_type", "=", event_type), ("state", "=", "done")]
+            )
+            action = Action.browse(
+                self.env["ir.model.data"]._xmlid_to_res_id(
+                    f"loyalty_crm_addon.ir_actions_server_loyalty_{event_type}_activity"
+                )
+            )
+            if followed and action:
+                action.with_context(
+                    active_model=Event._name,
+                    active_ids=followed.ids,
+                    active_id=followed[0].id,
+                ).run()
+        self.env.cr.flush()
         return True
 
     def _demo_products(self, xmlids, flag):

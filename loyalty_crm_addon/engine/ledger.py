@@ -102,7 +102,7 @@ def cap_reversals(Ledger, vals_list):
                     "%(reference)s could not take back %(points)s points "
                     "already spent: a membership card never goes below zero.",
                     reference=vals.get("reference") or vals.get("description"),
-                    points=missed,
+                    points=format_points(Ledger.env, missed),
                 )
                 vals = dict(vals, points=-float_round(taken, PRECISION))
             available[card_id] -= taken

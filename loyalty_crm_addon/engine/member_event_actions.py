@@ -57,21 +57,30 @@ def default_summary(event):
     }.get(event.event_type) or env._("Loyalty follow-up: %s", name)
 
 
-def schedule_activity(events, summary=False, note=False):
-    """A follow-up activity on each member (not on the event)."""
+def schedule_activity(events, values=()):
+    """A follow-up activity on each member (not on the event), with the
+    ``values`` of the rule's "Create Activity" action (type, title, note,
+    due date, responsible); what the action leaves empty is filled from the
+    event: the loyalty follow-up type, a title naming the member and the
+    event, the event's description, the member's salesperson."""
     env = events.env
-    activity_type = env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
+    values = dict(values)
+    activity_type = env["mail.activity.type"].browse(
+        values.get("activity_type_id")
+    ).exists() or env.ref("loyalty_crm_addon.mail_activity_type_loyalty_followup")
     model_id = env["ir.model"]._get_id("res.partner")
-    deadline = activity_type._get_date_deadline()
+    deadline = values.get("date_deadline") or activity_type._get_date_deadline()
     vals_list = [
         {
             "res_model_id": model_id,
             "res_id": event.partner_id.id,
             "activity_type_id": activity_type.id,
-            "user_id": responsible_user(event).id,
-            "summary": summary or default_summary(event),
-            "note": note or event.description,
+            "user_id": values.get("user_id") or responsible_user(event).id,
+            "summary": values.get("summary") or default_summary(event),
+            "note": values.get("note") or event.description,
             "date_deadline": deadline,
+            "automated": True,
+            "loyalty_member_event_id": event.id,
         }
         for event in events
     ]

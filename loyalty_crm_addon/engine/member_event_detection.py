@@ -11,6 +11,7 @@ from odoo import fields
 from odoo.tools import float_compare
 
 from .batch import run_batches
+from .ledger import format_points
 from .member_figures import EXPIRING_SOON_SQL
 
 
@@ -108,7 +109,8 @@ def balance_event_vals(Event, gains):
                         f"points:{card.id}:{reached:g}",
                         points=reached,
                         description=env._(
-                            "%(points)s points reached", points=format(reached, "g")
+                            "%(points)s points reached",
+                            points=format_points(env, reached),
                         ),
                     )
                 )
@@ -282,7 +284,7 @@ def detect_expiring_points(Event, batch_size=10000, max_batches=0):
             "expiry_date": expiry,
             "description": env._(
                 "%(points)s points expire on %(date)s",
-                points=format(points, "g"),
+                points=format_points(env, points),
                 date=expiry,
             ),
         }

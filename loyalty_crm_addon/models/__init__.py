@@ -18,3 +18,5 @@ from . import mail_template
 from . import mailing_list
 from . import mailing_mailing
 from . import loyalty_reward_claim
+from . import mail_activity
+from . import ir_qweb_fields

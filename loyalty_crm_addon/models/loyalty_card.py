@@ -53,6 +53,13 @@ class LoyaltyCard(models.Model):
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")
         )._send_points_reach_communication(points_changes)
 
+    def _format_points(self, points):
+        """Points in the reader's language, with a thousands separator and
+        decimals only when there are some (1,250 Points; 12.50 Points)."""
+        if self.point_name == self.program_id.currency_id.symbol:
+            return super()._format_points(points)
+        return f"{format_points(self.env, points)} {self.point_name or ''}".strip()
+
     @api.model
     def _load_pos_data_domain(self, data):
         """Membership cards are not preloaded at the till (a shop may have
@@ -189,32 +196,13 @@ class LoyaltyCard(models.Model):
     @api.model
     def _loyalty_close_upgrade_followups(self, upgrades):
         """Close the follow-up activities the upgrade events opened on their
-        members (the activities created since, naming the tier)."""
+        members (whatever the rule's activity type and title)."""
         if not upgrades:
             return
-        activity_type = self.env.ref(
-            "loyalty_crm_addon.mail_activity_type_loyalty_followup",
-            raise_if_not_found=False,
-        )
-        if not activity_type:
-            return
-        activities = (
+        to_close = (
             self.env["mail.activity"]
             .sudo()
-            .search(
-                [
-                    ("res_model", "=", "res.partner"),
-                    ("res_id", "in", upgrades.partner_id.ids),
-                    ("activity_type_id", "=", activity_type.id),
-                    ("create_date", ">=", min(upgrades.mapped("create_date"))),
-                ]
-            )
-        )
-        to_close = activities.filtered(
-            lambda a: any(
-                u.partner_id.id == a.res_id and u.tier_id.name in (a.summary or "")
-                for u in upgrades
-            )
+            .search([("loyalty_member_event_id", "in", upgrades.ids)])
         )
         if to_close:
             to_close.action_feedback(

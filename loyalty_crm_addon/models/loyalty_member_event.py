@@ -55,6 +55,7 @@ class LoyaltyMemberEvent(models.Model):
     """
 
     _name = "loyalty.member.event"
+    _inherit = ["mail.activity.mixin"]
     _description = "Loyalty Member Event"
     _order = "date desc, id desc"
     _rec_name = "description"
@@ -84,6 +85,15 @@ class LoyaltyMemberEvent(models.Model):
         readonly=True,
         help="Identifies one occurrence of an event: the same key is never "
         "recorded twice.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        compute="_compute_user_id",
+        help="Who follows the event up: the member's salesperson, else the "
+        "program's responsible, else the administrator. The \"Create "
+        'Activity" actions of the loyalty rules assign their activity to '
+        "this user (Dynamic User, field user_id).",
     )
     lead_id = fields.Many2one(
         "crm.lead", string="Opportunity", ondelete="set null", readonly=True
@@ -120,6 +130,11 @@ class LoyaltyMemberEvent(models.Model):
             ON loyalty_member_event (id) WHERE state = 'pending'
             """
         )
+
+    @api.depends("partner_id.user_id", "program_id.loyalty_responsible_id")
+    def _compute_user_id(self):
+        for event in self:
+            event.user_id = actions.responsible_user(event)
 
     # ------------------------------------------------------------------
     # Recording events (inside the business transaction)
@@ -326,9 +341,26 @@ class LoyaltyMemberEvent(models.Model):
     # What the shipped rules call (engine/member_event_actions.py), done
     # once per batch of events
     # ------------------------------------------------------------------
+    def activity_schedule(
+        self, act_type_xmlid="", date_deadline=None, summary="", note="", **act_values
+    ):
+        """Odoo's no-code "Create Activity" action of a loyalty rule plans the
+        follow-up on the member's contact, not on the event (a log line
+        nobody opens), once per batch of events; what the action leaves
+        empty is filled from the event (see ``schedule_activity``)."""
+        values = dict(act_values, summary=summary, note=note)
+        if date_deadline:
+            values["date_deadline"] = date_deadline
+        if act_type_xmlid:
+            values["activity_type_id"] = self.env["ir.model.data"]._xmlid_to_res_id(
+                act_type_xmlid
+            )
+        self._loyalty_defer("schedule_activity", tuple(sorted(values.items())))
+        return self.env["mail.activity"]
+
     def _loyalty_schedule_activity(self, summary=False, note=False):
         """A follow-up activity on each member (not on the event)."""
-        self._loyalty_defer("schedule_activity", summary, note)
+        self._loyalty_defer("schedule_activity", (("note", note), ("summary", summary)))
 
     def _loyalty_add_to_mailing_list(
         self, xmlid="loyalty_crm_addon.mailing_list_winback"

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import file_open, float_compare
 
-from ..engine.ledger import ENGINE, PRECISION
+from ..engine.ledger import ENGINE, PRECISION, format_points
 from .res_partner import MAX_REFERENCE
 
 CHANNELS = [
@@ -221,9 +221,9 @@ class LoyaltyRewardClaim(models.Model):
                     "Not enough points: %(partner)s has %(balance)s available, "
                     "%(reward)s costs %(points)s.",
                     partner=card.partner_id.display_name,
-                    balance=card.points,
+                    balance=format_points(self.env, card.points),
                     reward=reward.description,
-                    points=points,
+                    points=format_points(self.env, points),
                 )
             )
         claim = Claim.create(

@@ -6,9 +6,9 @@ from markupsafe import Markup
 
 from odoo import fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
-from odoo.tools import float_compare, float_is_zero, float_repr, float_round
+from odoo.tools import float_compare, float_is_zero, float_round
 
-from ..engine.ledger import PRECISION
+from ..engine.ledger import PRECISION, format_points
 
 # Larger figures from a till are not points but an attack or a bug.
 MAX_TILL_POINTS = 1e9
@@ -245,14 +245,14 @@ class PosOrder(models.Model):
                     "%(member)s has %(available)s points available; this order "
                     "needs %(needed)s.",
                     member=card.partner_id.display_name,
-                    available=float_repr(available, PRECISION),
-                    needed=float_repr(needed, PRECISION),
+                    available=format_points(self.env, available),
+                    needed=format_points(self.env, needed),
                 )
                 if held.get(card):
                     message += " " + self.env._(
                         "%(held)s points are held by an order being paid at "
                         "another till.",
-                        held=float_repr(held[card], PRECISION),
+                        held=format_points(self.env, held[card]),
                     )
                 if card.program_id.loyalty_pending_days:
                     message += " " + self.env._(
@@ -640,7 +640,7 @@ class PosOrder(models.Model):
                 "not taken from the card.",
                 order=order.name,
                 member=card.partner_id.display_name,
-                points=float_repr(points, PRECISION),
+                points=format_points(self.env, points),
             )
             user = card.program_id.loyalty_responsible_id or admin
             vals_list.append(
@@ -651,7 +651,7 @@ class PosOrder(models.Model):
                     "user_id": user.id,
                     "summary": self.env._(
                         "%(points)s points not covered: %(order)s",
-                        points=float_repr(points, PRECISION),
+                        points=format_points(self.env, points),
                         order=order.name,
                     ),
                     "note": Markup("<p>%s</p>") % note,

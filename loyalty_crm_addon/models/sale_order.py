@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import LedgerOrigin
+from ..engine.ledger import LedgerOrigin, format_points
 from .res_partner import CONSENT_VALUES
 
 
@@ -207,9 +207,9 @@ class SaleOrder(models.Model):
                             "confirmed with it spend or earn included). Nothing "
                             "was confirmed.",
                             order=order.name,
-                            spent=spent,
+                            spent=format_points(self.env, spent),
                             member=card.partner_id.display_name,
-                            available=float_round(balance + own, 2),
+                            available=format_points(self.env, balance + own),
                         )
                     )
                 available[card] = balance + own - spent

@@ -20,3 +20,4 @@ from . import test_pos_till
 from . import test_staff_experience
 from . import test_cron_progress
 from . import test_pos_consent
+from . import test_manager_tour

@@ -5,7 +5,7 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.fields import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import LoyaltyCrmCommon
 
@@ -140,6 +140,60 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
         )
         self.assertEqual(len(self._activities()), 1)
         self.assertEqual(len(self._mails("tier_upgrade")), 1)
+
+    def test_owner_changes_what_a_rule_does_without_code(self):
+        """The shipped follow-up is Odoo's no-code "Create Activity" action
+        and the emails "Send Email" with a template: an owner edits them in
+        the rule's form and the next event follows."""
+        rule = self.env.ref("loyalty_crm_addon.base_automation_loyalty_tier_upgrade")
+        self.assertEqual(
+            sorted(rule.action_server_ids.mapped("state")),
+            ["mail_post", "next_activity"],
+        )
+        call = self.env.ref("mail.mail_activity_data_call")
+        template = self.env["mail.template"].create(
+            {
+                "name": "Tier upgrade, shop style",
+                "model_id": self.env["ir.model"]._get_id("loyalty.member.event"),
+                "subject": "Bravo, you are {{ object.tier_id.name }} now",
+                "partner_to": "{{ object.partner_id.id }}",
+                "body_html": "<p>Bravo</p>",
+            }
+        )
+        owner = new_test_user(
+            self.env,
+            login="loyalty_rule_owner",
+            groups="base.group_system,loyalty_crm_addon.group_loyalty_manager",
+        )
+        with Form(rule.with_user(owner)) as form:
+            for index in range(len(form.action_server_ids)):
+                with form.action_server_ids.edit(index) as action:
+                    if action.state == "next_activity":
+                        action.activity_type_id = call
+                        action.activity_summary = "Call to congratulate"
+                        action.activity_date_deadline_range = 7
+                        action.activity_user_type = "specific"
+                        action.activity_user_id = self.responsible
+                    else:
+                        action.template_id = template
+
+        self._give_points(250)
+        self._emit("tier_upgrade", "tier:test:owner", tier_id=self.gold.id)
+        self._run_automation()
+        activity = self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "res.partner"),
+                ("res_id", "=", self.member.id),
+                ("activity_type_id", "=", call.id),
+            ]
+        )
+        self.assertEqual(activity.summary, "Call to congratulate")
+        self.assertEqual(activity.user_id, self.responsible)
+        self.assertEqual(
+            activity.date_deadline, fields.Date.context_today(activity) + timedelta(7)
+        )
+        self.assertFalse(self._activities(), "no loyalty follow-up any more")
+        self.assertEqual(self._mails("tier_upgrade").subject, "Bravo, you are Gold now")
 
     def test_activity_goes_to_program_responsible_without_salesperson(self):
         self.member.user_id = False

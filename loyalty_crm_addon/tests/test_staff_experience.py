@@ -250,8 +250,14 @@ class TestStaffExperience(LoyaltyCrmCommon):
             with self.subTest(rule=rule.name):
                 self.assertTrue(rule.name.startswith("Loyalty"))
                 self.assertTrue(rule.description)
-                if "code" in rule.action_server_ids.mapped("state"):
+                for action in rule.action_server_ids.filtered(
+                    lambda a: a.state == "code"
+                ):
                     self.assertIn("Execute Code", rule.description)
+                    self.assertEqual(
+                        len(action.code.strip().splitlines()), 1, "one method call"
+                    )
+                    self.assertNotIn("activity", action.code, "a no-code action")
                 for action in rule.action_server_ids.filtered(
                     lambda a: a.state == "mail_post"
                 ):
@@ -346,6 +352,49 @@ class TestStaffExperience(LoyaltyCrmCommon):
         self.assertEqual(group_of["loyalty_inactivity_days"], "Member Follow-up")
         self.assertEqual(group_of["loyalty_points_validity_days"], "Points Life")
         self.assertEqual(group_of["loyalty_signup_bonus"], "Bonuses")
+
+    def test_points_read_as_people_write_them(self):
+        """Whole points without decimals, a thousands separator, decimals
+        only when the points have them: chatter, emails, portal, cards."""
+        self.member.loyalty_adjust_points(1250, "Goodwill")
+        self.assertIn("adjusted by +1,250:", self.member.message_ids[0].body)
+        name = self.card.point_name
+        self.assertEqual(self.card._format_points(1250), f"1,250 {name}")
+        self.assertEqual(self.card._format_points(12.5), f"12.50 {name}")
+        self.assertEqual(self.card.points_display, f"1,250 {name}")
+        widget = self.env["ir.qweb.field.loyalty_points"]
+        self.assertEqual(widget.value_to_html(1250.0, {}), "1,250")
+        self.assertEqual(widget.value_to_html(12.5, {}), "12.50")
+        self.assertEqual(widget.value_to_html(1000000.0, {}), "1,000,000")
+
+        Event = self.env["loyalty.member.event"]
+        event = Event._emit(
+            [
+                Event._prepare_event(
+                    self.card,
+                    "points_reached",
+                    "points:test:people",
+                    points=1000.0,
+                    description="1,000 points reached",
+                )
+            ]
+        )
+        template = self.env.ref(
+            "loyalty_crm_addon.mail_template_loyalty_points_reached"
+        )
+        body = template._render_field("body_html", event.ids)[event.id]
+        self.assertIn(">1,000<", body)
+        self.assertIn(">1,250<", body)
+        self.assertNotIn("1,250.0", body)
+        self.assertNotIn("1250.0", body)
+        half = self.env["res.partner"].create(
+            {"name": "Half", "email": "h@example.com"}
+        )
+        half.action_loyalty_enroll()
+        half.loyalty_adjust_points(12.5, "Goodwill")
+        event.sudo().partner_id = half
+        body = template._render_field("body_html", event.ids)[event.id]
+        self.assertIn(">12.50<", body)
 
     def test_native_demo_program_gets_no_opening_balance(self):
         native = self.env["loyalty.program"].create(

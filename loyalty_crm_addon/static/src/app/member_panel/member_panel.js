@@ -3,7 +3,7 @@
 import { Component, onWillStart, onWillUpdateProps } from "@odoo/owl";
 import { usePos } from "@point_of_sale/app/store/pos_hook";
 import { useService } from "@web/core/utils/hooks";
-import { formatFloat } from "@web/core/utils/numbers";
+import { formatPoints } from "@loyalty_crm_addon/core/format_points";
 import { formatDate, deserializeDate } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 
@@ -30,7 +30,7 @@ export class LoyaltyMemberPanel extends Component {
         return this.pos.loyaltyCrm.errors[this.props.partner.id];
     }
     formatPoints(points) {
-        return formatFloat(points || 0, { digits: [69, 2] });
+        return formatPoints(points);
     }
     formatDay(day) {
         return day ? formatDate(deserializeDate(day)) : "";

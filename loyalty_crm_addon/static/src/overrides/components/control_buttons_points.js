@@ -4,7 +4,7 @@ import { ControlButtons } from "@point_of_sale/app/screens/product_screen/contro
 import { NumberPopup } from "@point_of_sale/app/utils/input_popups/number_popup";
 import { makeAwaitable } from "@point_of_sale/app/store/make_awaitable_dialog";
 import { loyaltyCrmChoiceKey } from "@loyalty_crm_addon/overrides/models/pos_order_points";
-import { formatFloat } from "@web/core/utils/numbers";
+import { formatPoints } from "@loyalty_crm_addon/core/format_points";
 import { parseFloat } from "@web/views/fields/parsers";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
@@ -20,7 +20,7 @@ patch(ControlButtons.prototype, {
         if (!(maxPoints > 0)) {
             return super._applyReward(...arguments);
         }
-        const maxLabel = formatFloat(maxPoints, { digits: [69, 2] });
+        const maxLabel = formatPoints(maxPoints);
         const value = await makeAwaitable(this.dialog, NumberPopup, {
             title: _t("Points to use"),
             subtitle: _t("Up to %s points", maxLabel),

@@ -1,7 +1,7 @@
 /** @odoo-module */
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { PosOrder } from "@point_of_sale/app/models/pos_order";
-import { formatFloat } from "@web/core/utils/numbers";
+import { formatPoints } from "@loyalty_crm_addon/core/format_points";
 import { patch } from "@web/core/utils/patch";
 
 /** Key of a per-point reward claimed on a card, for the cashier's choice. */
@@ -76,7 +76,7 @@ patch(PosOrder.prototype, {
         const result = super.export_for_printing(...arguments);
         const info = this.uiState.loyaltyCrmReceipt;
         if (info) {
-            const format = (points) => formatFloat(points || 0, { digits: [69, 2] });
+            const format = (points) => formatPoints(points);
             result.loyaltyCrm = {
                 tier: info.tier,
                 earned: format(info.earned),
