@@ -3,6 +3,7 @@ from . import loyalty_ledger_source_mixin
 from . import loyalty_tier
 from . import loyalty_program
 from . import loyalty_reward
+from . import loyalty_rule
 from . import loyalty_card
 from . import res_company
 from . import res_config_settings

@@ -29,6 +29,21 @@ class LoyaltyTier(models.Model):
     color = fields.Integer()
     member_count = fields.Integer(compute="_compute_member_count")
 
+    # The engine caches whether a program has tiers (loyalty.program
+    # ``_loyalty_engine_data``): any change of a tier clears it.
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.constrains("program_id", "threshold", "sequence", "earn_multiplier")
     def _check_tier_ladder(self):
         for program in self.program_id:
