@@ -301,9 +301,13 @@ class PosOrder(models.Model):
         )
         # Native code never moves membership points: a new member's card is
         # created at 0 and the ledger posts what the server computes.
-        for vals in data.values():
+        for card_id, vals in data.items():
             if vals["program_id"] in membership.ids:
                 vals["points"] = 0.0
+                if card_id > 0:
+                    # The card the order used, the one the ledger posted on:
+                    # native code need not look the customer's card up.
+                    vals.pop("partner_id", None)
         result = super().confirm_coupon_programs(data)
         self._loyalty_post_till_orders()
         Card = self.env["loyalty.card"].sudo()
