@@ -1,3 +1,4 @@
+from . import loyalty_engine_data_mixin
 from . import loyalty_ledger_line
 from . import loyalty_ledger_source_mixin
 from . import loyalty_tier

@@ -10,7 +10,8 @@ from odoo.tools import float_round
 
 class LoyaltyReward(models.Model):
     _name = "loyalty.reward"
-    _inherit = ["loyalty.reward", "image.mixin"]
+    # The engine caches a program's rewards (loyalty.engine.data.mixin).
+    _inherit = ["loyalty.reward", "image.mixin", "loyalty.engine.data.mixin"]
 
     tier_ids = fields.Many2many(
         "loyalty.tier",
@@ -40,21 +41,6 @@ class LoyaltyReward(models.Model):
 
     def _load_pos_data_fields(self, config_id):
         return super()._load_pos_data_fields(config_id) + ["loyalty_tier_key"]
-
-    # The engine caches a program's rewards and tiers (loyalty.program
-    # ``_loyalty_engine_data``): any change clears it.
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     def _loyalty_allowed_for(self, card):
         """Whether the card's tier may claim the reward."""

@@ -7,6 +7,8 @@ from ..engine.batch import run_batches
 
 class LoyaltyTier(models.Model):
     _name = "loyalty.tier"
+    # The engine caches whether a program has tiers (loyalty.engine.data.mixin).
+    _inherit = ["loyalty.engine.data.mixin"]
     _description = "Loyalty Tier"
     _order = "program_id, sequence, threshold, id"
     _check_company_auto = True
@@ -28,21 +30,6 @@ class LoyaltyTier(models.Model):
     )
     color = fields.Integer()
     member_count = fields.Integer(compute="_compute_member_count")
-
-    # The engine caches whether a program has tiers (loyalty.program
-    # ``_loyalty_engine_data``): any change of a tier clears it.
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     @api.constrains("program_id", "threshold", "sequence", "earn_multiplier")
     def _check_tier_ladder(self):
