@@ -342,17 +342,17 @@ class LoyaltyRewardClaim(models.Model):
     # Orders (sales and till): limits and claims of their reward lines
     # ------------------------------------------------------------------
     @api.model
-    def _loyalty_order_errors(self, lines, locked=None):
+    def _loyalty_order_errors(self, lines):
         """Why the reward lines of an order cannot be claimed (limits of the
-        catalog, under the rewards' and cards' locks; ``locked``: cards the
-        caller locked already), as one message or ``False``."""
+        catalog, under the rewards' and cards' locks), as one message or
+        ``False``."""
         lines = self._loyalty_claimed_lines(lines).filtered(
             lambda ln: ln.reward_id.program_id == ln.coupon_id.program_id
         )
         if not lines:
             return False
         lines.reward_id._loyalty_lock()
-        (lines.coupon_id - (locked or lines.coupon_id.browse()))._loyalty_lock()
+        lines.coupon_id._loyalty_lock()
         errors = []
         wanted = Counter(
             (reward, card)
@@ -420,25 +420,25 @@ class LoyaltyRewardClaim(models.Model):
             )[:1]
 
     @api.model
-    def _loyalty_pos_claims(self, orders, locked=None, ledger_lines=None):
-        """Paid till orders, as their points are posted (once per order):
-        refuse reward lines beyond the catalog's limits (the till only hides
-        them), record the claims of the others (``locked``: cards the caller
-        locked; ``ledger_lines``: the orders' new ledger lines, the claims'
-        redemption lines)."""
+    def _loyalty_pos_claims(self, orders):
+        """Paid till orders: refuse reward lines beyond the catalog's limits
+        (the till only hides them), record the claims of the others once,
+        each spending through its order's redemption line."""
         orders = orders.filtered(
             lambda o: o.state != "draft" and self._loyalty_claimed_lines(o.lines)
         )
-        for order in orders:
+        if not orders:
+            return
+        done = self.sudo().search([("pos_order_id", "in", orders.ids)]).pos_order_id
+        for order in orders - done:
             lines = order.lines.filtered("is_reward_line")
-            error = self._loyalty_order_errors(lines, locked=locked)
+            error = self._loyalty_order_errors(lines)
             if error:
                 raise UserError(error)
             self._loyalty_record_order_claims(
                 lines,
                 "pos",
-                ledger_lines=ledger_lines
-                and ledger_lines.filtered(lambda ln, o=order: ln.pos_order_id == o),
+                ledger_lines=order.sudo().loyalty_ledger_line_ids,
                 pos_order_id=order.id,
                 date=order.date_order,
             )

@@ -556,14 +556,9 @@ class PosOrder(models.Model):
                     shortfalls.append((order, card, uncovered))
                 held[card] -= held.pop((card, order.uuid), 0.0)
         locked = self.env["loyalty.card"].sudo().browse(c.id for c in balance)
-        lines = Ledger._post(vals_list, locked=locked)
+        Ledger._post(vals_list, locked=locked)
         uuids = set(posted.mapped("uuid"))
         holds.filtered(lambda h: h.order_uuid in uuids).unlink()
-        # Reward catalog: limits checked and claims recorded under the same
-        # locks, each spending through its order's redemption line.
-        self.env["loyalty.reward.claim"]._loyalty_pos_claims(
-            posted, locked=locked, ledger_lines=lines
-        )
         self._loyalty_report_shortfalls(shortfalls)
 
     def _loyalty_till_points(self, program):
