@@ -114,8 +114,8 @@ def balance_event_vals(Event, gains):
                         ),
                     )
                 )
-        reward = rewards.get(card)
-        if reward and before < reward.required_points <= after:
+        reward, required = rewards.get(card, (None, 0.0))
+        if reward and before < required <= after:
             vals_list.append(
                 Event._prepare_event(
                     card,
@@ -130,19 +130,20 @@ def balance_event_vals(Event, gains):
 
 
 def cheapest_rewards(cards):
-    """{card: the cheapest reward of its program the member can claim}."""
-    rewards = cards.program_id.reward_ids.filtered(
-        lambda r: r.active and r.required_points > 0
-    )
-    # Tier-restricted rewards count only for members of those tiers.
-    allowed = getattr(type(rewards), "_loyalty_allowed_for", lambda reward, card: True)
+    """{card: (the cheapest reward of its program the member can claim, its
+    points)}, from the programs' cached rewards."""
+    Program = cards.env["loyalty.program"]
+    Reward = cards.env["loyalty.reward"]
     result = {}
     for card in cards:
-        claimable = rewards.filtered(
-            lambda r, card=card: r.program_id == card.program_id and allowed(r, card)
-        )
-        if claimable:
-            result[card] = min(claimable, key=lambda r: r.required_points)
+        # Tier-restricted rewards count only for members of those tiers.
+        tier_id = card.loyalty_tier_id.id
+        for reward_id, points, tier_ids in Program._loyalty_engine_data(
+            card.program_id.id
+        )["rewards"]:
+            if not tier_ids or tier_id in tier_ids:
+                result[card] = (Reward.browse(reward_id), points)
+                break
     return result
 
 

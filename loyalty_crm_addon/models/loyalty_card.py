@@ -115,7 +115,10 @@ class LoyaltyCard(models.Model):
     def _loyalty_apply_tiers(self, allow_downgrade=False, reason=""):
         """Move cards to the tier their qualifying points reach. Upgrades
         apply at once; downgrades only when ``allow_downgrade`` (review)."""
-        cards = self.sudo().filtered(lambda c: c.program_id.loyalty_tier_ids)
+        Program = self.env["loyalty.program"]
+        cards = self.sudo().filtered(
+            lambda c: Program._loyalty_engine_data(c.program_id.id)["has_tiers"]
+        )
         if not cards:
             return []
         points = cards._loyalty_qualifying_points()
@@ -277,6 +280,15 @@ class LoyaltyCard(models.Model):
                 "adjustment.",
                 card=self[:1].display_name or self.env._("(new card)"),
             )
+        )
+
+    def _loyalty_same_points(self, points):
+        """Whether all cards are membership cards holding ``points``."""
+        points = self._fields["points"].convert_to_cache(points, self)
+        return all(
+            card.program_type == "loyalty"
+            and not float_compare(card.points, points, precision_digits=PRECISION)
+            for card in self
         )
 
     def _loyalty_guarded_changes(self, vals):
@@ -565,6 +577,11 @@ class LoyaltyCard(models.Model):
             GUARDED_FIELDS.intersection(vals)
         ):
             return super().write(vals)
+        if set(vals) == {"points"} and self._loyalty_same_points(vals["points"]):
+            # Native flows rewrite a membership card's balance unchanged
+            # (the till adds the 0 points the ledger leaves it): nothing to do.
+            self.check_access("write")
+            return True
         changes = self._loyalty_guarded_changes(vals)
         for card, fnames in changes.items():
             if fnames - {"points", "partner_id"}:

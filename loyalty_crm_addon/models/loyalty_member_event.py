@@ -175,9 +175,12 @@ class LoyaltyMemberEvent(models.Model):
                 except psycopg2.errors.UniqueViolation:
                     continue
         if events:
-            self.env.ref(
+            # The addon's own cron (no exists() query: it cannot be deleted
+            # while the addon is installed).
+            cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
                 "loyalty_crm_addon.ir_cron_loyalty_process_events"
-            ).sudo()._trigger()
+            )
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger()
         return self.sudo().browse(events.ids)
 
     @api.model

@@ -48,29 +48,58 @@ class LoyaltyPointsHold(models.Model):
         ``touch`` rewrites the rows: holds do not change a card, and a till
         that waited on the lock must retry (serialization error) to see the
         holds committed meanwhile."""
-        Hold = self.sudo()
         if not cards:
-            return {}, Hold
+            return {}, self.sudo()
+        return self._lock_cards_found(
+            "SELECT unnest(%(ids)s::int[])", {"ids": cards.ids}, touch=touch
+        )
+
+    @api.model
+    def _lock_cards_found(self, id_query, params, touch=False, program_fields=()):
+        """``_lock_cards`` of the cards whose ids ``id_query`` selects: found
+        and locked in the same statement, which also reads the
+        ``program_fields`` (plain columns) of their programs into the cache."""
+        Hold = self.sudo()
         self.env.flush_all()
+        Program = self.env["loyalty.program"].sudo()
+        columns = ["c.program_id"] + [
+            f"p.{Program._fields[f].name}" for f in program_fields
+        ]
         holds = "ARRAY(SELECT h.id FROM loyalty_points_hold h WHERE h.card_id = c.id)"
+        if program_fields and not touch:
+            holds += ", " + ", ".join(columns)
         if touch:
             query = f"""
                 UPDATE loyalty_card c SET write_date = c.write_date
-                 WHERE c.id IN (SELECT id FROM loyalty_card WHERE id IN %s
+                 WHERE c.id IN (SELECT id FROM loyalty_card WHERE id IN ({id_query})
                                  ORDER BY id FOR UPDATE)
              RETURNING c.id, c.points, {holds}
             """
         else:
             query = f"""
                 SELECT c.id, c.points, {holds} FROM loyalty_card c
-                 WHERE c.id IN %s ORDER BY c.id FOR UPDATE
+                  JOIN loyalty_program p ON p.id = c.program_id
+                 WHERE c.id IN ({id_query}) ORDER BY c.id FOR UPDATE OF c
             """
-        self.env.cr.execute(query, [tuple(cards.ids)])  # pylint: disable=sql-injection
+        self.env.cr.execute(query, params)  # pylint: disable=sql-injection
         rows = self.env.cr.fetchall()
-        locked = cards.browse(row[0] for row in rows)
+        locked = self.env["loyalty.card"].sudo().browse(row[0] for row in rows)
         values = [float(row[1] or 0.0) for row in rows]
         # The ORM reads the balance the lock returned.
         self.env.cache.update(locked, locked._fields["points"], values)
+        if program_fields and not touch:
+            programs = {row[3]: row[4:] for row in rows}
+            records = Program.browse(list(programs))
+            for index, fname in enumerate(program_fields):
+                field = Program._fields[fname]
+                self.env.cache.update(
+                    records,
+                    field,
+                    [
+                        field.convert_to_cache(programs[pid][index], records)
+                        for pid in programs
+                    ],
+                )
         return (
             dict(zip(locked, values, strict=True)),
             Hold.browse(hold_id for row in rows for hold_id in row[2]),

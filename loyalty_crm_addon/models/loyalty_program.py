@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..kpi.engine import LoyaltyKpiEngine
@@ -455,7 +455,52 @@ class LoyaltyProgram(models.Model):
             mailings.filtered(lambda m: m.state == "draft").write({"user_id": owner.id})
         return True
 
+    # ------------------------------------------------------------------
+    # What the engine reads of a program on every order, cached
+    # ------------------------------------------------------------------
+    @api.model
+    @tools.ormcache("program_id")
+    def _loyalty_engine_data(self, program_id):
+        """Plain values the engine reads on every order of ``program_id``:
+        ``rules`` (dicts of the earning rules' values, with their product
+        domain), ``rewards`` ((id, points, tier ids) of its active rewards
+        costing points, cheapest first) and ``has_tiers``. Cached until a
+        program, rule, reward or tier changes."""
+        self = self.sudo().with_context(active_test=True)  # noqa: PLW0642
+        program = self.browse(program_id).exists()
+        rules = self.env["loyalty.rule"].search([("program_id", "=", program_id)])
+        rewards = program.reward_ids.filtered(
+            lambda r: r.active and r.required_points > 0
+        ).sorted(lambda r: (r.required_points, r.id))
+        return {
+            "rules": tuple(
+                {
+                    "mode": rule.mode,
+                    "minimum_amount": rule.minimum_amount,
+                    "minimum_amount_tax_mode": rule.minimum_amount_tax_mode,
+                    "minimum_qty": rule.minimum_qty,
+                    "reward_point_mode": rule.reward_point_mode,
+                    "reward_point_amount": rule.reward_point_amount,
+                    "domain": repr(rule._get_valid_product_domain()),
+                    "currency_id": rule.currency_id.id,
+                    "company_id": rule.company_id.id,
+                }
+                for rule in rules
+            ),
+            "rewards": tuple(
+                (reward.id, reward.required_points, tuple(reward.tier_ids.ids))
+                for reward in rewards
+            ),
+            "has_tiers": bool(program.loyalty_tier_ids),
+        }
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     def write(self, vals):
+        if {"active", "company_id", "currency_id"} & set(vals):
+            self.env.registry.clear_cache()
         res = super().write(vals)
         if "loyalty_responsible_id" in vals and (
             self.env.company.loyalty_membership_program_id in self

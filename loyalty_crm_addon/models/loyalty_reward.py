@@ -10,7 +10,8 @@ from odoo.tools import float_round
 
 class LoyaltyReward(models.Model):
     _name = "loyalty.reward"
-    _inherit = ["loyalty.reward", "image.mixin"]
+    # The engine caches a program's rewards (loyalty.engine.data.mixin).
+    _inherit = ["loyalty.reward", "image.mixin", "loyalty.engine.data.mixin"]
 
     tier_ids = fields.Many2many(
         "loyalty.tier",
@@ -44,7 +45,19 @@ class LoyaltyReward(models.Model):
     def _loyalty_allowed_for(self, card):
         """Whether the card's tier may claim the reward."""
         self.ensure_one()
-        return not self.tier_ids or card.sudo().loyalty_tier_id in self.tier_ids
+        tier_ids = self._loyalty_tier_ids()
+        return not tier_ids or card.sudo().loyalty_tier_id.id in tier_ids
+
+    def _loyalty_tier_ids(self):
+        """Ids of the tiers the reward is kept for (from the program's cached
+        data for its active rewards costing points)."""
+        self.ensure_one()
+        if self.id and self.program_id.id:
+            data = self.env["loyalty.program"]._loyalty_engine_data(self.program_id.id)
+            for reward_id, _points, tier_ids in data["rewards"]:
+                if reward_id == self.id:
+                    return tier_ids
+        return tuple(self.sudo().tier_ids.ids)
 
     # ------------------------------------------------------------------
     # Reward catalog: what members can claim, its limits and its figures

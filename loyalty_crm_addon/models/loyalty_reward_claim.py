@@ -127,10 +127,20 @@ class LoyaltyRewardClaim(models.Model):
             raise UserError(
                 self.env._("Rewards are claimed from the catalog, not created.")
             )
-        sequence = self.env["ir.sequence"].sudo()
+        Sequence = self.env["ir.sequence"].sudo()
+        # The addon's sequence (shared by the companies), without a search.
+        sequence = Sequence.browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(
+                "loyalty_crm_addon.seq_loyalty_reward_claim", raise_if_not_found=False
+            )
+        )
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = sequence.next_by_code("loyalty.reward.claim") or "/"
+                vals["name"] = (
+                    sequence._next()
+                    if sequence
+                    else Sequence.next_by_code("loyalty.reward.claim")
+                ) or "/"
         return super().create(vals_list)
 
     def write(self, vals):
@@ -336,12 +346,8 @@ class LoyaltyRewardClaim(models.Model):
         """Why the reward lines of an order cannot be claimed (limits of the
         catalog, under the rewards' and cards' locks), as one message or
         ``False``."""
-        lines = lines.filtered(
-            lambda ln: (
-                ln.reward_id
-                and ln.coupon_id.program_type == "loyalty"
-                and ln.reward_id.program_id == ln.coupon_id.program_id
-            )
+        lines = self._loyalty_claimed_lines(lines).filtered(
+            lambda ln: ln.reward_id.program_id == ln.coupon_id.program_id
         )
         if not lines:
             return False
@@ -361,31 +367,48 @@ class LoyaltyRewardClaim(models.Model):
         return "\n".join(errors) or False
 
     @api.model
-    def _loyalty_record_order_claims(self, lines, channel, **values):
-        """One claim per reward line of a confirmed order or paid till
-        order, spent through the order's own redemption line."""
-        lines = lines.filtered(
+    def _loyalty_claimed_lines(self, lines):
+        """Reward lines of membership cards: the claims of an order."""
+        return lines.filtered(
             lambda ln: ln.reward_id and ln.coupon_id.program_type == "loyalty"
         )
+
+    @api.model
+    def _loyalty_record_order_claims(self, lines, channel, ledger_lines=None, **values):
+        """One claim per reward line of a confirmed order or paid till
+        order, spent through the order's own redemption line (among
+        ``ledger_lines`` when given)."""
+        lines = self._loyalty_claimed_lines(lines)
         if not lines:
             return self.browse()
         vals_list = []
         for (reward, card, _code), group in lines.grouped(
             lambda ln: (ln.reward_id, ln.coupon_id, ln.reward_identifier_code)
         ).items():
-            vals_list.append(
-                {
-                    "partner_id": card.partner_id.id,
-                    "card_id": card.id,
-                    "reward_id": reward.id,
-                    "company_id": card.company_id.id,
-                    "points": sum(group.mapped("points_cost")),
-                    "channel": channel,
-                    "state": "fulfilled",
-                    **values,
-                }
+            vals = {
+                "partner_id": card.partner_id.id,
+                "card_id": card.id,
+                "reward_id": reward.id,
+                "program_id": reward.program_id.id,
+                "company_id": card.company_id.id,
+                "points": sum(group.mapped("points_cost")),
+                "channel": channel,
+                "state": "fulfilled",
+                **values,
+            }
+            if ledger_lines:
+                vals["ledger_line_id"] = ledger_lines.filtered(
+                    lambda ln, c=card: ln.card_id == c and ln.entry_type == "redeem"
+                )[:1].id
+            vals_list.append(vals)
+        Claim = self._engine()
+        if channel == "pos":
+            # Recorded by the engine as the till order is paid: no creation
+            # message, no follower (the order and its ledger tell the story).
+            Claim = Claim.with_context(
+                mail_create_nolog=True, mail_create_nosubscribe=True
             )
-        return self._engine().create(vals_list)
+        return Claim.create(vals_list)
 
     @api.model
     def _loyalty_link_order_lines(self, claims, ledger_lines):
@@ -399,8 +422,13 @@ class LoyaltyRewardClaim(models.Model):
     @api.model
     def _loyalty_pos_claims(self, orders):
         """Paid till orders: refuse reward lines beyond the catalog's limits
-        (the till only hides them), record the claims of the others once."""
-        orders = orders.filtered(lambda o: o.state != "draft")
+        (the till only hides them), record the claims of the others once,
+        each spending through its order's redemption line."""
+        orders = orders.filtered(
+            lambda o: o.state != "draft" and self._loyalty_claimed_lines(o.lines)
+        )
+        if not orders:
+            return
         done = self.sudo().search([("pos_order_id", "in", orders.ids)]).pos_order_id
         for order in orders - done:
             lines = order.lines.filtered("is_reward_line")
@@ -408,17 +436,12 @@ class LoyaltyRewardClaim(models.Model):
             if error:
                 raise UserError(error)
             self._loyalty_record_order_claims(
-                lines, "pos", pos_order_id=order.id, date=order.date_order
+                lines,
+                "pos",
+                ledger_lines=order.sudo().loyalty_ledger_line_ids,
+                pos_order_id=order.id,
+                date=order.date_order,
             )
-
-    @api.model
-    def _loyalty_pos_link(self, order):
-        """Once the till confirmed the order's points: the claims spent
-        them through the order's redemption line."""
-        claims = self.sudo().search(
-            [("pos_order_id", "=", order.id), ("ledger_line_id", "=", False)]
-        )
-        self._loyalty_link_order_lines(claims, order.sudo().loyalty_ledger_line_ids)
 
     # ------------------------------------------------------------------
     # Actions

@@ -7,6 +7,8 @@ from ..engine.batch import run_batches
 
 class LoyaltyTier(models.Model):
     _name = "loyalty.tier"
+    # The engine caches whether a program has tiers (loyalty.engine.data.mixin).
+    _inherit = ["loyalty.engine.data.mixin"]
     _description = "Loyalty Tier"
     _order = "program_id, sequence, threshold, id"
     _check_company_auto = True

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import ast
 import math
 from collections import defaultdict
 
@@ -13,6 +14,16 @@ from ..engine.ledger import PRECISION, format_points
 # Larger figures from a till are not points but an attack or a bug.
 MAX_TILL_POINTS = 1e9
 MAX_TILL_TEXT = 128
+TILL_PROGRAM_FIELDS = (
+    "program_type",
+    "active",
+    "pos_ok",
+    "company_id",
+    "loyalty_pending_days",
+    "loyalty_points_validity_days",
+    "loyalty_nth_order",
+    "loyalty_points_milestone",
+)
 
 
 class PosOrder(models.Model):
@@ -37,12 +48,10 @@ class PosOrder(models.Model):
         self.env["loyalty.referral"]._loyalty_convert(paid)
         # Reward catalog: tiers and limits checked (a tier-only reward the
         # till offers its tiers only is refused to others), claims recorded
-        # and linked to the redemption lines the server posted when the
-        # order was paid.
-        Claim = self.env["loyalty.reward.claim"]
-        Claim._loyalty_pos_claims(paid)
-        for order in paid:
-            Claim._loyalty_pos_link(order)
+        # once, spending through the redemption lines the server posted when
+        # the order was paid (here: native code logs and swallows what
+        # action_pos_order_paid raises, a refusal must stop the sync).
+        self.env["loyalty.reward.claim"]._loyalty_pos_claims(paid)
         return order_id
 
     # ------------------------------------------------------------------
@@ -292,12 +301,15 @@ class PosOrder(models.Model):
         )
         # Native code never moves membership points: a new member's card is
         # created at 0 and the ledger posts what the server computes.
-        for vals in data.values():
+        for card_id, vals in data.items():
             if vals["program_id"] in membership.ids:
                 vals["points"] = 0.0
+                if card_id > 0:
+                    # The card the order used, the one the ledger posted on:
+                    # native code need not look the customer's card up.
+                    vals.pop("partner_id", None)
         result = super().confirm_coupon_programs(data)
         self._loyalty_post_till_orders()
-        self.env["loyalty.reward.claim"]._loyalty_pos_link(self)
         Card = self.env["loyalty.card"].sudo()
         for update in result.get("coupon_updates", []):
             card = Card.browse(update["id"])
@@ -311,20 +323,33 @@ class PosOrder(models.Model):
         earned and spent by the order, the new balance, pending points and
         tier. Empty when the order moved no membership points."""
         self.ensure_one()
-        lines = self.sudo().loyalty_ledger_line_ids
-        if not lines:
+        self.env["loyalty.ledger.line"].flush_model()
+        # The order's lines and its card's pending points, in one query.
+        self.env.cr.execute(
+            """
+            SELECT l.card_id,
+                   SUM(l.points) FILTER (WHERE l.pos_order_id = %(order)s
+                                           AND l.entry_type = 'earn'),
+                   SUM(l.points) FILTER (WHERE l.pos_order_id = %(order)s
+                                           AND l.entry_type = 'redeem'),
+                   SUM(l.points) FILTER (WHERE l.state = 'pending')
+              FROM loyalty_ledger_line l
+             WHERE l.card_id = (SELECT card_id FROM loyalty_ledger_line
+                                 WHERE pos_order_id = %(order)s
+                                 ORDER BY id LIMIT 1)
+          GROUP BY l.card_id
+            """,
+            {"order": self.id},
+        )
+        row = self.env.cr.fetchone()
+        if not row:
             return {}
-        card = lines.card_id[:1]
-        partner = card.partner_id.with_company(card.company_id or self.company_id)
+        card = self.env["loyalty.card"].sudo().browse(row[0])
         return {
-            "earned": sum(
-                lines.filtered(lambda ln: ln.entry_type == "earn").mapped("points")
-            ),
-            "spent": -sum(
-                lines.filtered(lambda ln: ln.entry_type == "redeem").mapped("points")
-            ),
+            "earned": row[1] or 0.0,
+            "spent": -(row[2] or 0.0),
             "balance": card.points,
-            "pending": partner.loyalty_pending_balance,
+            "pending": row[3] or 0.0,
             "tier": card.loyalty_tier_id.name or "",
             "point_name": card.program_id.portal_point_name or "",
         }
@@ -397,31 +422,48 @@ class PosOrder(models.Model):
         return res
 
     def _loyalty_till_cards_of(self, orders):
-        """{order: membership cards of its customer usable at its till}, one
-        query for all orders."""
+        """({order: membership cards of its customer usable at its till, and
+        the membership cards its reward lines use}, {card: points}, holds):
+        the cards found and row-locked in one statement, with their balance
+        and holds read under the lock."""
         partners = orders.partner_id
-        if not partners:
-            return {}
+        coupons = orders.lines.coupon_id
+        if not partners and not coupons:
+            return {}, {}, self.env["loyalty.points.hold"].sudo()
         configs = orders.config_id
-        cards = (
-            self.env["loyalty.card"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "in", partners.ids),
-                    ("program_id.program_type", "=", "loyalty"),
-                    ("program_id.pos_ok", "=", True),
-                    ("program_id.active", "=", True),
-                    "|",
-                    ("program_id.pos_config_ids", "=", False),
-                    ("program_id.pos_config_ids", "in", configs.ids),
-                ]
-            )
+        field = self.env["loyalty.program"]._fields["pos_config_ids"]
+        rel, col_program, col_config = field.relation, field.column1, field.column2
+        query = f"""
+            SELECT c.id FROM loyalty_card c
+              JOIN loyalty_program p ON p.id = c.program_id
+             WHERE p.program_type = 'loyalty'
+               AND ((c.active AND c.partner_id = ANY(%(partners)s)
+                     AND p.pos_ok AND p.active
+                     AND (NOT EXISTS (SELECT 1 FROM {rel} r
+                                       WHERE r.{col_program} = p.id)
+                          OR EXISTS (SELECT 1 FROM {rel} r
+                                      WHERE r.{col_program} = p.id
+                                        AND r.{col_config} = ANY(%(configs)s))))
+                    OR c.id = ANY(%(coupons)s))
+        """
+        balance, holds = self.env["loyalty.points.hold"]._lock_cards_found(
+            query,
+            {
+                "partners": partners.ids,
+                "configs": configs.ids,
+                "coupons": coupons.ids,
+            },
+            # What posting reads of the programs, read with the lock.
+            program_fields=TILL_PROGRAM_FIELDS,
         )
+        cards = self.env["loyalty.card"].sudo().browse(card.id for card in balance)
         by_partner = cards.grouped("partner_id")
         result = {}
         for order in orders:
             mine = by_partner.get(order.partner_id, cards.browse())
+            mine = mine.filtered(
+                lambda c: c.active and c.program_id.pos_ok and c.program_id.active
+            )
             if len(configs) > 1:
                 mine = mine.filtered(
                     lambda c, o=order: (
@@ -429,10 +471,8 @@ class PosOrder(models.Model):
                         or o.config_id in c.program_id.pos_config_ids
                     )
                 )
-            result[order] = mine | order.lines.coupon_id.filtered(
-                lambda c: c.program_type == "loyalty"
-            )
-        return result
+            result[order] = mine | (order.lines.coupon_id & cards)
+        return result, balance, holds
 
     def _loyalty_post_till_orders(self):
         """Ledger lines of paid till orders, computed on the server: points
@@ -440,7 +480,7 @@ class PosOrder(models.Model):
         tier multiplier), points spent by its reward lines at their real
         cost. Once per order, whatever the till re-sends. What the
         card cannot cover is not posted; the program's responsible follows
-        it up."""
+        it up. One lock statement, one ``_post`` for all orders."""
         orders = self.sudo().filtered(
             lambda o: (
                 o.state in ("paid", "done", "invoiced")
@@ -449,21 +489,23 @@ class PosOrder(models.Model):
                 and not o.loyalty_ledger_line_ids
             )
         )
-        # An order of a customer without a card waits: the till may create
-        # one (new member) with confirm_coupon_programs.
-        cards_of = {
-            order: cards
-            for order, cards in self._loyalty_till_cards_of(orders).items()
-            if cards
-        }
-        all_cards = self.env["loyalty.card"].sudo()
-        for cards in cards_of.values():
-            all_cards |= cards
-        if not all_cards:
+        # Orders of anonymous customers using no card have nothing to post.
+        orders = orders.filtered(lambda o: o.partner_id or o.lines.coupon_id)
+        if not orders:
+            return
+        # Flagged before the lock flushes them: no UPDATE of its own. An
+        # order of a customer without a card waits (flag cleared below): the
+        # till may create one (new member) with confirm_coupon_programs.
+        orders.loyalty_points_posted = True
+        cards_of, balance, holds = self._loyalty_till_cards_of(orders)
+        waiting = orders.filtered(lambda o: not cards_of.get(o))
+        if waiting:
+            waiting.loyalty_points_posted = False
+        posted = orders - waiting
+        if not posted:
             return
         # Live holds of other orders keep their points; an order's own hold
         # is released once it is posted.
-        balance, holds = self.env["loyalty.points.hold"]._lock_cards(all_cards)
         Ledger = self.env["loyalty.ledger.line"]
         held = defaultdict(float)
         now = fields.Datetime.now()
@@ -471,9 +513,9 @@ class PosOrder(models.Model):
             held[hold.card_id, hold.order_uuid] += hold.points
             held[hold.card_id] += hold.points
         vals_list, shortfalls = [], []
-        for order in orders:
+        for order in posted:
             spent_by_card = order._loyalty_till_spends()
-            for card in cards_of.get(order, []):
+            for card in cards_of[order]:
                 program = card.program_id
                 earned = 0.0
                 if card.partner_id == order.partner_id:
@@ -513,11 +555,9 @@ class PosOrder(models.Model):
                 if not float_is_zero(uncovered, precision_digits=PRECISION):
                     shortfalls.append((order, card, uncovered))
                 held[card] -= held.pop((card, order.uuid), 0.0)
-        Ledger._post(vals_list)
-        orders.browse(order.id for order in cards_of).write(
-            {"loyalty_points_posted": True}
-        )
-        uuids = {order.uuid for order in cards_of}
+        locked = self.env["loyalty.card"].sudo().browse(c.id for c in balance)
+        Ledger._post(vals_list, locked=locked)
+        uuids = set(posted.mapped("uuid"))
         holds.filtered(lambda h: h.order_uuid in uuids).unlink()
         self._loyalty_report_shortfalls(shortfalls)
 
@@ -527,29 +567,14 @@ class PosOrder(models.Model):
         self.ensure_one()
         lines = self.lines.filtered(lambda ln: not ln.combo_parent_id)
         products = lines.product_id | lines.reward_id.reward_product_ids
-        # The program's rules (what core's rule domain reads), fetched at once.
-        rules = self.env["loyalty.rule"].search_fetch(
-            [("program_id", "=", program.id)],
-            [
-                "mode",
-                "minimum_amount",
-                "minimum_amount_tax_mode",
-                "minimum_qty",
-                "reward_point_mode",
-                "reward_point_amount",
-                "product_ids",
-                "product_domain",
-                "product_category_id",
-                "product_tag_id",
-                "currency_id",
-            ],
-        )
+        # The program's rules (what core's rule domain reads), cached.
+        rules = self.env["loyalty.program"]._loyalty_engine_data(program.id)["rules"]
         points = 0.0
         for rule in rules:
-            domain = rule._get_valid_product_domain()
-            valid = products.filtered_domain(domain) if domain else products
-            if rule.mode == "with_code":
+            if rule["mode"] == "with_code":
                 continue
+            domain = ast.literal_eval(rule["domain"])
+            valid = products.filtered_domain(domain) if domain else products
             threshold_lines, counted, qty = [], [], 0.0
             for line in lines:
                 reward = line.reward_id
@@ -577,24 +602,38 @@ class PosOrder(models.Model):
                         qty -= abs(line.qty)
             amount = sum(
                 ln.price_subtotal_incl
-                if rule.minimum_amount_tax_mode == "incl"
+                if rule["minimum_amount_tax_mode"] == "incl"
                 else ln.price_subtotal
                 for ln in threshold_lines
             )
-            if rule.minimum_amount and rule._compute_amount(self.currency_id) > amount:
+            if rule["minimum_amount"] and self._loyalty_rule_minimum(rule) > amount:
                 continue
-            if qty < rule.minimum_qty:
+            if qty < rule["minimum_qty"]:
                 continue
-            if rule.reward_point_mode == "order":
-                points += rule.reward_point_amount
-            elif rule.reward_point_mode == "money":
+            if rule["reward_point_mode"] == "order":
+                points += rule["reward_point_amount"]
+            elif rule["reward_point_mode"] == "money":
                 paid = sum(ln.price_subtotal_incl for ln in counted)
                 points += float_round(
-                    rule.reward_point_amount * paid, precision_digits=PRECISION
+                    rule["reward_point_amount"] * paid, precision_digits=PRECISION
                 )
-            elif rule.reward_point_mode == "unit":
-                points += rule.reward_point_amount * qty
+            elif rule["reward_point_mode"] == "unit":
+                points += rule["reward_point_amount"] * qty
         return max(0.0, float_round(points, PRECISION))
+
+    def _loyalty_rule_minimum(self, rule):
+        """The minimum amount of a cached rule in the order's currency (as
+        loyalty.rule ``_compute_amount``)."""
+        return (
+            self.env["res.currency"]
+            .browse(rule["currency_id"])
+            ._convert(
+                rule["minimum_amount"],
+                self.currency_id,
+                self.env["res.company"].browse(rule["company_id"]) or self.env.company,
+                fields.Date.today(),
+            )
+        )
 
     def _loyalty_till_spends(self):
         """{card: (cost, forged)} of the order's reward lines on membership

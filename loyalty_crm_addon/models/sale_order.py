@@ -173,9 +173,10 @@ class SaleOrder(models.Model):
                 sale_order_id=order.id,
                 date=order.date_order,
             )
-            Claim._loyalty_link_order_lines(
-                claims, order.sudo().loyalty_ledger_line_ids
-            )
+            if claims:
+                Claim._loyalty_link_order_lines(
+                    claims, order.sudo().loyalty_ledger_line_ids
+                )
         for consent in ("in", "out"):
             orders = self.filtered(lambda o, c=consent: o.loyalty_consent == c)
             if orders:

@@ -327,6 +327,8 @@ class TestLoyaltyAutomation(LoyaltyCrmCommon):
             self.Event._emit_from_ledger(lines)
             return self.env.cr.sql_log_count - before
 
+        # The program's rewards and tiers are read once, then cached.
+        self.env["loyalty.program"]._loyalty_engine_data(self.program.id)
         self.assertEqual(cost(cards[:1]), cost(cards[1:]))
 
     # ------------------------------------------------------------------
