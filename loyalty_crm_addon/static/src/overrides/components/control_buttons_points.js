@@ -10,14 +10,17 @@ import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 
 patch(ControlButtons.prototype, {
-    /** A per-point membership reward asks how many points to use. */
+    /** A per-point membership reward asks how many points to use, when
+     * the cashier has a choice. */
     async _applyReward(reward, coupon_id) {
         const order = this.pos.get_order();
         if (!order.loyaltyCrmIsPerPoint(reward)) {
             return super._applyReward(...arguments);
         }
         const maxPoints = order.loyaltyCrmMaxPoints(reward, coupon_id);
-        if (!(maxPoints > 0)) {
+        // No question when there is one answer: the most the order can use
+        // is the least the reward asks (Odoo's own flow applies it at once).
+        if (!(maxPoints > (reward.required_points || 0) + 1e-6)) {
             return super._applyReward(...arguments);
         }
         const maxLabel = formatPoints(maxPoints);
