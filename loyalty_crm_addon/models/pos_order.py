@@ -587,13 +587,12 @@ class PosOrder(models.Model):
                 if reward.program_id.program_type in ("gift_card", "ewallet"):
                     continue
                 if reward.reward_type == "discount":
-                    if (
-                        reward.program_id == program
-                        or reward.program_id.trigger == "auto"
-                        or line.product_id not in valid
-                    ):
+                    if reward.program_id == program or line.product_id not in valid:
                         continue
-                    threshold_lines.append(line)
+                    # An automatic discount lowers what is paid, not the
+                    # amount that reaches the rule's minimum (as the till).
+                    if reward.program_id.trigger != "auto":
+                        threshold_lines.append(line)
                     counted.append(line)
                 elif reward.reward_product_ids & valid:
                     counted.append(line)
