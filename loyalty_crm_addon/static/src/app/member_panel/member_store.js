@@ -128,6 +128,37 @@ patch(PosStore.prototype, {
             console.warn("Loyalty: member card not loaded", error);
         }
     },
+    /**
+     * A scanned or typed membership card code: the card is not preloaded,
+     * so it is looked up on the server first (with its member), then Odoo's
+     * own flow selects the member. A failed lookup leaves Odoo's flow as is.
+     */
+    async activateCode(code) {
+        const known =
+            this.models["loyalty.card"].find((card) => card.code === code) ||
+            this.models["loyalty.rule"].find(
+                (rule) =>
+                    rule.mode === "with_code" && (rule.promo_barcode === code || rule.code === code)
+            );
+        if (!known && code) {
+            try {
+                const found = await this.loyaltyCrmFind(code, 0, 1);
+                const partnerId = found.ids?.[0];
+                if (partnerId) {
+                    await this.fetchCoupons(
+                        [
+                            ["code", "=", code],
+                            ["partner_id", "=", partnerId],
+                        ],
+                        1
+                    );
+                }
+            } catch (error) {
+                console.warn("Loyalty: card code not looked up", error);
+            }
+        }
+        return super.activateCode(...arguments);
+    },
     async updatePrograms() {
         await this.loyaltyCrmEnsureCards(this.get_order()?.get_partner());
         return super.updatePrograms(...arguments);
