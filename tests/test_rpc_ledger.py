@@ -170,6 +170,9 @@ def test_forged_card_and_contact_writes_are_refused(rpc, member):
                     "loyalty.card", "write", [member["card_id"]], vals, context=context
                 )
             assert "follow its points history" in error.value.faultString
+    # A new card has no history: the administrator (a loyalty manager) may
+    # open one with a balance, which becomes a manual adjustment in their
+    # name whatever the context claims; a tier is never set by hand.
     with pytest.raises(xmlrpc.client.Fault) as error:
         rpc.execute(
             "loyalty.card",
@@ -177,11 +180,26 @@ def test_forged_card_and_contact_writes_are_refused(rpc, member):
             {
                 "program_id": member["program_id"],
                 "partner_id": other_id,
-                "points": 500,
+                "loyalty_tier_since": "2001-01-01",
             },
             context=forged,
         )
     assert "follow its points history" in error.value.faultString
+    opened_id = rpc.execute(
+        "loyalty.card",
+        "create",
+        {"program_id": member["program_id"], "partner_id": other_id, "points": 500},
+        context=forged,
+    )
+    opening = rpc.execute(
+        "loyalty.ledger.line",
+        "search_read",
+        [("card_id", "=", opened_id)],
+        fields=["entry_type", "source", "points"],
+    )
+    assert [(ln["entry_type"], ln["source"], ln["points"]) for ln in opening] == [
+        ("adjust", "manual", 500)
+    ]
     with pytest.raises(xmlrpc.client.Fault) as error:
         rpc.execute(
             "res.partner",
@@ -193,4 +211,6 @@ def test_forged_card_and_contact_writes_are_refused(rpc, member):
     assert "loyalty engine" in error.value.faultString
     assert _balance(rpc, member["partner_id"]) == pytest.approx(before)
     assert _ledger_sum(rpc, member["card_id"]) == pytest.approx(before)
-    assert not rpc.execute("loyalty.card", "search", [("partner_id", "=", other_id)])
+    assert rpc.execute("loyalty.card", "search", [("partner_id", "=", other_id)]) == [
+        opened_id
+    ]
