@@ -575,30 +575,9 @@ class PosOrder(models.Model):
                 continue
             domain = ast.literal_eval(rule["domain"])
             valid = products.filtered_domain(domain) if domain else products
-            threshold_lines, counted, qty = [], [], 0.0
-            for line in lines:
-                reward = line.reward_id
-                if not line.is_reward_line:
-                    if line.product_id in valid:
-                        threshold_lines.append(line)
-                        counted.append(line)
-                        qty += line.qty
-                    continue
-                if reward.program_id.program_type in ("gift_card", "ewallet"):
-                    continue
-                if reward.reward_type == "discount":
-                    if reward.program_id == program or line.product_id not in valid:
-                        continue
-                    # An automatic discount lowers what is paid, not the
-                    # amount that reaches the rule's minimum (as the till).
-                    if reward.program_id.trigger != "auto":
-                        threshold_lines.append(line)
-                    counted.append(line)
-                elif reward.reward_product_ids & valid:
-                    counted.append(line)
-                    if reward.program_id == program:
-                        # A free product of the program itself earns nothing.
-                        qty -= abs(line.qty)
+            threshold_lines, counted, qty = self._loyalty_rule_lines(
+                program, lines, valid
+            )
             amount = sum(
                 ln.price_subtotal_incl
                 if rule["minimum_amount_tax_mode"] == "incl"
@@ -619,6 +598,36 @@ class PosOrder(models.Model):
             elif rule["reward_point_mode"] == "unit":
                 points += rule["reward_point_amount"] * qty
         return max(0.0, float_round(points, PRECISION))
+
+    def _loyalty_rule_lines(self, program, lines, valid):
+        """(lines reaching the rule's minimum, lines paid for, quantity) of a
+        rule of ``program`` whose products are ``valid``, as the till counts
+        them."""
+        threshold_lines, counted, qty = [], [], 0.0
+        for line in lines:
+            reward = line.reward_id
+            if not line.is_reward_line:
+                if line.product_id in valid:
+                    threshold_lines.append(line)
+                    counted.append(line)
+                    qty += line.qty
+                continue
+            if reward.program_id.program_type in ("gift_card", "ewallet"):
+                continue
+            if reward.reward_type == "discount":
+                if reward.program_id == program or line.product_id not in valid:
+                    continue
+                # An automatic discount lowers what is paid, not the amount
+                # that reaches the rule's minimum (as the till).
+                if reward.program_id.trigger != "auto":
+                    threshold_lines.append(line)
+                counted.append(line)
+            elif reward.reward_product_ids & valid:
+                counted.append(line)
+                if reward.program_id == program:
+                    # A free product of the program itself earns nothing.
+                    qty -= abs(line.qty)
+        return threshold_lines, counted, qty
 
     def _loyalty_rule_minimum(self, rule):
         """The minimum amount of a cached rule in the order's currency (as
