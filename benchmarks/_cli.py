@@ -10,6 +10,7 @@ defaults let a script run by hand too.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -175,3 +176,14 @@ def ensure_db(name, template, odoo_root, with_addon, update=True, addons_dir=REP
         sys.exit(f"{name}: {ADDON} is {state}, expected installed")
     if not with_addon and state == "installed":
         sys.exit(f"{name}: {ADDON} is installed, the native db must not have it")
+
+
+def worker_result(cmd, what):
+    """Run a benchmark's worker process and return the JSON of its
+    ``RESULT`` line; without one, show the end of its output and stop."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
+    raise SystemExit(f"worker failed on {what}")

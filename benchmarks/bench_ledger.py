@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -322,12 +321,7 @@ def run_worker(args, db, mode):
         cmd.append("--profile")
     if args.dump_queries:
         cmd.append("--dump-queries")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
-    raise SystemExit(f"worker failed on {db} ({mode})")
+    return _cli.worker_result(cmd, f"{db} ({mode})")
 
 
 def main():

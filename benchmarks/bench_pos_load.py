@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -310,14 +309,7 @@ def main():
         "--addons-dir",
         args.addons_dir,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    res = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT ") :])
-    if res is None:
-        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
-        raise SystemExit("worker failed")
+    res = _cli.worker_result(cmd, args.db)
     print(
         f"# till start (pos.session.load_data + its JSON), median of "
         f"{args.loads} in one run; wall ms (noisy under load), CPU ms of "

@@ -27,7 +27,6 @@ import inspect
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -335,12 +334,7 @@ def run_worker(args, db):
     ]
     if args.dump_queries:
         cmd.append("--dump-queries")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
-    raise SystemExit(f"worker failed on {db}")
+    return _cli.worker_result(cmd, db)
 
 
 def main():
