@@ -377,14 +377,24 @@ def measure(env, program, args):
     )
     print(f"  {seen:,} members scored, {changed:,} changed", flush=True)
     env.cr.execute(
-        "SELECT loyalty_segment, COUNT(*), ROUND(AVG(loyalty_churn_score))"
-        " FROM res_partner WHERE loyalty_segment IS NOT NULL GROUP BY 1 ORDER BY 1"
+        "SELECT segment, COUNT(*), ROUND(AVG(churn_score))"
+        " FROM loyalty_member_score GROUP BY 1 ORDER BY 1"
     )
     print(f"  segments: {env.cr.fetchall()}", flush=True)
     _seen, again = timed(
         "segment/churn cron, second run", Partner._cron_loyalty_segments, TARGET_CRON_S
     )
     print(f"  second run changed {again} (idempotent: {again == 0})", flush=True)
+    # The daily run: a day later, scores that moved with recency are written.
+    from odoo.addons.loyalty_crm_addon.kpi.scoring import score_members
+
+    tomorrow = fields.Date.add(fields.Date.context_today(Partner), days=1)
+    _seen, moved = timed(
+        "segment/churn cron, the next day",
+        lambda: score_members(env, tomorrow, Partner._loyalty_churn_texts()),
+        TARGET_CRON_S,
+    )
+    print(f"  the next day changed {moved:,}", flush=True)
     env.cr.rollback()
 
 

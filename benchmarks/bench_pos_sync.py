@@ -15,6 +15,9 @@ rerun. Each of the three calls is its own request (cache emptied between
 them). Every member starts with 200 points; every third order spends 100 of
 them on a reward (10.00 off). Per order, the ORM cache is flushed and emptied
 before the timer starts, like a new request; 20 orders are a warm-up.
+A third run in the addon database switches the KPI order-fact triggers off
+(kpi/order_facts.py, in its rolled-back transaction): the difference is what
+keeping the order facts costs a till order (``--no-facts-run`` skips it).
 
 Usage::
 
@@ -215,7 +218,9 @@ def _till_calls(config, cash, products, program, partner, card, spend):
     return validate, {"loyalty_hold": hold}, order, confirm
 
 
-def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
+def worker(
+    db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False, facts_off=False
+):
     sys.path.insert(0, odoo_root)
     import odoo
     from odoo import SUPERUSER_ID, api
@@ -248,6 +253,8 @@ def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
         ]
         env.flush_all()
         result["setup_s"] = round(time.perf_counter() - t_setup, 2)
+        if facts_off:
+            _cli.disable_order_facts(cr)
         cr.execute("SELECT pg_backend_pid()")
         backend = cr.fetchone()[0]
         times, queries, cpu = [], [], []
@@ -316,7 +323,7 @@ def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_worker(args, db):
+def run_worker(args, db, facts_off=False):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
@@ -334,6 +341,8 @@ def run_worker(args, db):
     ]
     if args.dump_queries:
         cmd.append("--dump-queries")
+    if facts_off:
+        cmd.append("--facts-off")
     return _cli.worker_result(cmd, db)
 
 
@@ -360,6 +369,12 @@ def main():
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--facts-off", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-facts-run",
+        action="store_true",
+        help="skip the third run (addon with its KPI order-fact triggers off)",
+    )
     args = parser.parse_args()
 
     if args.worker:
@@ -370,6 +385,7 @@ def main():
             args.warmup,
             args.addons_dir,
             args.dump_queries,
+            args.facts_off,
         )
         return
     if not args.no_snapshot:
@@ -391,10 +407,13 @@ def main():
     )
     best = {}
     for rnd in range(args.rounds):
-        for label, db in (("native", args.native_db), ("addon", args.addon_db)):
-            res = run_worker(args, db)
+        runs = [("native", args.native_db, False), ("addon", args.addon_db, False)]
+        if not args.no_facts_run:
+            runs.append(("facts off", args.addon_db, True))
+        for label, db, facts_off in runs:
+            res = run_worker(args, db, facts_off)
             print(
-                f"  [round {rnd + 1}] {label:6} {db}: {res['total_s']:.2f} s, "
+                f"  [round {rnd + 1}] {label:9} {db}: {res['total_s']:.2f} s, "
                 f"{res['ms_per_order']:.1f} ms/order (median {res['median_ms']:.1f}), "
                 f"CPU {res['cpu_s']:.2f} s, {res['queries_per_order']:.1f} "
                 f"queries/order [{res['queries_min']}-{res['queries_max']}], "
@@ -442,6 +461,18 @@ def main():
         f"{1000 * add['total_s'] / n:10.1f}",
         flush=True,
     )
+    off = best.get("facts off")
+    if off:
+        # The triggers run inside PostgreSQL: no extra query from Odoo.
+        print(
+            f"   of which the KPI order facts (triggers): CPU "
+            f"{100 * (add['cpu_s'] - off['cpu_s']) / nat['cpu_s']:+.1f}% of native "
+            f"({1000 * (add['cpu_s'] - off['cpu_s']) / n:+.2f} ms/order), wall "
+            f"{100 * (add['total_s'] - off['total_s']) / nat['total_s']:+.1f}% "
+            f"(addon with them off: CPU {off['cpu_s']:.2f} s, "
+            f"wall {off['total_s']:.2f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def post_init_hook(env):
 
 def uninstall_hook(env):
     """The KPI tables, their triggers and functions are plain SQL objects
-    (kpi/aggregate.py, kpi/order_facts.py): the ORM does not know them."""
+    (kpi/aggregate.py, kpi/order_facts.py, kpi/scoring.py): the ORM does not
+    know them."""
     env.cr.execute(
         """
         DROP VIEW IF EXISTS loyalty_report_order, loyalty_report_points;
@@ -43,6 +44,7 @@ def uninstall_hook(env):
         DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild(int[], int[]);
         DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild_all();
         DROP TABLE IF EXISTS loyalty_kpi_order, loyalty_kpi_customer,
-            loyalty_kpi_points_daily, loyalty_kpi_watermark;
+            loyalty_kpi_points_daily, loyalty_kpi_watermark, loyalty_member_score,
+            loyalty_kpi_member_activity;
         """
     )

@@ -91,6 +91,11 @@ def export_data(partner):
                 "loyalty_pending_balance",
                 "loyalty_tier_id",
                 "loyalty_last_activity_date",
+                # Profiling the member is subject to access too.
+                "loyalty_segment",
+                "loyalty_churn_score",
+                "loyalty_churn_reason",
+                "loyalty_points_habit",
                 "loyalty_consent",
                 "loyalty_consent_date",
                 "loyalty_consent_channel",

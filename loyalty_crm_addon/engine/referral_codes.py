@@ -33,27 +33,24 @@ def write_codes(env, partner_ids):
 
 
 def backfill_codes(Partner, batch_size):
-    """Codes for existing members (install and upgrade), by batches."""
-    total = 0
-    while True:
-        Partner.env.flush_all()
-        Partner.env.cr.execute(
-            """
-            SELECT DISTINCT p.commercial_partner_id
-              FROM loyalty_card c
-              JOIN loyalty_program pr ON pr.id = c.program_id
-              JOIN res_partner p ON p.id = c.partner_id
-              JOIN res_partner cp ON cp.id = p.commercial_partner_id
-             WHERE pr.program_type = 'loyalty'
-               AND cp.loyalty_referral_code IS NULL
-             LIMIT %s
-            """,
-            [batch_size],
-        )
-        ids = [row[0] for row in Partner.env.cr.fetchall()]
-        if not ids:
-            break
-        write_codes(Partner.env, ids)
-        total += len(ids)
+    """Codes for existing members (install and upgrade): the partners to
+    fill are read once, then written ``batch_size`` at a time (re-reading
+    them per batch scanned the members again each time: quadratic)."""
+    Partner.env.flush_all()
+    Partner.env.cr.execute(
+        """
+        SELECT DISTINCT p.commercial_partner_id
+          FROM loyalty_card c
+          JOIN loyalty_program pr ON pr.id = c.program_id
+          JOIN res_partner p ON p.id = c.partner_id
+          JOIN res_partner cp ON cp.id = p.commercial_partner_id
+         WHERE pr.program_type = 'loyalty'
+           AND cp.loyalty_referral_code IS NULL
+         ORDER BY 1
+        """
+    )
+    ids = [row[0] for row in Partner.env.cr.fetchall()]
+    for start in range(0, len(ids), batch_size):
+        write_codes(Partner.env, ids[start : start + batch_size])
     Partner.invalidate_model(["loyalty_referral_code"])
-    return total
+    return len(ids)

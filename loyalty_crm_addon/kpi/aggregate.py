@@ -9,6 +9,11 @@ posted since a watermark (the highest line id folded,
 ``loyalty_kpi_watermark``): a fold adds each new day's sums onto its row
 (``INSERT ... ON CONFLICT DO UPDATE``), set-based, by id range.
 
+The same fold keeps ``loyalty_kpi_member_activity``: each member's last day
+of earning or redeeming in a program, for the inactive rate (a member is
+active when that day falls in the window, as long as no folded activity is
+dated after the window's end; the KPI engine reads the ledger otherwise).
+
 Readers are exact at any time: they read the aggregate for the lines up to
 the watermark plus the raw lines above it (an index range on the primary
 key: the few lines posted since the last fold).
@@ -49,7 +54,18 @@ TABLE_SQL = """
     );
     INSERT INTO loyalty_kpi_watermark (name, last_id) VALUES ('points', 0)
         ON CONFLICT DO NOTHING;
+    CREATE TABLE IF NOT EXISTS loyalty_kpi_member_activity (
+        program_id int NOT NULL,
+        partner_id int NOT NULL,
+        last_day date NOT NULL,
+        PRIMARY KEY (program_id, partner_id)
+    );
+    CREATE INDEX IF NOT EXISTS loyalty_kpi_member_activity_day_idx
+        ON loyalty_kpi_member_activity (program_id, last_day) INCLUDE (partner_id);
 """
+
+# Earning and redeeming: what makes a member active.
+ACTIVITY_TYPES = "('earn', 'redeem')"
 
 # One row per ledger line with the aggregate's columns (``company_id`` 0 and
 # ``source`` '' stand for none, so that the unique key holds).
@@ -83,6 +99,32 @@ FOLD_SQL = f"""
         line_count = loyalty_kpi_points_daily.line_count + EXCLUDED.line_count
 """
 
+# Each member's last day of activity per program, from the lines of an id
+# range (lines are append-only: the day only moves forward).
+FOLD_ACTIVITY_SQL = f"""
+    INSERT INTO loyalty_kpi_member_activity (program_id, partner_id, last_day)
+    SELECT l.program_id, l.partner_id, MAX(l.date)::date
+      FROM loyalty_ledger_line l
+     WHERE l.id > %(after)s AND l.id <= %(upto)s
+       AND l.program_id IS NOT NULL AND l.partner_id IS NOT NULL
+       AND l.entry_type IN {ACTIVITY_TYPES}
+     GROUP BY 1, 2
+    ON CONFLICT (program_id, partner_id) DO UPDATE SET
+        last_day = GREATEST(loyalty_kpi_member_activity.last_day, EXCLUDED.last_day)
+"""
+
+# The partners active in a program between %(since)s and %(end)s (dates), as
+# the readers see them: the folded last days, the lines above the watermark.
+ACTIVE_MEMBERS_SQL = f"""
+    SELECT a.partner_id FROM loyalty_kpi_member_activity a
+     WHERE a.program_id = %(program)s AND a.last_day >= %(since)s
+    UNION ALL
+    SELECT l.partner_id FROM loyalty_ledger_line l
+     WHERE l.id > (SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points')
+       AND l.program_id = %(program)s AND l.entry_type IN {ACTIVITY_TYPES}
+       AND l.date >= %(since)s AND l.date < %(end)s
+"""
+
 # The points movements as the readers see them: the aggregate up to the
 # watermark, the raw lines above it (``line_count`` says how many lines a row
 # stands for).
@@ -101,6 +143,17 @@ POINTS_DAILY_SQL = f"""
 
 def create_tables(cr):
     cr.execute(TABLE_SQL)
+    # A database folded before the activity table existed: fill it up to
+    # the watermark once.
+    cr.execute(
+        """
+        SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points'
+           AND NOT EXISTS (SELECT 1 FROM loyalty_kpi_member_activity)
+        """
+    )
+    row = cr.fetchone()
+    if row and row[0]:
+        cr.execute(SQL(FOLD_ACTIVITY_SQL, after=0, upto=row[0]))
 
 
 def fold_points(cr, batch_size=2000000, on_batch=None):
@@ -123,6 +176,7 @@ def fold_points(cr, batch_size=2000000, on_batch=None):
             return folded
         upto = min(top, after + batch_size)
         cr.execute(SQL(FOLD_SQL, after=after, upto=upto))
+        cr.execute(SQL(FOLD_ACTIVITY_SQL, after=after, upto=upto))
         cr.execute(
             "UPDATE loyalty_kpi_watermark SET last_id = %s WHERE name = 'points'",
             [upto],

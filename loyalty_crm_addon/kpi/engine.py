@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
-from .aggregate import POINTS_DAILY_SQL
+from .aggregate import ACTIVE_MEMBERS_SQL, POINTS_DAILY_SQL
 from .sql import ORDERS_SQL
 
 KPI_KEYS = (
@@ -87,29 +87,55 @@ class LoyaltyKpiEngine:
     # -- figures -----------------------------------------------------------
     def members(self):
         days = self.program.loyalty_inactivity_days
+        since = self.end - timedelta(days=days)
+        active = self._active_members(since)
+        if active is None:
+            active = SQL(
+                """
+                SELECT l.partner_id FROM loyalty_ledger_line l
+                 WHERE l.program_id = %(program)s
+                   AND l.entry_type IN ('earn', 'redeem')
+                   AND l.date >= %(since)s AND l.date < %(end)s
+                """,
+                program=self.program.id,
+                since=since,
+                end=self.end,
+            )
         total, active = self._fetch(
             SQL(
                 """
-                WITH m AS (%(members)s),
-                active AS (
-                    SELECT DISTINCT l.partner_id FROM loyalty_ledger_line l
-                     WHERE l.program_id = %(program)s
-                       AND l.entry_type IN ('earn', 'redeem')
-                       AND l.date >= %(since)s AND l.date < %(end)s
-                )
-                SELECT (SELECT COUNT(*) FROM m),
-                       (SELECT COUNT(*) FROM m JOIN active USING (partner_id))
+                SELECT COUNT(*), COUNT(a.partner_id)
+                  FROM (%(members)s) m
+                  LEFT JOIN (SELECT DISTINCT x.partner_id FROM (%(active)s) x) a
+                    ON a.partner_id = m.partner_id
                 """,
                 members=self._members(),
-                program=self.program.id,
-                since=self.end - timedelta(days=days),
-                end=self.end,
+                active=active,
             )
         )
         return {
             "members": total,
             "inactive_rate": _ratio(total - active, total),
         }
+
+    def _active_members(self, since):
+        """The partners who earned or redeemed between ``since`` and the end
+        of the period, from each member's last day of activity (folded with
+        the points aggregate, kpi/aggregate.py); None when some member's last
+        day is after the period (it would hide their activity in it: the
+        ledger lines are read instead)."""
+        (last,) = self._fetch(
+            SQL(
+                "SELECT MAX(last_day) FROM loyalty_kpi_member_activity"
+                " WHERE program_id = %s",
+                self.program.id,
+            )
+        )
+        if last is not None and last > self.date_to:
+            return None
+        return SQL(
+            ACTIVE_MEMBERS_SQL, program=self.program.id, since=since, end=self.end
+        )
 
     def _buyers(self):
         """Customers of the period (one row per partner; anonymous POS

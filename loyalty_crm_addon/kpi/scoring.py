@@ -15,6 +15,13 @@ own buying rhythm (the mean number of days between their orders):
 ``score = 100 × (0.6 recency + 0.25 frequency + 0.15 spend)``; the reason
 names the signal weighing most. A member with a single order has no rhythm
 yet: the program's inactivity delay divided by three stands in for it.
+
+Where it is kept. A score moves every day for many members, so it is not
+written on ``res_partner`` (a wide row under some fifty indexes: rewriting a
+million of them took a minute). ``loyalty_member_score`` holds one narrow
+row per scored member; the contact's fields read it (``res.partner``
+computes them, searches them with a sub-select and joins the table to sort
+and group by them, ``_field_to_sql``).
 """
 
 from datetime import timedelta
@@ -33,6 +40,27 @@ WINDOW_DAYS = 180
 NEW_DAYS = 30
 AT_RISK_SCORE = 60
 WEIGHTS = (0.6, 0.25, 0.15)
+
+# One row per scored member (the contact fields in res.partner read it).
+# Fill factor: the daily run rewrites the scores that moved in place (HOT).
+TABLE_SQL = """
+    CREATE TABLE IF NOT EXISTS loyalty_member_score (
+        partner_id int PRIMARY KEY REFERENCES res_partner (id) ON DELETE CASCADE,
+        segment varchar,
+        churn_score int,
+        churn_reason varchar,
+        points_habit varchar
+    ) WITH (fillfactor = 80);
+    CREATE INDEX IF NOT EXISTS loyalty_member_score_segment_idx
+        ON loyalty_member_score (segment);
+"""
+# The res.partner fields kept in it, and their columns.
+SCORE_COLUMNS = {
+    "loyalty_segment": "segment",
+    "loyalty_churn_score": "churn_score",
+    "loyalty_churn_reason": "churn_reason",
+    "loyalty_points_habit": "points_habit",
+}
 
 # The cards SCORE_SQL goes through, for the run's progress.
 MEMBER_CARDS_SQL = """
@@ -63,8 +91,9 @@ SCORE_SQL = """
     ),
     holders AS (
         SELECT b.*, rp.loyalty_last_activity_date AS last_activity,
-               rp.loyalty_segment AS old_segment
+               ms.segment AS old_segment, ms.points_habit AS old_habit
           FROM batch b JOIN res_partner rp ON rp.id = b.pid
+          LEFT JOIN loyalty_member_score ms ON ms.partner_id = b.pid
     ),
     stats AS (
         -- The members' orders, from the order facts (kpi/order_facts.py):
@@ -81,6 +110,7 @@ SCORE_SQL = """
     ),
     rhythm AS (
         SELECT h.card_id, h.pid, h.inactivity, h.last_activity, h.old_segment,
+               h.old_habit,
                LEAST(h.create_date::date, s.first) AS since,
                COALESCE(s.n, 0) AS n, s.amount, COALESCE(s.n_recent, 0) AS n_recent,
                COALESCE(s.amount_recent, 0) AS amount_recent, s.last,
@@ -110,21 +140,28 @@ SCORE_SQL = """
                     THEN 'r'
                     WHEN %(w_f)s * s_f >= %(w_m)s * s_m THEN 'f' ELSE 'm' END
                    AS factor,
-               rd.x IS NOT NULL AS redeemer, er.x IS NOT NULL AS earner
+               COALESCE(s.old_habit = 'redeemer', FALSE) OR rd.x IS NOT NULL
+                   AS redeemer,
+               s.old_habit IS NOT NULL OR er.x IS NOT NULL AS earner
           FROM signals s
-          -- Two index probes per card (partial redeem index, tier index).
+          -- Ledger lines are never deleted: a redeemer stays one, and so
+          -- does an earner. Index probes (partial redeem index, tier index)
+          -- only for the members not known to be one yet.
           LEFT JOIN LATERAL (
               SELECT 1 AS x FROM loyalty_ledger_line l
-               WHERE l.card_id = s.card_id AND l.entry_type = 'redeem' LIMIT 1
+               WHERE s.old_habit IS DISTINCT FROM 'redeemer'
+                 AND l.card_id = s.card_id AND l.entry_type = 'redeem' LIMIT 1
           ) rd ON TRUE
           LEFT JOIN LATERAL (
               SELECT 1 AS x FROM loyalty_ledger_line l
-               WHERE l.card_id = s.card_id AND l.tier_qualifying AND l.points > 0
+               WHERE s.old_habit IS NULL
+                 AND l.card_id = s.card_id AND l.tier_qualifying AND l.points > 0
                LIMIT 1
           ) er ON TRUE
     ),
     final AS MATERIALIZED (
-        SELECT pid, card_id, old_segment, score,
+        -- One row per member (their first card, when they hold several).
+        SELECT DISTINCT ON (pid) pid, card_id, old_segment, score,
                CASE WHEN since >= %(new_since)s THEN 'new'
                     WHEN COALESCE(last_activity, since)
                          <= %(today)s::date - inactivity THEN 'inactive'
@@ -145,17 +182,20 @@ SCORE_SQL = """
                CASE WHEN redeemer THEN 'redeemer'
                     WHEN earner THEN 'earn_only' END AS habit
           FROM scored
+         ORDER BY pid, card_id
     ),
     updated AS (
-        UPDATE res_partner p
-           SET loyalty_churn_score = f.score, loyalty_churn_reason = f.reason,
-               loyalty_segment = f.segment, loyalty_points_habit = f.habit
-          FROM final f
-         WHERE p.id = f.pid
-           AND (p.loyalty_churn_score, p.loyalty_churn_reason, p.loyalty_segment,
-                p.loyalty_points_habit)
-               IS DISTINCT FROM (f.score, f.reason, f.segment, f.habit)
-        RETURNING p.id
+        INSERT INTO loyalty_member_score AS ms (
+            partner_id, segment, churn_score, churn_reason, points_habit)
+        SELECT pid, segment, score, reason, habit FROM final
+        ON CONFLICT (partner_id) DO UPDATE
+           SET segment = excluded.segment, churn_score = excluded.churn_score,
+               churn_reason = excluded.churn_reason,
+               points_habit = excluded.points_habit
+         WHERE (ms.segment, ms.churn_score, ms.churn_reason, ms.points_habit)
+               IS DISTINCT FROM (excluded.segment, excluded.churn_score,
+                                 excluded.churn_reason, excluded.points_habit)
+        RETURNING ms.partner_id
     )
     SELECT (SELECT COUNT(*) FROM batch), (SELECT MAX(pid) FROM batch),
            (SELECT COUNT(*) FROM updated),
@@ -173,14 +213,19 @@ SNAPSHOT_SQL = """
         month, program_id, company_id, tier_id, segment, member_count,
         create_uid, create_date, write_uid, write_date)
     SELECT %(month)s, c.program_id, COALESCE(c.company_id, pr.company_id),
-           c.loyalty_tier_id, p.loyalty_segment, COUNT(*),
+           c.loyalty_tier_id, ms.segment, COUNT(*),
            %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
       FROM loyalty_card c
       JOIN loyalty_program pr ON pr.id = c.program_id
-      JOIN res_partner p ON p.id = c.partner_id
+      LEFT JOIN loyalty_member_score ms ON ms.partner_id = c.partner_id
      WHERE pr.id IN (SELECT loyalty_membership_program_id FROM res_company)
+       AND c.partner_id IS NOT NULL
      GROUP BY 2, 3, 4, 5;
 """
+
+
+def create_table(cr):
+    cr.execute(TABLE_SQL)
 
 
 def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None):
@@ -288,3 +333,90 @@ def backfill_tier_snapshots(env, program, today, months=12):
     )
     env.invalidate_all()
     return env.cr.rowcount
+
+
+def read_scores(cr, partner_ids):
+    """{partner id: (segment, score, reason, habit)} of the scored ones."""
+    cr.execute(
+        SQL(
+            """
+            SELECT partner_id, segment, churn_score, churn_reason, points_habit
+              FROM loyalty_member_score WHERE partner_id = ANY(%s)
+            """,
+            list(partner_ids),
+        )
+    )
+    return {row[0]: row[1:] for row in cr.fetchall()}
+
+
+def _scored(condition):
+    """The contacts whose score row meets ``condition`` (on ``ms``)."""
+    return SQL(
+        "(SELECT ms.partner_id FROM loyalty_member_score ms WHERE %s)", condition
+    )
+
+
+NEGATIONS = {
+    "!=": "=",
+    "<>": "=",
+    "not in": "in",
+    "not like": "like",
+    "not ilike": "ilike",
+}
+LIKES = {
+    "like": SQL("LIKE"),
+    "ilike": SQL("ILIKE"),
+    "=like": SQL("LIKE"),
+    "=ilike": SQL("ILIKE"),
+}
+COMPARISONS = {op: SQL(op) for op in ("=", "<", "<=", ">", ">=")}
+
+
+def score_domain(fname, operator, value):
+    """The res.partner domain of ``(fname, operator, value)`` on a field
+    kept in the score table, with the ORM's meaning: a contact that was
+    never scored holds no value, and negative operators include the
+    contacts without a value, as on a stored field."""
+    column = SQL.identifier("ms", SCORE_COLUMNS[fname])
+    if operator in NEGATIONS:
+        positive = score_domain(fname, NEGATIONS[operator], value)
+        return ["!", *positive]
+    if operator == "in":
+        values = list(value) if isinstance(value, (list, tuple, set)) else [value]
+        present = [v for v in values if v is not False and v is not None]
+        domain = [("id", "in", _scored(SQL("%s = ANY(%s)", column, present)))]
+        if len(present) < len(values):
+            domain = ["|", *domain, *score_domain(fname, "=", False)]
+        return domain
+    if operator == "=" and (value is False or value is None):
+        return [("id", "not in", _scored(SQL("%s IS NOT NULL", column)))]
+    if operator in LIKES:
+        pattern = value if operator.startswith("=") else f"%{value}%"
+        condition = SQL("%s %s %s", column, LIKES[operator], pattern)
+    elif operator in COMPARISONS:
+        condition = SQL("%s %s %s", column, COMPARISONS[operator], value)
+    else:
+        raise ValueError(f"Unsupported operator {operator!r} on {fname}")
+    return [("id", "in", _scored(condition))]
+
+
+def score_column_sql(alias, fname, query):
+    """The SQL value of a score field of the contacts ``alias`` (a join on
+    the score table in ``query``; a sub-select without one)."""
+    column = SCORE_COLUMNS[fname]
+    if query is None:
+        return SQL(
+            "(SELECT ms.%s FROM loyalty_member_score ms WHERE ms.partner_id = %s)",
+            SQL.identifier(column),
+            SQL.identifier(alias, "id"),
+        )
+    score = query.make_alias(alias, "loyalty_score")
+    query.add_join(
+        "LEFT JOIN",
+        score,
+        "loyalty_member_score",
+        SQL(
+            "%s = %s", SQL.identifier(score, "partner_id"), SQL.identifier(alias, "id")
+        ),
+    )
+    return SQL.identifier(score, column)

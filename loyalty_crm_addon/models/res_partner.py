@@ -11,7 +11,17 @@ from odoo.tools import SQL, float_is_zero, float_round
 from ..engine import member_pos, member_privacy, referral_codes
 from ..engine.ledger import ENGINE, PRECISION
 from ..engine.member_figures import EXPIRING_SOON_SQL, card_figures
-from ..kpi.scoring import SEGMENTS, score_members
+from ..kpi.scoring import (
+    SCORE_COLUMNS,
+    SEGMENTS,
+    read_scores,
+    score_column_sql,
+    score_domain,
+    score_members,
+)
+from ..kpi.scoring import (
+    create_table as create_score_table,
+)
 
 # The public methods' limits: points as the ledger stores them, texts as a
 # person types them.
@@ -843,30 +853,33 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Segments and churn risk (written by the segment cron, kpi/scoring.py)
     # ------------------------------------------------------------------
+    # Kept in the narrow score table (kpi/scoring.py), not on the contact:
+    # read, searched, sorted and grouped through it.
     loyalty_segment = fields.Selection(
         SEGMENTS,
-        readonly=True,
-        copy=False,
-        index=True,
+        compute="_compute_loyalty_score",
+        search="_search_loyalty_segment",
         help="New: a member (or customer) for less than 30 days. Inactive: no "
         "points earned or redeemed for the program's inactivity delay. At risk: "
         "churn risk of 60 or more. Active: the others. Updated daily.",
     )
     loyalty_churn_score = fields.Integer(
         string="Churn Risk",
-        readonly=True,
-        copy=False,
+        compute="_compute_loyalty_score",
+        search="_search_loyalty_churn_score",
         help="0-100: how far the member strays from their own buying rhythm "
         "(recency, frequency and spend). Updated daily.",
     )
     loyalty_churn_reason = fields.Char(
-        string="Churn Risk Reason", readonly=True, copy=False
+        string="Churn Risk Reason",
+        compute="_compute_loyalty_score",
+        search="_search_loyalty_churn_reason",
     )
     loyalty_points_habit = fields.Selection(
         [("earn_only", "Earns Only"), ("redeemer", "Redeems")],
         string="Points Habit",
-        readonly=True,
-        copy=False,
+        compute="_compute_loyalty_score",
+        search="_search_loyalty_points_habit",
     )
     loyalty_is_top_tier = fields.Boolean(
         string="Top Tier Member",
@@ -879,6 +892,35 @@ class ResPartner(models.Model):
         search="_search_loyalty_is_advocate",
         help="Referred at least one customer who then ordered.",
     )
+
+    def _compute_loyalty_score(self):
+        scores = read_scores(self.env.cr, [i for i in self._origin.ids if i])
+        for partner in self:
+            segment, score, reason, habit = scores.get(
+                partner._origin.id, (False, 0, False, False)
+            )
+            partner.loyalty_segment = segment
+            partner.loyalty_churn_score = score
+            partner.loyalty_churn_reason = reason
+            partner.loyalty_points_habit = habit
+
+    def _search_loyalty_segment(self, operator, value):
+        return score_domain("loyalty_segment", operator, value)
+
+    def _search_loyalty_churn_score(self, operator, value):
+        return score_domain("loyalty_churn_score", operator, value)
+
+    def _search_loyalty_churn_reason(self, operator, value):
+        return score_domain("loyalty_churn_reason", operator, value)
+
+    def _search_loyalty_points_habit(self, operator, value):
+        return score_domain("loyalty_points_habit", operator, value)
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        # Sorting and grouping contacts by a score field join the score table.
+        if fname in SCORE_COLUMNS:
+            return score_column_sql(alias, fname, query)
+        return super()._field_to_sql(alias, fname, query, flush)
 
     def _compute_loyalty_is_top_tier(self):
         top = set(
@@ -979,6 +1021,7 @@ class ResPartner(models.Model):
     def init(self):
         res = super().init()
         member_pos.create_indexes(self.env.cr, self.env.registry.has_trigram)
+        create_score_table(self.env.cr)
         return res
 
     @api.model

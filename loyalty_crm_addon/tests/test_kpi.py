@@ -250,10 +250,30 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         )
         return stored, self.env.cr.fetchall()
 
+    def _member_activity(self):
+        """Each member's folded last day of activity, and the same read from
+        the ledger lines up to the fold's watermark."""
+        self.env.cr.execute(
+            "SELECT program_id, partner_id, last_day FROM loyalty_kpi_member_activity"
+            " ORDER BY 1, 2"
+        )
+        stored = self.env.cr.fetchall()
+        self.env.cr.execute(
+            """
+            SELECT program_id, partner_id, MAX(date)::date FROM loyalty_ledger_line
+             WHERE entry_type IN ('earn', 'redeem') AND partner_id IS NOT NULL
+               AND id <= (SELECT last_id FROM loyalty_kpi_watermark
+                           WHERE name = 'points')
+             GROUP BY 1, 2 ORDER BY 1, 2
+            """
+        )
+        return stored, self.env.cr.fetchall()
+
     def _raw_kpis(self):
         """The figures read from the raw orders (as for several companies)."""
         engine = self.program._loyalty_kpi_engine(self._days_ago(30), self.today)
         engine._facts = lambda: None
+        engine._active_members = lambda since: None
         return engine.compute()
 
     def test_aggregates_equal_the_raw_data(self):
@@ -266,6 +286,9 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertEqual(self._kpis(), self._raw_kpis())
         Report._cron_fold_kpi()
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
+        stored, recomputed = self._member_activity()
+        self.assertTrue(stored)
+        self.assertEqual(stored, recomputed)
         stored, recomputed = self._order_facts()
         self.assertEqual(len(stored), 7)
         self.assertEqual(stored, recomputed)
@@ -286,6 +309,7 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertEqual(stored, recomputed)
         Report._cron_fold_kpi(batch_size=2)
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
+        self.assertEqual(*self._member_activity())
         self.assertEqual(self._kpis(), fresh)
         # An SQL write moves the customer's facts too (their previous orders).
         self._backdate_order(self._confirmed_order(self.nora, qty=1, price=10), 25)
@@ -417,6 +441,47 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
             self.Partner.search(literal_eval(at_risk.mailing_domain)),
             self.risky,
         )
+        # Staff filter, sort and group contacts by these fields as by any
+        # stored field of the contact.
+        scored = self.new | self.lapsed | self.risky | self.steady | self.member
+        outsider = self.Partner.create({"name": "Not a member"})
+        Members = self.Partner.with_user(self.env.ref("base.user_admin"))
+        in_scope = [("id", "in", (scored | outsider).ids)]
+        self.assertEqual(
+            Members.search(in_scope + [("loyalty_segment", "!=", "at_risk")]),
+            scored - self.risky | outsider,
+            "a contact never scored is not at risk",
+        )
+        self.assertEqual(
+            Members.search(in_scope + [("loyalty_segment", "=", False)]), outsider
+        )
+        self.assertEqual(
+            Members.search(in_scope + [("loyalty_segment", "in", ["new", "active"])]),
+            self.new | self.steady,
+        )
+        self.assertEqual(
+            Members.search(in_scope + [("loyalty_churn_score", ">=", 60)]),
+            scored.filtered(lambda p: p.loyalty_churn_score >= 60),
+        )
+        self.assertEqual(
+            Members.search(in_scope + [("loyalty_churn_reason", "ilike", "usual")]),
+            self.steady,
+        )
+        by_risk = Members.search(
+            in_scope + [("loyalty_segment", "!=", False)],
+            order="loyalty_churn_score desc, id",
+        )
+        self.assertEqual(
+            by_risk.mapped("loyalty_churn_score"),
+            sorted(scored.mapped("loyalty_churn_score"), reverse=True),
+        )
+        groups = Members.read_group(
+            in_scope, ["loyalty_segment"], ["loyalty_segment"], lazy=False
+        )
+        self.assertEqual(
+            {g["loyalty_segment"]: g["__count"] for g in groups},
+            {"new": 1, "inactive": 2, "at_risk": 1, "active": 1, False: 1},
+        )
         # A second run the same day changes nothing.
         self.assertEqual(self.Partner._cron_loyalty_segments()[1], 0)
         snapshot = self.env["loyalty.report.tier.snapshot"].search(
@@ -469,7 +534,8 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
         # The previous run saw Risky active; Lapsed was never scored.
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE res_partner SET loyalty_segment = 'active' WHERE id = %s",
+            "INSERT INTO loyalty_member_score (partner_id, segment)"
+            " VALUES (%s, 'active')",
             [self.risky.id],
         )
         self.env.invalidate_all()

@@ -59,7 +59,8 @@ class TestLoyaltyManagerTour(LoyaltyCrmCommon, HttpCase):
         cls.env.flush_all()
         # The daily segment job found the member at risk.
         cls.env.cr.execute(
-            "UPDATE res_partner SET loyalty_segment = 'at_risk' WHERE id = %s",
+            "INSERT INTO loyalty_member_score (partner_id, segment)"
+            " VALUES (%s, 'at_risk')",
             [cls.member.id],
         )
         cls.env.invalidate_all()

@@ -184,6 +184,9 @@ class TestLoyaltyPrivacy(LoyaltyCrmCommon):
         self.assertEqual(data["profile"]["loyalty_balance"], 100)
         self.assertEqual(data["profile"]["loyalty_consent"], "in")
         self.assertEqual(data["profile"]["loyalty_consent_channel"], "portal")
+        # The member's profiling (segment, churn risk) is part of their data.
+        self.assertIn("loyalty_churn_reason", data["profile"])
+        self.assertIn("loyalty_segment", data["profile"])
         self.assertEqual(
             [(ln["entry_type"], ln["points"]) for ln in data["ledger"]],
             [("adjust", 120.0), ("redeem", -20.0)],
