@@ -26,8 +26,8 @@ second run reuses it (``--rebuild`` to start again):
 
 Measurements (each rolled back): ``get_loyalty_kpis`` over the last year
 and the last month, the dashboard data, the three reports' grouped reads as
-their graph and pivot views ask them, then the segment cron (first run and
-an idempotent second run).
+their graph and pivot views ask them, then the segment cron (first run, an
+idempotent second run, and a run dated the next day).
 
 Usage::
 

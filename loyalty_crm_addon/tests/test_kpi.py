@@ -464,7 +464,9 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
             scored.filtered(lambda p: p.loyalty_churn_score >= 60),
         )
         self.assertEqual(
-            Members.search(in_scope + [("loyalty_churn_reason", "ilike", "usual")]),
+            Members.search(
+                in_scope + [("loyalty_churn_reason", "ilike", "usual rhythm")]
+            ),
             self.steady,
         )
         by_risk = Members.search(
