@@ -10,9 +10,9 @@ Two databases are compared: one with the dependencies only (native), one with
 the same plus ``loyalty_crm_addon``. Each measurement runs in its own
 subprocess (its own Odoo registry) with the same worker function, in one
 transaction that is rolled back at the end, so the script can be rerun.
-A third run in the addon database switches the KPI order-fact triggers off
-(kpi/order_facts.py, in its rolled-back transaction): the difference is what
-keeping the order facts costs a confirmation (``--no-facts-run`` skips it).
+In the addon database PostgreSQL times the KPI order-fact triggers
+(kpi/order_facts.py) of the counted confirmations (``track_functions``):
+the share of the addon's time that keeping the order facts costs.
 
 Two scenarios are measured in each database:
 
@@ -118,7 +118,6 @@ def worker(
     profile,
     addons_dir,
     dump_queries=False,
-    facts_off=False,
 ):
     sys.path.insert(0, odoo_root)
     import odoo
@@ -221,10 +220,10 @@ def worker(
                 env["sale.order"].browse(order_id)._update_programs_and_rewards()
                 env.flush_all()
         result["setup_s"] = round(time.perf_counter() - t_setup, 2)
-        if facts_off:
-            _cli.disable_order_facts(cr)
 
         order_ids = orders.ids
+        _cli.track_order_facts(cr)
+        facts0 = _cli.order_facts_time(cr)
         cr.execute("SELECT pg_backend_pid()")
         backend = cr.fetchone()[0]
         times, queries, cpu_py, cpu_pg = [], [], [], []
@@ -260,6 +259,12 @@ def worker(
                 queries.append(dq)
                 cpu_py.append((c1 - c0) / 1e9)
                 cpu_pg.append((b1 - b0) / 1e9)
+        facts1 = _cli.order_facts_time(cr)
+        if result["addon"]:
+            # Per counted order: the warm-up orders ran the triggers too.
+            share = len(times) / len(order_ids)
+            result["facts_ms"] = (facts1[0] - facts0[0]) * share
+            result["facts_calls"] = (facts1[1] - facts0[1]) * share
         # sanity: every order confirmed, points given
         env.invalidate_all()
         confirmed = (
@@ -303,7 +308,7 @@ def worker(
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_worker(args, db, mode, facts_off=False):
+def run_worker(args, db, mode):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
@@ -327,8 +332,6 @@ def run_worker(args, db, mode, facts_off=False):
         cmd.append("--profile")
     if args.dump_queries:
         cmd.append("--dump-queries")
-    if facts_off:
-        cmd.append("--facts-off")
     return _cli.worker_result(cmd, f"{db} ({mode})")
 
 
@@ -377,12 +380,6 @@ def main():
     parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
-    parser.add_argument("--facts-off", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--no-facts-run",
-        action="store_true",
-        help="skip the third run (addon with its KPI order-fact triggers off)",
-    )
     args = parser.parse_args()
 
     if args.worker:
@@ -396,7 +393,6 @@ def main():
             args.profile,
             args.addons_dir,
             args.dump_queries,
-            args.facts_off,
         )
         return
 
@@ -420,12 +416,9 @@ def main():
     )
     for mode in args.modes.split(","):
         best = {}
-        runs = [("native", args.native_db, False), ("addon", args.addon_db, False)]
-        if not args.no_facts_run:
-            runs.append(("facts off", args.addon_db, True))
         for rnd in range(args.rounds):
-            for label, db, facts_off in runs:
-                res = run_worker(args, db, mode, facts_off)
+            for label, db in (("native", args.native_db), ("addon", args.addon_db)):
+                res = run_worker(args, db, mode)
                 print(
                     f"  [{mode} round {rnd + 1}] {label:6} {db}: "
                     f"{res['total_s']:.2f} s wall, {res['ms_per_order']:.1f} ms/order "
@@ -474,19 +467,9 @@ def main():
             f"{_cli.verdict(extra_q <= QUERY_TARGET)}",
             flush=True,
         )
-        off = best.get("facts off")
-        if off:
-            # The triggers run inside PostgreSQL: no extra query from Odoo.
-            print(
-                f"   of which the KPI order facts (triggers): "
-                f"wall {100 * (add['total_s'] - off['total_s']) / nat['total_s']:+.1f}"
-                "%, "
-                f"CPU {100 * (add['cpu_s'] - off['cpu_s']) / nat['cpu_s']:+.1f}% "
-                f"of native ({1000 * (add['cpu_s'] - off['cpu_s']) / n:+.2f} "
-                f"CPU-ms per order; addon with them off: "
-                f"{off['total_s']:.2f} s wall, CPU {off['cpu_s']:.2f} s)",
-                flush=True,
-            )
+        facts = _cli.facts_line(add["res"], add["res"]["total_s"], n)
+        if facts:
+            print(facts, flush=True)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ rerun. Each of the three calls is its own request (cache emptied between
 them). Every member starts with 200 points; every third order spends 100 of
 them on a reward (10.00 off). Per order, the ORM cache is flushed and emptied
 before the timer starts, like a new request; 20 orders are a warm-up.
-A third run in the addon database switches the KPI order-fact triggers off
-(kpi/order_facts.py, in its rolled-back transaction): the difference is what
-keeping the order facts costs a till order (``--no-facts-run`` skips it).
+In the addon database PostgreSQL times the KPI order-fact triggers
+(kpi/order_facts.py) of the counted orders (``track_functions``): the share
+of the addon's time that keeping the order facts costs.
 
 Usage::
 
@@ -218,9 +218,7 @@ def _till_calls(config, cash, products, program, partner, card, spend):
     return validate, {"loyalty_hold": hold}, order, confirm
 
 
-def worker(
-    db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False, facts_off=False
-):
+def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
     sys.path.insert(0, odoo_root)
     import odoo
     from odoo import SUPERUSER_ID, api
@@ -253,8 +251,6 @@ def worker(
         ]
         env.flush_all()
         result["setup_s"] = round(time.perf_counter() - t_setup, 2)
-        if facts_off:
-            _cli.disable_order_facts(cr)
         cr.execute("SELECT pg_backend_pid()")
         backend = cr.fetchone()[0]
         times, queries, cpu = [], [], []
@@ -265,6 +261,8 @@ def worker(
             in inspect.signature(type(PosOrder).validate_coupon_programs).parameters
         )
         dump = None
+        _cli.track_order_facts(cr)
+        facts0 = _cli.order_facts_time(cr)
         for i, (validate, hold, order_data, confirm) in enumerate(calls):
             env.flush_all()
             env.invalidate_all()
@@ -297,6 +295,12 @@ def worker(
         env.invalidate_all()
         orders = PosOrder.search([("session_id", "=", config.current_session_id.id)])
         assert len(orders.filtered(lambda o: o.state == "paid")) == total
+        facts1 = _cli.order_facts_time(cr)
+        if facts1[1]:
+            # Per counted order: the warm-up orders ran the triggers too.
+            share = len(times) / len(calls)
+            result["facts_ms"] = (facts1[0] - facts0[0]) * share
+            result["facts_calls"] = (facts1[1] - facts0[1]) * share
         result.update(
             n=len(times),
             total_s=sum(times),
@@ -323,7 +327,7 @@ def worker(
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_worker(args, db, facts_off=False):
+def run_worker(args, db):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
@@ -341,8 +345,6 @@ def run_worker(args, db, facts_off=False):
     ]
     if args.dump_queries:
         cmd.append("--dump-queries")
-    if facts_off:
-        cmd.append("--facts-off")
     return _cli.worker_result(cmd, db)
 
 
@@ -369,12 +371,6 @@ def main():
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
-    parser.add_argument("--facts-off", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--no-facts-run",
-        action="store_true",
-        help="skip the third run (addon with its KPI order-fact triggers off)",
-    )
     args = parser.parse_args()
 
     if args.worker:
@@ -385,7 +381,6 @@ def main():
             args.warmup,
             args.addons_dir,
             args.dump_queries,
-            args.facts_off,
         )
         return
     if not args.no_snapshot:
@@ -407,13 +402,10 @@ def main():
     )
     best = {}
     for rnd in range(args.rounds):
-        runs = [("native", args.native_db, False), ("addon", args.addon_db, False)]
-        if not args.no_facts_run:
-            runs.append(("facts off", args.addon_db, True))
-        for label, db, facts_off in runs:
-            res = run_worker(args, db, facts_off)
+        for label, db in (("native", args.native_db), ("addon", args.addon_db)):
+            res = run_worker(args, db)
             print(
-                f"  [round {rnd + 1}] {label:9} {db}: {res['total_s']:.2f} s, "
+                f"  [round {rnd + 1}] {label:6} {db}: {res['total_s']:.2f} s, "
                 f"{res['ms_per_order']:.1f} ms/order (median {res['median_ms']:.1f}), "
                 f"CPU {res['cpu_s']:.2f} s, {res['queries_per_order']:.1f} "
                 f"queries/order [{res['queries_min']}-{res['queries_max']}], "
@@ -461,18 +453,9 @@ def main():
         f"{1000 * add['total_s'] / n:10.1f}",
         flush=True,
     )
-    off = best.get("facts off")
-    if off:
-        # The triggers run inside PostgreSQL: no extra query from Odoo.
-        print(
-            f"   of which the KPI order facts (triggers): CPU "
-            f"{100 * (add['cpu_s'] - off['cpu_s']) / nat['cpu_s']:+.1f}% of native "
-            f"({1000 * (add['cpu_s'] - off['cpu_s']) / n:+.2f} ms/order), wall "
-            f"{100 * (add['total_s'] - off['total_s']) / nat['total_s']:+.1f}% "
-            f"(addon with them off: CPU {off['cpu_s']:.2f} s, "
-            f"wall {off['total_s']:.2f} s)",
-            flush=True,
-        )
+    facts = _cli.facts_line(add["res"], add["total_s"], n)
+    if facts:
+        print(facts, flush=True)
 
 
 if __name__ == "__main__":
