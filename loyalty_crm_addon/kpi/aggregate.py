@@ -163,6 +163,11 @@ def fold_points(cr, batch_size=2000000, on_batch=None):
     comes before the snapshot); ``on_batch(done)`` may commit, the next step
     locks again."""
     folded = 0
+    # Members' last days are folded once for every line up to the top (a
+    # last day only moves forward, so folding a line again is harmless: a
+    # run stopped between steps folds them again). Per step, each step
+    # would touch nearly every member again.
+    activity_upto = 0
     while True:
         cr.execute("LOCK TABLE loyalty_ledger_line IN SHARE MODE")
         cr.execute(
@@ -176,7 +181,9 @@ def fold_points(cr, batch_size=2000000, on_batch=None):
             return folded
         upto = min(top, after + batch_size)
         cr.execute(SQL(FOLD_SQL, after=after, upto=upto))
-        cr.execute(SQL(FOLD_ACTIVITY_SQL, after=after, upto=upto))
+        if activity_upto < upto:
+            cr.execute(SQL(FOLD_ACTIVITY_SQL, after=after, upto=top))
+            activity_upto = top
         cr.execute(
             "UPDATE loyalty_kpi_watermark SET last_id = %s WHERE name = 'points'",
             [upto],
