@@ -224,7 +224,7 @@ SNAPSHOT_SQL = """
 """
 
 
-def create_table(cr):
+def create_score_table(cr):
     cr.execute(TABLE_SQL)
 
 

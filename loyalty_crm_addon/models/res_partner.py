@@ -14,13 +14,11 @@ from ..engine.member_figures import EXPIRING_SOON_SQL, card_figures
 from ..kpi.scoring import (
     SCORE_COLUMNS,
     SEGMENTS,
+    create_score_table,
     read_scores,
     score_column_sql,
     score_domain,
     score_members,
-)
-from ..kpi.scoring import (
-    create_table as create_score_table,
 )
 
 # The public methods' limits: points as the ledger stores them, texts as a
