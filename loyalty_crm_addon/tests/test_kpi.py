@@ -320,6 +320,22 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
         self.assertEqual(Report._cron_fold_kpi(), 0, "nothing new to fold")
 
+    def test_merged_members_keep_their_activity(self):
+        """Merging a member who bought 3 days ago (Mike) into one who never
+        did (Ida): the kept contact is active, read from the folded last
+        days as from the ledger."""
+        self.env["loyalty.report.points"]._cron_fold_kpi()
+        before = self._kpis()
+        self.env["base.partner.merge.automatic.wizard"]._merge(
+            (self.mike | self.ida).ids, self.ida
+        )
+        self.assertFalse(self.mike.exists())
+        after = self._kpis()
+        self.assertEqual(after, self._raw_kpis())
+        # One member fewer, and the active one is still active.
+        self.assertEqual(after["members"], before["members"] - 1)
+        self.assertLess(after["inactive_rate"], before["inactive_rate"])
+
     def test_kpis_by_hand_from_folded_points(self):
         """The hand-computed figures, with the points read from the folded
         daily aggregate (the other tests read them from the lines posted
