@@ -374,10 +374,10 @@ class LoyaltyRewardClaim(models.Model):
         )
 
     @api.model
-    def _loyalty_record_order_claims(self, lines, channel, ledger_lines=None, **values):
+    def _loyalty_record_order_claims(self, lines, channel, ledger_lines, **values):
         """One claim per reward line of a confirmed order or paid till
-        order, spent through the order's own redemption line (among
-        ``ledger_lines`` when given)."""
+        order, spent through the order's own redemption line (among its
+        ``ledger_lines``)."""
         lines = self._loyalty_claimed_lines(lines)
         if not lines:
             return self.browse()
@@ -396,10 +396,9 @@ class LoyaltyRewardClaim(models.Model):
                 "state": "fulfilled",
                 **values,
             }
-            if ledger_lines:
-                vals["ledger_line_id"] = ledger_lines.filtered(
-                    lambda ln, c=card: ln.card_id == c and ln.entry_type == "redeem"
-                )[:1].id
+            vals["ledger_line_id"] = ledger_lines.filtered(
+                lambda ln, c=card: ln.card_id == c and ln.entry_type == "redeem"
+            )[:1].id
             vals_list.append(vals)
         Claim = self._engine()
         if channel == "pos":
@@ -409,15 +408,6 @@ class LoyaltyRewardClaim(models.Model):
                 mail_create_nolog=True, mail_create_nosubscribe=True
             )
         return Claim.create(vals_list)
-
-    @api.model
-    def _loyalty_link_order_lines(self, claims, ledger_lines):
-        for claim in claims._engine():
-            claim.ledger_line_id = ledger_lines.filtered(
-                lambda ln, c=claim: (
-                    ln.card_id == c.card_id and ln.entry_type == "redeem"
-                )
-            )[:1]
 
     @api.model
     def _loyalty_pos_claims(self, orders):

@@ -167,16 +167,13 @@ class SaleOrder(models.Model):
         to_confirm._loyalty_post_confirmation()
         self.env["loyalty.referral"]._loyalty_convert(to_confirm)
         for order in to_confirm.filtered(lambda o: o.state == "sale"):
-            claims = Claim._loyalty_record_order_claims(
+            Claim._loyalty_record_order_claims(
                 order.order_line,
                 "sale",
+                ledger_lines=order.sudo().loyalty_ledger_line_ids,
                 sale_order_id=order.id,
                 date=order.date_order,
             )
-            if claims:
-                Claim._loyalty_link_order_lines(
-                    claims, order.sudo().loyalty_ledger_line_ids
-                )
         for consent in ("in", "out"):
             orders = self.filtered(lambda o, c=consent: o.loyalty_consent == c)
             if orders:
