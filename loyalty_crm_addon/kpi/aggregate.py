@@ -113,16 +113,21 @@ FOLD_ACTIVITY_SQL = f"""
         last_day = GREATEST(loyalty_kpi_member_activity.last_day, EXCLUDED.last_day)
 """
 
-# The partners active in a program between %(since)s and %(end)s (dates), as
-# the readers see them: the folded last days, the lines above the watermark.
+# The partners who earned or redeemed in a program between %(since)s and
+# %(end)s (dates), read from the ledger lines.
+ACTIVE_LINES_SQL = f"""
+    SELECT l.partner_id FROM loyalty_ledger_line l
+     WHERE l.program_id = %(program)s AND l.entry_type IN {ACTIVITY_TYPES}
+       AND l.date >= %(since)s AND l.date < %(end)s
+"""
+# The same as the readers see them: the folded last days, the lines above
+# the watermark.
 ACTIVE_MEMBERS_SQL = f"""
     SELECT a.partner_id FROM loyalty_kpi_member_activity a
      WHERE a.program_id = %(program)s AND a.last_day >= %(since)s
     UNION ALL
-    SELECT l.partner_id FROM loyalty_ledger_line l
-     WHERE l.id > (SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points')
-       AND l.program_id = %(program)s AND l.entry_type IN {ACTIVITY_TYPES}
-       AND l.date >= %(since)s AND l.date < %(end)s
+    {ACTIVE_LINES_SQL}
+       AND l.id > (SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points')
 """
 
 # The points movements as the readers see them: the aggregate up to the

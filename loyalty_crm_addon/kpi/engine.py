@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
-from .aggregate import ACTIVE_MEMBERS_SQL, POINTS_DAILY_SQL
+from .aggregate import ACTIVE_LINES_SQL, ACTIVE_MEMBERS_SQL, POINTS_DAILY_SQL
 from .sql import ORDERS_SQL
 
 KPI_KEYS = (
@@ -91,15 +91,7 @@ class LoyaltyKpiEngine:
         active = self._active_members(since)
         if active is None:
             active = SQL(
-                """
-                SELECT l.partner_id FROM loyalty_ledger_line l
-                 WHERE l.program_id = %(program)s
-                   AND l.entry_type IN ('earn', 'redeem')
-                   AND l.date >= %(since)s AND l.date < %(end)s
-                """,
-                program=self.program.id,
-                since=since,
-                end=self.end,
+                ACTIVE_LINES_SQL, program=self.program.id, since=since, end=self.end
             )
         total, active = self._fetch(
             SQL(
