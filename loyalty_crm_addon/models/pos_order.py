@@ -290,9 +290,10 @@ class PosOrder(models.Model):
             raise UserError(
                 self.env._("Loyalty points are confirmed one order at a time.")
             )
-        data = self._loyalty_drop_non_member_cards(
+        data, renamed = self._loyalty_till_member_cards(
             self._loyalty_till_coupon_data(coupon_data)
         )
+        data = self._loyalty_drop_non_member_cards(data)
         membership = (
             self.env["loyalty.program"]
             .sudo()
@@ -315,8 +316,59 @@ class PosOrder(models.Model):
             card = Card.browse(update["id"])
             if card.program_type == "loyalty":
                 update["points"] = card.points
+                update["old_id"] = renamed.get(update["old_id"], update["old_id"])
         result["loyalty_crm_receipt"] = self._loyalty_receipt_info()
         return result
+
+    def _loyalty_till_member_cards(self, data):
+        """The member is the commercial partner: a new membership card the
+        till makes for a company's buyer is the company's, or the company's
+        existing card. Returns the data and {card id: the till's id}."""
+        self.ensure_one()
+        new = {
+            k: v
+            for k, v in data.items()
+            if k < 0 and v.get("partner_id") and not v.get("giftCardId")
+        }
+        programs = (
+            self.env["loyalty.program"]
+            .sudo()
+            .browse({v["program_id"] for v in new.values()})
+            .filtered(lambda p: p.program_type == "loyalty")
+        )
+        new = {k: v for k, v in new.items() if v["program_id"] in programs.ids}
+        if not new:
+            return data, {}
+        Partner = self.env["res.partner"].sudo()
+        members = {
+            p.id: p.commercial_partner_id.id
+            for p in Partner.browse({v["partner_id"] for v in new.values()}).exists()
+        }
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "in", programs.ids),
+                    ("partner_id", "in", list(set(members.values()))),
+                ],
+                order="id desc",
+            )
+        )
+        existing = {(c.program_id.id, c.partner_id.id): c.id for c in cards}
+        data, renamed = dict(data), {}
+        for key, vals in new.items():
+            member_id = members.get(vals["partner_id"])
+            if not member_id:
+                continue
+            card_id = existing.get((vals["program_id"], member_id))
+            if card_id and card_id not in data:
+                del data[key]
+                data[card_id] = dict(vals, partner_id=member_id)
+                renamed[card_id] = key
+            else:
+                data[key] = dict(vals, partner_id=member_id)
+        return data, renamed
 
     def _loyalty_receipt_info(self):
         """What the member's receipt prints, as the ledger posted it: points
@@ -426,7 +478,9 @@ class PosOrder(models.Model):
         the membership cards its reward lines use}, {card: points}, holds):
         the cards found and row-locked in one statement, with their balance
         and holds read under the lock."""
-        partners = orders.partner_id
+        # The member is the commercial partner (a company's buyer earns on
+        # the company's card).
+        partners = orders.partner_id.commercial_partner_id
         coupons = orders.lines.coupon_id
         if not partners and not coupons:
             return {}, {}, self.env["loyalty.points.hold"].sudo()
@@ -460,7 +514,9 @@ class PosOrder(models.Model):
         by_partner = cards.grouped("partner_id")
         result = {}
         for order in orders:
-            mine = by_partner.get(order.partner_id, cards.browse())
+            mine = by_partner.get(
+                order.partner_id.commercial_partner_id, cards.browse()
+            )
             mine = mine.filtered(
                 lambda c: c.active and c.program_id.pos_ok and c.program_id.active
             )
@@ -518,7 +574,8 @@ class PosOrder(models.Model):
             for card in cards_of[order]:
                 program = card.program_id
                 earned = 0.0
-                if card.partner_id == order.partner_id:
+                member = order.partner_id.commercial_partner_id
+                if card.partner_id == member:
                     earned = order._loyalty_till_points(program)
                     multiplier = card.loyalty_tier_multiplier or 1.0
                     if multiplier != 1.0:
@@ -528,7 +585,7 @@ class PosOrder(models.Model):
                             rounding_method="DOWN",
                         )
                 spent, forged = spent_by_card.get(card, (0.0, 0.0))
-                if card.partner_id != order.partner_id:
+                if card.partner_id not in (member | order.partner_id):
                     spent, forged = 0.0, forged + spent
                 pending = bool(program.loyalty_pending_days)
                 available = max(
