@@ -41,9 +41,9 @@ def test_merge_members_as_administrator(rpc):
     twin_card_id = rpc.execute("res.partner", "action_loyalty_enroll", [twin_id])
     rpc.execute("res.partner", "loyalty_adjust_points", [kept_id], 100, "Opening")
     rpc.execute("res.partner", "loyalty_adjust_points", [twin_id], 30, "Opening")
-    code = rpc.execute("res.partner", "read", [kept_id], ["loyalty_referral_code"])[
-        0
-    ]["loyalty_referral_code"]
+    code = rpc.execute("res.partner", "read", [kept_id], ["loyalty_referral_code"])[0][
+        "loyalty_referral_code"
+    ]
     line_ids = rpc.execute(
         "loyalty.ledger.line", "search", [("card_id", "in", [card_id, twin_card_id])]
     )

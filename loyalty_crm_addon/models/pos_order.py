@@ -9,6 +9,7 @@ from odoo import fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
+from ..engine import member_pos
 from ..engine.ledger import PRECISION, format_points
 
 # Larger figures from a till are not points but an attack or a bug.
@@ -322,53 +323,10 @@ class PosOrder(models.Model):
 
     def _loyalty_till_member_cards(self, data):
         """The member is the commercial partner: a new membership card the
-        till makes for a company's buyer is the company's, or the company's
-        existing card. Returns the data and {card id: the till's id}."""
+        till makes for a company's buyer is the company's (its existing
+        card if any). Returns the data and {card id: the till's id}."""
         self.ensure_one()
-        new = {
-            k: v
-            for k, v in data.items()
-            if k < 0 and v.get("partner_id") and not v.get("giftCardId")
-        }
-        programs = (
-            self.env["loyalty.program"]
-            .sudo()
-            .browse({v["program_id"] for v in new.values()})
-            .filtered(lambda p: p.program_type == "loyalty")
-        )
-        new = {k: v for k, v in new.items() if v["program_id"] in programs.ids}
-        if not new:
-            return data, {}
-        Partner = self.env["res.partner"].sudo()
-        members = {
-            p.id: p.commercial_partner_id.id
-            for p in Partner.browse({v["partner_id"] for v in new.values()}).exists()
-        }
-        cards = (
-            self.env["loyalty.card"]
-            .sudo()
-            .search(
-                [
-                    ("program_id", "in", programs.ids),
-                    ("partner_id", "in", list(set(members.values()))),
-                ],
-                order="id desc",
-            )
-        )
-        existing = {(c.program_id.id, c.partner_id.id): c.id for c in cards}
-        data, renamed = dict(data), {}
-        for key, vals in new.items():
-            member_id = members.get(vals["partner_id"])
-            if not member_id:
-                continue
-            card_id = existing.get((vals["program_id"], member_id))
-            if card_id and card_id not in data:
-                del data[key]
-                data[card_id] = dict(vals, partner_id=member_id)
-                renamed[card_id] = key
-            else:
-                data[key] = dict(vals, partner_id=member_id)
-        return data, renamed
+        return member_pos.till_member_cards(self.env, data)
 
     def _loyalty_receipt_info(self):
         """What the member's receipt prints, as the ledger posted it: points
