@@ -22,3 +22,4 @@ from . import test_cron_progress
 from . import test_pos_consent
 from . import test_manager_tour
 from . import test_member_standing
+from . import test_kpi_access
