@@ -2,9 +2,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Sale confirmation with and without the loyalty ledger, side by side.
 
-Target: confirming 500 sales orders of 5 lines for members costs at most 15%
-more time than native sale_loyalty, and at most 10 more SQL queries per
+Target: confirming 500 sales orders of 5 lines for members costs at most 10%
+more CPU than native sale_loyalty, and at most 10 more SQL queries per
 confirmation.
+
+Measured in paired rounds (three by default): each round runs native and
+addon once, who goes first alternating, and the verdict is on the median of
+the rounds' addon/native ratios. One round alone on a shared 2-core machine
+swings by 10-30% either way (a neighbour's job, autovacuum after the addon's
+update, a till or cron left running): a single pair, or the best of each side
+taken apart, measures the machine rather than the addon.
 
 Two databases are compared: one with the dependencies only (native), one with
 the same plus ``loyalty_crm_addon``. Each measurement runs in its own
@@ -60,7 +67,7 @@ from _cli import (  # noqa: E402,F401 -- re-exported for the other scripts
 )
 from _cli import ODOO_SRC as DEFAULT_ODOO  # noqa: E402
 
-TIME_TARGET = 0.15
+TIME_TARGET = 0.10
 QUERY_TARGET = 10
 
 
@@ -345,8 +352,9 @@ def main():
     parser.add_argument(
         "--rounds",
         type=int,
-        default=1,
-        help="alternate native/addon runs this many times, keep the best",
+        default=3,
+        help="paired native/addon rounds (who goes first alternates); the "
+        "verdict is on the median of the rounds' ratios",
     )
     parser.add_argument("--modes", default="raw,pre-updated")
     parser.add_argument(
@@ -415,10 +423,18 @@ def main():
         flush=True,
     )
     for mode in args.modes.split(","):
-        best = {}
+        best, ratios = {}, []
         for rnd in range(args.rounds):
-            for label, db in (("native", args.native_db), ("addon", args.addon_db)):
+            # Who goes first alternates: a machine that is busier during one
+            # half of a round (autovacuum after the addon's update, a
+            # neighbour's job) weighs on both sides alike over the rounds.
+            order = (("native", args.native_db), ("addon", args.addon_db))
+            if rnd % 2:
+                order = order[::-1]
+            pair = {}
+            for label, db in order:
                 res = run_worker(args, db, mode)
+                pair[label] = res
                 print(
                     f"  [{mode} round {rnd + 1}] {label:6} {db}: "
                     f"{res['total_s']:.2f} s wall, {res['ms_per_order']:.1f} ms/order "
@@ -443,10 +459,22 @@ def main():
                 mine = best.setdefault(label, {"res": res})
                 for key in ("total_s", "cpu_s"):
                     mine[key] = min(mine.get(key, res[key]), res[key])
+            ratio = {
+                key: pair["addon"][key] / pair["native"][key]
+                for key in ("total_s", "cpu_s")
+            }
+            ratios.append(ratio)
+            print(
+                f"  [{mode} round {rnd + 1}] addon/native: wall "
+                f"{100 * (ratio['total_s'] - 1):+.1f}%, CPU "
+                f"{100 * (ratio['cpu_s'] - 1):+.1f}%",
+                flush=True,
+            )
         nat, add = best["native"], best["addon"]
         n = nat["res"]["n"]
-        overhead = (add["total_s"] - nat["total_s"]) / nat["total_s"]
-        cpu_overhead = (add["cpu_s"] - nat["cpu_s"]) / nat["cpu_s"]
+        overhead = statistics.median(r["total_s"] for r in ratios) - 1
+        cpu_overhead = statistics.median(r["cpu_s"] for r in ratios) - 1
+        spread = [100 * (r["cpu_s"] - 1) for r in ratios]
         extra_q = add["res"]["queries_per_order"] - nat["res"]["queries_per_order"]
         for label, fig in (("native", nat), ("addon", add)):
             print(
@@ -456,11 +484,12 @@ def main():
                 f"{fig['res']['queries_per_order']:.1f} queries/order"
             )
         print(
-            f"   overhead wall {100 * overhead:+.1f}%: "
-            f"{_cli.verdict(overhead <= TIME_TARGET)}, "
+            f"   overhead (median of {len(ratios)} paired rounds) wall "
+            f"{100 * overhead:+.1f}%: {_cli.verdict(overhead <= TIME_TARGET)}, "
             f"CPU {100 * cpu_overhead:+.1f}%: "
             f"{_cli.verdict(cpu_overhead <= TIME_TARGET)} "
-            f"(target <= {100 * TIME_TARGET:.0f}%)"
+            f"(target <= {100 * TIME_TARGET:.0f}%; CPU per round "
+            f"{', '.join(f'{x:+.1f}%' for x in spread)})"
         )
         print(
             f"   extra queries/order {extra_q:+.1f} (target <= {QUERY_TARGET}): "

@@ -2,7 +2,7 @@
 {
     "name": "Loyalty CRM",
     "summary": "Points ledger, tiers and CRM automation on loyalty programs",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/Loyalty",
     "website": "https://github.com/loyalty-crm/loyalty_crm_addon",
     "author": "Loyalty CRM contributors",

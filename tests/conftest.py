@@ -124,6 +124,7 @@ def odoo_server(pytestconfig):
     log_dir = Path(os.environ.get("LOYALTY_LOG_DIR") or Path(conf).resolve().parent)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "test-rpc-server.log"
+    log_path.unlink(missing_ok=True)  # this session's server only
     port = _free_port()
     cmd = [
         sys.executable,

@@ -3,6 +3,11 @@
 
 Definitions are in the README ("KPI definitions"); every figure is a plain
 number: rates are fractions 0-1, and a figure without data is 0.0.
+
+The engine reads in SQL, past record rules: its caller
+(``loyalty.program._loyalty_kpi_engine``) checks the user may read every
+order it counts (``CHANNEL_GROUPS``) and gives it only companies the user
+is allowed in; every figure here is restricted to those companies.
 """
 
 from datetime import timedelta
@@ -11,6 +16,13 @@ from odoo.tools import SQL
 
 from .aggregate import ACTIVE_LINES_SQL, ACTIVE_MEMBERS_SQL, POINTS_DAILY_SQL
 from .sql import ORDERS_SQL
+
+# The group that reads every order of a channel (core's record rules: a
+# salesperson without "All Documents" reads only their own sales orders).
+CHANNEL_GROUPS = {
+    "sale": "sales_team.group_sale_salesman_all_leads",
+    "pos": "point_of_sale.group_pos_user",
+}
 
 KPI_KEYS = (
     "members",
@@ -75,9 +87,11 @@ class LoyaltyKpiEngine:
             SELECT DISTINCT c.partner_id FROM loyalty_card c
              WHERE c.program_id = %(program)s AND c.create_date < %(end)s
                AND c.partner_id IS NOT NULL
+               AND (c.company_id IS NULL OR c.company_id = ANY(%(companies)s))
             """,
             program=self.program.id,
             end=self.end,
+            companies=self.company_ids,
         )
 
     def _fetch(self, query):
@@ -347,6 +361,7 @@ class LoyaltyKpiEngine:
         domain = [
             ("create_date", ">=", self.date_from),
             ("create_date", "<", self.end),
+            ("company_id", "in", self.company_ids),
         ]
         if "program_id" in Referral._fields:
             domain.append(("program_id", "=", self.program.id))
@@ -456,12 +471,14 @@ class LoyaltyKpiEngine:
                   FROM loyalty_report_tier_snapshot s
                   LEFT JOIN loyalty_tier t ON t.id = s.tier_id
                  WHERE s.program_id = %(program)s
+                   AND (s.company_id IS NULL OR s.company_id = ANY(%(companies)s))
                    AND s.month >= date_trunc('month', %(start)s::date)
                    AND s.month <= %(date_to)s
                  GROUP BY 1, 2, t.sequence ORDER BY 1, t.sequence NULLS FIRST
                 """,
                 lang=self.env.lang or "en_US",
                 program=self.program.id,
+                companies=self.company_ids,
                 start=self.date_from,
                 date_to=self.date_to,
             )

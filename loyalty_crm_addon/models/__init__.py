@@ -9,6 +9,7 @@ from . import loyalty_card
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_loyalty_standing
 from . import sale_order
 from . import sale_order_line
 from . import pos_order

@@ -2,7 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..kpi.engine import LoyaltyKpiEngine
+from ..kpi.engine import CHANNEL_GROUPS, LoyaltyKpiEngine
 
 # The shipped campaigns (draft mailings of mailing_data.xml).
 LOYALTY_MAILINGS = (
@@ -256,6 +256,19 @@ class LoyaltyProgram(models.Model):
         if channel not in (False, None, "", "sale", "pos"):
             raise UserError(self.env._("The channel is 'sale' or 'pos'."))
         date_from, date_to = self._loyalty_kpi_dates(date_from, date_to)
+        # The figures are read with the caller's rights (the engine reads
+        # them in SQL): every order they count, of allowed companies only.
+        counted = {channel} if channel else set(CHANNEL_GROUPS)
+        if not counted <= set(self._loyalty_kpi_channels()):
+            raise AccessError(
+                self.env._(
+                    "The loyalty KPIs count every order of the period: they "
+                    "need access to all sales orders (Sales: All Documents) "
+                    "and to POS orders (Point of Sale user) of the channels "
+                    "they cover. The revenue of your own orders is in the "
+                    "Member Revenue report."
+                )
+            )
         allowed = self.env.companies
         if company_ids:
             companies = self.env["res.company"].browse(company_ids) & allowed
@@ -263,9 +276,24 @@ class LoyaltyProgram(models.Model):
             companies = self.company_id & allowed
         else:
             companies = allowed
+        if not companies:
+            raise AccessError(
+                self.env._("These figures are of companies you have no access to.")
+            )
         return LoyaltyKpiEngine(
             self.sudo(), date_from, date_to, companies.ids, channel=channel
         )
+
+    @api.model
+    def _loyalty_kpi_channels(self):
+        """The channels whose orders the caller may all read: sales orders
+        with "All Documents" (a salesperson limited to their own documents
+        reads only theirs), POS orders as a POS user."""
+        return [
+            channel
+            for channel, group in CHANNEL_GROUPS.items()
+            if self.env.su or self.env.user.has_group(group)
+        ]
 
     def get_loyalty_kpis(self, date_from, date_to):
         """The program's KPIs over ``date_from``..``date_to`` (both included,
@@ -291,6 +319,10 @@ class LoyaltyProgram(models.Model):
         )
         if not program:
             return {"program": False}
+        # Both channels by default; the one the caller may read if only one.
+        readable = self._loyalty_kpi_channels()
+        if not channel and len(readable) == 1:
+            channel = readable[0]
         engine = program._loyalty_kpi_engine(
             date_from or today.replace(month=1, day=1),
             date_to or today,
@@ -304,6 +336,7 @@ class LoyaltyProgram(models.Model):
             "companies": [{"id": c.id, "name": c.name} for c in self.env.companies],
             "date_from": fields.Date.to_string(engine.date_from),
             "date_to": fields.Date.to_string(engine.date_to),
+            "channel": engine.channel,
             "currency": program.currency_id.symbol or "",
             "kpis": engine.compute(),
             "trend": engine.monthly_trend(),

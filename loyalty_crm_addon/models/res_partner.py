@@ -83,6 +83,7 @@ class ResPartner(models.Model):
     loyalty_balance = fields.Float(
         string="Loyalty Points",
         compute="_compute_loyalty_figures",
+        search="_search_loyalty_balance",  # res_partner_loyalty_standing.py
         compute_sudo=True,
         digits=(16, PRECISION),
         help="Points the member can spend now.",
@@ -104,13 +105,7 @@ class ResPartner(models.Model):
     loyalty_next_expiry_date = fields.Date(
         string="Next Expiry", compute="_compute_loyalty_figures", compute_sudo=True
     )
-    loyalty_tier_id = fields.Many2one(
-        "loyalty.tier",
-        compute="_compute_loyalty_tier_id",
-        search="_search_loyalty_tier_id",
-        compute_sudo=True,
-        help="The tier of the member's card in the company's membership program.",
-    )
+    # loyalty_tier_id: res_partner_loyalty_standing.py
     # Stored copy of the card's tier (the card is the truth) so staff can
     # filter and group members by tier.
     loyalty_member_tier_id = fields.Many2one(
@@ -183,15 +178,6 @@ class ResPartner(models.Model):
                 partner.commercial_partner_id
             ) or card_by_partner.get(partner._origin, cards.browse())
 
-    @api.depends_context("company")
-    @api.depends(
-        "loyalty_card_ids.loyalty_tier_id",
-        "commercial_partner_id.loyalty_card_ids.loyalty_tier_id",
-    )
-    def _compute_loyalty_tier_id(self):
-        for partner in self:
-            partner.loyalty_tier_id = partner.loyalty_card_id.loyalty_tier_id
-
     @api.depends(
         "loyalty_card_ids.loyalty_tier_id",
         "commercial_partner_id.loyalty_card_ids.loyalty_tier_id",
@@ -239,16 +225,6 @@ class ResPartner(models.Model):
             fields.Date.context_today(self) - timedelta(days=days)
         )
         return [("id", "in", list(self.browse()._loyalty_last_upgrades(since)))]
-
-    def _search_loyalty_tier_id(self, operator, value):
-        program = self.env.company.loyalty_membership_program_id
-        return [
-            (
-                "loyalty_card_ids",
-                "any",
-                [("program_id", "=", program.id), ("loyalty_tier_id", operator, value)],
-            )
-        ]
 
     @api.depends_context("company")
     @api.depends(

@@ -38,8 +38,12 @@ class LoyaltyReportOrder(models.Model):
 
     Membership and tier are today's: the card of the company's membership
     program held by the order's customer. Read from the order facts
-    (kpi/order_facts.py): one narrow row per counted order, no join; the
-    date is the order's day."""
+    (kpi/order_facts.py): one narrow row per counted order, joined to its
+    order for the name and salesperson; the date is the order's day.
+
+    Each user reads the rows of the orders they may read: their companies,
+    the sales orders of "All Documents" or their own, the POS orders of a
+    POS user (record rules mirroring the orders')."""
 
     _name = "loyalty.report.order"
     _description = "Loyalty Order Analysis"
@@ -54,6 +58,10 @@ class LoyaltyReportOrder(models.Model):
     date = fields.Datetime(string="Order Date", readonly=True)  # the day
     company_id = fields.Many2one("res.company", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    # The order's salesperson (sales) or responsible (POS): the record rules
+    # show a salesperson limited to their own documents only their orders,
+    # as on the orders themselves (security/loyalty_crm_security.xml).
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     is_member = fields.Boolean(string="Member", readonly=True)
     customer_type = fields.Selection(
         [("member", "Members"), ("non_member", "Non-members")], readonly=True
@@ -75,11 +83,8 @@ class LoyaltyReportOrder(models.Model):
                 """
             CREATE OR REPLACE VIEW %(table)s AS (
                 SELECT f.order_key AS id, f.channel,
-                       CASE WHEN f.channel = 'sale'
-                            THEN (SELECT so.name FROM sale_order so
-                                   WHERE so.id = f.order_key / 2)
-                            ELSE (SELECT po.name FROM pos_order po
-                                   WHERE po.id = f.order_key / 2) END AS name,
+                       COALESCE(so.name, po.name) AS name,
+                       COALESCE(so.user_id, po.user_id) AS user_id,
                        f.day::timestamp AS date, f.company_id, f.partner_id,
                        f.amount, 1 AS order_count,
                        f.member_day IS NOT NULL AS is_member,
@@ -91,6 +96,10 @@ class LoyaltyReportOrder(models.Model):
                          WHERE rc.id = f.company_id AND c.partner_id = f.partner_id
                          ORDER BY c.id LIMIT 1) AS tier_id
                   FROM (%(facts)s) f
+                  LEFT JOIN sale_order so
+                    ON f.channel = 'sale' AND so.id = f.order_key / 2
+                  LEFT JOIN pos_order po
+                    ON f.channel = 'pos' AND po.id = f.order_key / 2
             )
             """,
                 table=SQL.identifier(self._table),

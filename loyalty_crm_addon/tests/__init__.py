@@ -21,4 +21,6 @@ from . import test_staff_experience
 from . import test_cron_progress
 from . import test_pos_consent
 from . import test_manager_tour
+from . import test_member_standing
+from . import test_kpi_access
 from . import test_commercial_member

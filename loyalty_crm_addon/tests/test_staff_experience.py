@@ -145,22 +145,22 @@ class TestStaffExperience(LoyaltyCrmCommon):
             arch = self.env["res.partner"].get_view(views[mode].id, mode)["arch"]
             for field in (
                 "loyalty_balance",
-                "loyalty_member_tier_id",
+                "loyalty_tier_id",
                 "loyalty_last_activity_date",
             ):
                 self.assertIn(f'name="{field}"', arch, f"{mode} shows {field}")
         self.assertEqual(self.member.loyalty_member_tier_id, self.silver)
         self.assertEqual(self.member.loyalty_member_tier_id, self.card.loyalty_tier_id)
-        groups = self.env["res.partner"]._read_group(
-            [("loyalty_card_ids", "!=", False)], ["loyalty_member_tier_id"], ["__count"]
-        )
-        self.assertIn((self.silver, 1), groups, "members group by tier")
-        self.assertIn(
-            self.member,
-            self.env["res.partner"].search(
-                [("loyalty_member_tier_id", "=", self.silver.id)]
-            ),
-        )
+        self.assertEqual(self.member.loyalty_tier_id, self.silver)
+        for fname in ("loyalty_member_tier_id", "loyalty_tier_id"):
+            groups = self.env["res.partner"]._read_group(
+                [("loyalty_card_ids", "!=", False)], [fname], ["__count"]
+            )
+            self.assertIn((self.silver, 1), groups, "members group by tier")
+            self.assertIn(
+                self.member,
+                self.env["res.partner"].search([(fname, "=", self.silver.id)]),
+            )
 
     def test_points_button_comes_first(self):
         arch = self.env["res.partner"].get_view(

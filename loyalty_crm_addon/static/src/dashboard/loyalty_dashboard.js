@@ -52,6 +52,7 @@ export class LoyaltyDashboard extends Component {
                 program_id: data.program.id,
                 date_from: data.date_from,
                 date_to: data.date_to,
+                channel: data.channel || "",
             });
         }
         this.state.data = data;
