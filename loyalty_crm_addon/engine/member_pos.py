@@ -227,3 +227,54 @@ def member_info(partners, config):
             )
         result[str(partner.id)] = info
     return result
+
+
+def till_member_cards(env, data):
+    """A till's ``confirm_coupon_programs`` data ({card id: values}) with
+    the new membership cards it makes for a company's buyer given to the
+    company: its existing card of the program replaces the till's new one
+    (returned {card id: the till's id}), else the card is made for it."""
+    new = {
+        k: v
+        for k, v in data.items()
+        if k < 0 and v.get("partner_id") and not v.get("giftCardId")
+    }
+    programs = (
+        env["loyalty.program"]
+        .sudo()
+        .browse({v["program_id"] for v in new.values()})
+        .filtered(lambda p: p.program_type == "loyalty")
+    )
+    new = {k: v for k, v in new.items() if v["program_id"] in programs.ids}
+    if not new:
+        return data, {}
+    Partner = env["res.partner"].sudo()
+    members = {
+        p.id: p.commercial_partner_id.id
+        for p in Partner.browse({v["partner_id"] for v in new.values()}).exists()
+    }
+    cards = (
+        env["loyalty.card"]
+        .sudo()
+        .search(
+            [
+                ("program_id", "in", programs.ids),
+                ("partner_id", "in", list(set(members.values()))),
+            ],
+            order="id desc",
+        )
+    )
+    existing = {(c.program_id.id, c.partner_id.id): c.id for c in cards}
+    data, renamed = dict(data), {}
+    for key, vals in new.items():
+        member_id = members.get(vals["partner_id"])
+        if not member_id:
+            continue
+        card_id = existing.get((vals["program_id"], member_id))
+        if card_id and card_id not in data:
+            del data[key]
+            data[card_id] = dict(vals, partner_id=member_id)
+            renamed[card_id] = key
+        else:
+            data[key] = dict(vals, partner_id=member_id)
+    return data, renamed

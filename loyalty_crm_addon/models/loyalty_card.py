@@ -13,7 +13,13 @@ from ..engine.ledger import ENGINE, PRECISION, LedgerOrigin, format_points
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
-GUARDED_FIELDS = {"points", "partner_id", "program_id", *TIER_FIELDS}
+GUARDED_FIELDS = {
+    "points",
+    "partner_id",
+    "program_id",
+    "loyalty_merged_into_id",
+    *TIER_FIELDS,
+}
 
 
 class LoyaltyCard(models.Model):
@@ -43,6 +49,15 @@ class LoyaltyCard(models.Model):
         copy=False,
         help="First tier review that found the member below their tier; the "
         "downgrade waits for the program's grace period from that day.",
+    )
+    loyalty_merged_into_id = fields.Many2one(
+        "loyalty.card",
+        string="Merged Into",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Contacts merged: this card gave its points to that one; its "
+        "qualifying points count for that card's tier.",
     )
     loyalty_tier_multiplier = fields.Float(
         related="loyalty_tier_id.earn_multiplier", string="Earn Multiplier"
@@ -107,22 +122,30 @@ class LoyaltyCard(models.Model):
     def _loyalty_qualifying_points(self):
         """{card: points earned within its program's tier window}"""
         Ledger = self.env["loyalty.ledger.line"].sudo()
-        result = {}
+        result = defaultdict(float)
         now = fields.Datetime.now()
-        for program, cards in self.grouped("program_id").items():
-            cutoff = now - timedelta(days=program.loyalty_tier_window_days)
-            result.update(
-                Ledger._read_group(
-                    [
-                        ("card_id", "in", cards.ids),
-                        ("tier_qualifying", "=", True),
-                        ("date", ">=", cutoff),
-                    ],
-                    ["card_id"],
-                    ["points:sum"],
-                )
+        # Cards merged into these ones (contacts merged) count for them.
+        merged = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_fetch(
+                [("loyalty_merged_into_id", "in", self.ids)], ["loyalty_merged_into_id"]
             )
-        return result
+        )
+        holder = {card: card.loyalty_merged_into_id for card in merged}
+        for program, cards in (self | merged).grouped("program_id").items():
+            cutoff = now - timedelta(days=program.loyalty_tier_window_days)
+            for card, points in Ledger._read_group(
+                [
+                    ("card_id", "in", cards.ids),
+                    ("tier_qualifying", "=", True),
+                    ("date", ">=", cutoff),
+                ],
+                ["card_id"],
+                ["points:sum"],
+            ):
+                result[holder.get(card, card)] += points
+        return dict(result)
 
     def _loyalty_apply_tiers(self, allow_downgrade=False, reason=""):
         """Move cards to the tier their qualifying points reach. Upgrades

@@ -349,7 +349,8 @@ class LoyaltyLedgerLine(models.Model):
 
     def _prepare_reversal(self, ratio=1.0, **values):
         """Values reversing ``ratio`` of each line, never more than what is
-        left of it after earlier reversals."""
+        left of it after earlier reversals; on the card it was merged into
+        when its contact was merged (that card holds its points now)."""
         already = defaultdict(float)
         for reversal in self.reversal_line_ids:
             already[reversal.reversed_line_id] += reversal.points
@@ -361,7 +362,7 @@ class LoyaltyLedgerLine(models.Model):
             if float_is_zero(amount, precision_digits=PRECISION):
                 continue
             vals = self._prepare_line(
-                line.card_id,
+                line.card_id.loyalty_merged_into_id or line.card_id,
                 "reversal",
                 -amount,
                 state=line.state,

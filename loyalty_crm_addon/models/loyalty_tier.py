@@ -77,7 +77,7 @@ class LoyaltyTier(models.Model):
         self.env.flush_all()
         self.env.cr.execute(
             """
-            WITH qual AS (
+            WITH own AS (
                 SELECT l.card_id, SUM(l.points) AS points
                   FROM loyalty_ledger_line l
                   JOIN loyalty_program p ON p.id = l.program_id
@@ -85,6 +85,14 @@ class LoyaltyTier(models.Model):
                    AND l.date >= %(now)s
                                  - make_interval(days => p.loyalty_tier_window_days)
                  GROUP BY l.card_id
+            ), qual AS (
+                -- a card merged into another (contacts merged) counts for it
+                SELECT COALESCE(m.loyalty_merged_into_id, own.card_id) AS card_id,
+                       SUM(own.points) AS points
+                  FROM own
+                  LEFT JOIN loyalty_card m
+                         ON m.id = own.card_id AND m.loyalty_merged_into_id IS NOT NULL
+                 GROUP BY 1
             )
             SELECT c.id, c.loyalty_tier_id, target.id,
                    COALESCE(target.threshold, -1) > COALESCE(cur.threshold, -1),
@@ -100,6 +108,7 @@ class LoyaltyTier(models.Model):
                      ORDER BY t.threshold DESC LIMIT 1
               ) target ON TRUE
              WHERE p.program_type = 'loyalty' AND p.active
+               AND c.loyalty_merged_into_id IS NULL
                AND EXISTS (SELECT 1 FROM loyalty_tier t2 WHERE t2.program_id = p.id)
                AND (c.loyalty_tier_id IS DISTINCT FROM target.id
                     OR c.loyalty_tier_review_date IS NOT NULL)

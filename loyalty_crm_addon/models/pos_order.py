@@ -9,6 +9,7 @@ from odoo import fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
+from ..engine import member_pos
 from ..engine.ledger import PRECISION, format_points
 
 # Larger figures from a till are not points but an attack or a bug.
@@ -290,9 +291,10 @@ class PosOrder(models.Model):
             raise UserError(
                 self.env._("Loyalty points are confirmed one order at a time.")
             )
-        data = self._loyalty_drop_non_member_cards(
+        data, renamed = self._loyalty_till_member_cards(
             self._loyalty_till_coupon_data(coupon_data)
         )
+        data = self._loyalty_drop_non_member_cards(data)
         membership = (
             self.env["loyalty.program"]
             .sudo()
@@ -315,8 +317,16 @@ class PosOrder(models.Model):
             card = Card.browse(update["id"])
             if card.program_type == "loyalty":
                 update["points"] = card.points
+                update["old_id"] = renamed.get(update["old_id"], update["old_id"])
         result["loyalty_crm_receipt"] = self._loyalty_receipt_info()
         return result
+
+    def _loyalty_till_member_cards(self, data):
+        """The member is the commercial partner: a new membership card the
+        till makes for a company's buyer is the company's (its existing
+        card if any). Returns the data and {card id: the till's id}."""
+        self.ensure_one()
+        return member_pos.till_member_cards(self.env, data)
 
     def _loyalty_receipt_info(self):
         """What the member's receipt prints, as the ledger posted it: points
@@ -426,7 +436,9 @@ class PosOrder(models.Model):
         the membership cards its reward lines use}, {card: points}, holds):
         the cards found and row-locked in one statement, with their balance
         and holds read under the lock."""
-        partners = orders.partner_id
+        # The member is the commercial partner (a company's buyer earns on
+        # the company's card).
+        partners = orders.partner_id.commercial_partner_id
         coupons = orders.lines.coupon_id
         if not partners and not coupons:
             return {}, {}, self.env["loyalty.points.hold"].sudo()
@@ -460,7 +472,9 @@ class PosOrder(models.Model):
         by_partner = cards.grouped("partner_id")
         result = {}
         for order in orders:
-            mine = by_partner.get(order.partner_id, cards.browse())
+            mine = by_partner.get(
+                order.partner_id.commercial_partner_id, cards.browse()
+            )
             mine = mine.filtered(
                 lambda c: c.active and c.program_id.pos_ok and c.program_id.active
             )
@@ -518,7 +532,8 @@ class PosOrder(models.Model):
             for card in cards_of[order]:
                 program = card.program_id
                 earned = 0.0
-                if card.partner_id == order.partner_id:
+                member = order.partner_id.commercial_partner_id
+                if card.partner_id == member:
                     earned = order._loyalty_till_points(program)
                     multiplier = card.loyalty_tier_multiplier or 1.0
                     if multiplier != 1.0:
@@ -528,7 +543,7 @@ class PosOrder(models.Model):
                             rounding_method="DOWN",
                         )
                 spent, forged = spent_by_card.get(card, (0.0, 0.0))
-                if card.partner_id != order.partner_id:
+                if card.partner_id not in (member | order.partner_id):
                     spent, forged = 0.0, forged + spent
                 pending = bool(program.loyalty_pending_days)
                 available = max(

@@ -171,11 +171,12 @@ class ResPartner(models.Model):
         for card in cards:
             card_by_partner.setdefault(card.partner_id, card)
         for partner in self:
-            # Native Odoo gives a contact who orders a card of their own;
-            # other contacts of a company share the company's card.
+            # The member is the commercial partner: a company's contacts
+            # share its card. A contact who became a company's keeps their
+            # own card, shown until the company has one.
             partner.loyalty_card_id = card_by_partner.get(
-                partner._origin
-            ) or card_by_partner.get(partner.commercial_partner_id, cards.browse())
+                partner.commercial_partner_id
+            ) or card_by_partner.get(partner._origin, cards.browse())
 
     @api.depends(
         "loyalty_card_ids.loyalty_tier_id",
@@ -184,8 +185,8 @@ class ResPartner(models.Model):
     def _compute_loyalty_member_tier_id(self):
         for partner in self:
             cards = (
-                partner.loyalty_card_ids
-                or partner.commercial_partner_id.loyalty_card_ids
+                partner.commercial_partner_id.loyalty_card_ids
+                or partner.loyalty_card_ids
             ).filtered(lambda c: c.program_id.loyalty_tier_ids)
             partner.loyalty_member_tier_id = cards.sorted("id")[:1].loyalty_tier_id
 
@@ -246,7 +247,11 @@ class ResPartner(models.Model):
             partner.loyalty_ledger_line_count = count
 
     @api.depends_context("company")
-    @api.depends("loyalty_card_ids.ledger_line_ids", "loyalty_tier_id")
+    @api.depends(
+        "loyalty_card_ids.ledger_line_ids",
+        "commercial_partner_id.loyalty_card_ids.ledger_line_ids",
+        "loyalty_tier_id",
+    )
     def _compute_loyalty_tier_progress(self):
         cards = self.loyalty_card_id
         points = cards._loyalty_qualifying_points()
@@ -337,7 +342,7 @@ class ResPartner(models.Model):
                                 SELECT loyalty_membership_program_id
                                   FROM res_company WHERE id = %(company)s)
                           AND c.active AND c.partner_id IN (p.id, cp.id)
-                        ORDER BY c.partner_id = p.id DESC, c.id
+                        ORDER BY c.partner_id = cp.id DESC, c.id
                         LIMIT 1
                   ) card ON TRUE
                  WHERE p.id IN %(visible)s

@@ -4,10 +4,10 @@ the tier of their membership card, searched, sorted and grouped in SQL.
 
 The member is the commercial partner: a contact reads the card of the
 company's membership program (``res.company.loyalty_membership_program_id``)
-they hold themselves (native Odoo gives a card to a contact who orders),
-else the one of their commercial partner; of several active cards, the
-oldest. The computes (res_partner.py, ``loyalty_card_id``) read the same
-card; here it is one SQL sub-select, so that:
+of their commercial partner, else one they hold themselves (a member who
+joined a company keeps their own); of several active cards, the oldest.
+The computes (res_partner.py, ``loyalty_card_id``) read the same card;
+here it is one SQL sub-select, so that:
 
 * a domain on ``loyalty_balance`` or ``loyalty_tier_id`` is the same
   condition on the card's stored field (``points``, ``loyalty_tier_id``)
@@ -76,7 +76,7 @@ class ResPartner(models.Model):
               FROM loyalty_card c
              WHERE %(program)s = %(program_id)s AND %(active)s
                AND %(holder)s IN (%(partner)s, %(commercial)s)
-             ORDER BY %(holder)s = %(partner)s DESC, c.id
+             ORDER BY %(holder)s = %(commercial)s DESC, c.id
              LIMIT 1
             """,
             points=column("points"),
@@ -114,7 +114,7 @@ class ResPartner(models.Model):
         """Sub-select (in parentheses) of the contacts whose membership card is one of
         ``cards`` (a sub-select of card ids): the card's holder and the
         contacts of its commercial partner, each kept if that card is the
-        one they read (a contact with a card of their own reads that one)."""
+        one they read (their commercial partner's card first)."""
         return SQL(
             """
             (SELECT holder.id FROM (

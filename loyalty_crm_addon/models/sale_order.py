@@ -49,17 +49,95 @@ class SaleOrder(models.Model):
         return result
 
     def _loyalty_card_for(self, program):
+        """The member's card of ``program``: the commercial partner's (a
+        company's buyer earns and spends on the company's card)."""
         return (
             self.env["loyalty.card"]
             .sudo()
             .search(
                 [
                     ("program_id", "=", program.id),
-                    ("partner_id", "=", self.partner_id.id),
+                    ("partner_id", "=", self.partner_id.commercial_partner_id.id),
                 ],
                 limit=1,
             )
         )
+
+    # ------------------------------------------------------------------
+    # The member is the commercial partner (membership programs only)
+    # ------------------------------------------------------------------
+    def _loyalty_buyer_for_company(self):
+        """Whether the customer buys for a commercial partner of their own
+        (a company's contact): membership points are the company's."""
+        self.ensure_one()
+        return self.partner_id and self.partner_id != (
+            self.partner_id.commercial_partner_id
+        )
+
+    def _SaleOrder__try_apply_program(self, program, coupon, status):
+        """Native code applies a nominative program to the card of the
+        order's contact (made when missing); a membership program's card is
+        the commercial partner's. Other programs stay native."""
+        if (
+            not coupon
+            and program.program_type == "loyalty"
+            and self._loyalty_buyer_for_company()
+        ):
+            coupon = self._loyalty_card_for(program)
+            if not coupon and any(status.get("points", [])[:1]):
+                coupon = (
+                    self.env["loyalty.card"]
+                    .sudo()
+                    .with_context(loyalty_no_mail=True, tracking_disable=True)
+                    .create(
+                        {
+                            "program_id": program.id,
+                            "partner_id": self.partner_id.commercial_partner_id.id,
+                            "points": 0,
+                            "order_id": self.id,
+                        }
+                    )
+                )
+        return super()._SaleOrder__try_apply_program(program, coupon, status)
+
+    def _update_programs_and_rewards(self):
+        """For a company's buyer, the company's membership cards are the
+        order's: loaded with their points as native code loads the
+        customer's own, and their points entries kept (native code drops
+        the entries of cards that are not the customer's, for a customer
+        changed on the quotation)."""
+        if not self._loyalty_buyer_for_company():
+            return super()._update_programs_and_rewards()
+        member = self.partner_id.commercial_partner_id
+        Card = self.env["loyalty.card"]
+        shared = Card.search(
+            [
+                ("partner_id", "=", member.id),
+                ("program_id.program_type", "=", "loyalty"),
+            ]
+        )
+        if not shared:
+            return super()._update_programs_and_rewards()
+        loaded = shared.filtered(
+            lambda c: (
+                c.points > 0
+                and c.program_id.applies_on != "current"
+                and c not in self.applied_coupon_ids
+            )
+        )
+        if loaded:
+            self.applied_coupon_ids += loaded
+        # Native code reads whose a card is from its partner_id: for the
+        # time of its update the company's cards are read as the buyer's
+        # (in the cache only, never written), then read again.
+        shared.fetch(["partner_id"])
+        self.env.cache.update(
+            shared, Card._fields["partner_id"], [self.partner_id.id] * len(shared)
+        )
+        try:
+            return super()._update_programs_and_rewards()
+        finally:
+            shared.invalidate_recordset(["partner_id"])
 
     def _program_check_compute_points(self, programs):
         """Members earn with their tier's multiplier."""
@@ -248,7 +326,7 @@ class SaleOrder(models.Model):
             if (
                 program
                 and program.loyalty_auto_enroll
-                and (program, order.partner_id) not in members
+                and (program, order.partner_id.commercial_partner_id) not in members
             ):
                 by_program[program] |= order.partner_id.commercial_partner_id
         for program, partners in by_program.items():

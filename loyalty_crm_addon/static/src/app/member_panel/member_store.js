@@ -104,6 +104,20 @@ patch(PosStore.prototype, {
         if (!partner || partner.id < 0 || this.loyaltyCrm.cardsChecked[partner.id]) {
             return;
         }
+        // The member is the commercial partner: a company's buyer earns and
+        // spends on the company's card, which their standing names.
+        await this.loyaltyCrmFetchInfo([partner.id]);
+        // Still loading (the customer was just picked): checked next time.
+        const infoReady = partner.id in this.loyaltyCrm.info;
+        const memberCardId = this.loyaltyCrmInfo(partner)?.card_id;
+        if (memberCardId && !this.models["loyalty.card"].get(memberCardId)) {
+            try {
+                await this.fetchCoupons([["id", "=", memberCardId]], 1);
+            } catch (error) {
+                console.warn("Loyalty: member card not loaded", error);
+                return;
+            }
+        }
         const programIds = this.models["loyalty.program"]
             .filter((p) => p.program_type === "loyalty")
             .map((p) => p.id);
@@ -123,7 +137,7 @@ patch(PosStore.prototype, {
                     missing.length
                 );
             }
-            this.loyaltyCrm.cardsChecked[partner.id] = true;
+            this.loyaltyCrm.cardsChecked[partner.id] = infoReady;
         } catch (error) {
             console.warn("Loyalty: member card not loaded", error);
         }
@@ -158,6 +172,19 @@ patch(PosStore.prototype, {
             }
         }
         return super.activateCode(...arguments);
+    },
+    /** The card of a membership program is the member's: for a company's
+     * buyer, the company's card (native code looks up the buyer's own). */
+    async couponForProgram(program) {
+        const partner = this.get_order()?.get_partner();
+        const info = this.loyaltyCrmInfo(partner);
+        if (program.program_type === "loyalty" && info?.card_id && info.program_id === program.id) {
+            const card = this.models["loyalty.card"].get(info.card_id);
+            if (card) {
+                return card;
+            }
+        }
+        return await super.couponForProgram(...arguments);
     },
     async updatePrograms() {
         await this.loyaltyCrmEnsureCards(this.get_order()?.get_partner());

@@ -4,14 +4,21 @@ import { PosOrder } from "@point_of_sale/app/models/pos_order";
 import { patch } from "@web/core/utils/patch";
 
 patch(PosOrder.prototype, {
-    /** The member's card of a membership program, when loaded. */
+    /** The member's card of a membership program, when loaded: the card
+     * the order earns on (a company's for its buyer), else the customer's. */
     _loyaltyCrmCard(programId) {
         const partner = this.get_partner();
         if (!partner) {
             return undefined;
         }
-        return this.models["loyalty.card"].find(
-            (card) => card.partner_id?.id === partner.id && card.program_id?.id === programId
+        const change = Object.values(this.uiState?.couponPointChanges || {}).find(
+            (pe) => pe.program_id === programId && pe.coupon_id > 0
+        );
+        return (
+            (change && this.models["loyalty.card"].get(change.coupon_id)) ||
+            this.models["loyalty.card"].find(
+                (card) => card.partner_id?.id === partner.id && card.program_id?.id === programId
+            )
         );
     },
     /** Members earn with their tier's multiplier, as the server does. */
