@@ -11,24 +11,28 @@ from odoo.tools import float_is_zero, float_round
 from odoo.tools.misc import formatLang
 
 # Only the engine holds this object; RPC contexts are JSON and cannot carry it,
-# so ledger lines cannot be forged or edited from outside (see queue_job).
+# so ledger lines and the cards' balances cannot be forged or edited from
+# outside (see queue_job). Context key ``loyalty_ledger_origin``.
 ENGINE = object()
 
 
-class LedgerOrigin:
-    """Where a change of membership-card points comes from: the one context
-    switch of the engine's callers (key ``loyalty_ledger_origin``).
+class PointsCapture:
+    """Changes of membership-card points that native code makes inside a
+    core hook method the addon extends (``sale.order._add_points_for_coupon``,
+    reward lines of a confirmed order): under the context key
+    ``loyalty_ledger_origin``, ``loyalty.card.write`` records them here
+    instead of writing, and the hook then posts them itself through the one
+    posting method, ``loyalty.ledger.line._post``. A Python object, so an
+    RPC caller cannot send one; without it a change of points is refused."""
 
-    A Python object, so an RPC caller cannot forge it. ``ENGINE`` is the
-    engine itself making a card follow its ledger (balance, tier); a
-    ``LedgerOrigin`` carries the values of the ledger line that a native
-    flow's change of ``points`` becomes (see ``loyalty.card.write``).
-    """
+    __slots__ = ("deltas",)
 
-    __slots__ = ("values",)
+    def __init__(self):
+        self.deltas = defaultdict(float)  # {card: points}
 
-    def __init__(self, **values):
-        self.values = values
+    def add(self, deltas):
+        for card, delta in deltas.items():
+            self.deltas[card] += delta
 
 
 PROTECTED_FIELDS = {

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
-from ..engine.ledger import ENGINE, PRECISION, LedgerOrigin, format_points
+from ..engine.ledger import ENGINE, PRECISION, PointsCapture, format_points
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
@@ -369,29 +369,16 @@ class LoyaltyCard(models.Model):
                 changes[card] = changed
         return changes
 
-    def _loyalty_may_convert(self):
-        """A change of membership points outside the engine becomes a ledger
-        line when a native flow says where it comes from, or when server code
-        runs as superuser (data imports, partner merge); users, the
-        administrator included, and RPC callers are refused."""
-        origin = self.env.context.get("loyalty_ledger_origin")
-        return isinstance(origin, LedgerOrigin) or self.env.su
-
-    def _loyalty_post_changes(self, deltas):
-        """Ledger lines for changes of points asked outside the engine
-        ({card: points}); the lines move the cards."""
-        values = {
-            "entry_type": "adjust",
-            "source": "import",
-            "description": self.env._("Balance updated"),
-        }
-        origin = self.env.context.get("loyalty_ledger_origin")
-        if isinstance(origin, LedgerOrigin):
-            values.update(origin.values)
-        entry_type = values.pop("entry_type")
+    def _loyalty_post_deltas(self, deltas, entry_type, **values):
+        """Post {card: points} as ledger lines of ``entry_type`` with
+        ``values`` (source, document, description): the lines move the
+        cards. Earned points get the card's tier multiplier on record and
+        wait as pending when the program has a pending period."""
         Ledger = self.env["loyalty.ledger.line"]
         vals_list = []
         for card, delta in deltas.items():
+            if float_is_zero(delta, precision_digits=PRECISION):
+                continue
             line_values = dict(values)
             if entry_type == "earn" and delta > 0:
                 line_values["multiplier"] = card.loyalty_tier_multiplier or 1.0
@@ -587,41 +574,42 @@ class LoyaltyCard(models.Model):
             if not float_is_zero(card.points, precision_digits=PRECISION)
         }
         if opening:
-            # The card opens at zero; its first ledger lines give it points.
+            # The card opens at zero; its first ledger line gives it its
+            # points: an opening balance in the name of whoever may create
+            # cards (loyalty, sales and POS managers, as in native Odoo, or
+            # server code). Existing cards' points stay the engine's.
             self.browse([c.id for c in opening]).with_context(
                 loyalty_ledger_origin=ENGINE, loyalty_no_mail=True
             ).write({"points": 0})
-            poster = self
-            if not self._loyalty_may_convert():
-                # Only those who may create cards (loyalty, sales and POS
-                # managers, as in native Odoo) get here: a new card has no
-                # history yet, so its balance opens with a manual adjustment
-                # in their name. Existing cards' points stay the engine's.
-                poster = self.with_context(
-                    loyalty_ledger_origin=LedgerOrigin(
-                        entry_type="adjust",
-                        source="manual",
-                        description=self.env._("Opening balance"),
-                    )
-                )
-            poster._loyalty_post_changes(opening)
+            self._loyalty_post_deltas(
+                opening,
+                "adjust",
+                source="import" if self.env.su else "manual",
+                description=self.env._("Opening balance"),
+            )
         return cards
 
     def write(self, vals):
-        if self.env.context.get("loyalty_ledger_origin") is ENGINE or not (
-            GUARDED_FIELDS.intersection(vals)
-        ):
+        """A guard: the points, member, program and tier of a membership
+        card change through the ledger's posting path only (``ENGINE``).
+        Native code changing points inside a core hook the addon extends
+        has its change captured (``PointsCapture``), and that hook posts it;
+        server code running as superuser (a data script, Odoo's own tests)
+        gets an adjustment line; everyone else is refused."""
+        origin = self.env.context.get("loyalty_ledger_origin")
+        if origin is ENGINE or not GUARDED_FIELDS.intersection(vals):
             return super().write(vals)
         if set(vals) == {"points"} and self._loyalty_same_points(vals["points"]):
             # Native flows rewrite a membership card's balance unchanged
             # (the till adds the 0 points the ledger leaves it): nothing to do.
             self.check_access("write")
             return True
+        captured = isinstance(origin, PointsCapture)
         changes = self._loyalty_guarded_changes(vals)
         for card, fnames in changes.items():
             if fnames - {"points", "partner_id"}:
                 card._loyalty_refuse()
-            if "points" in fnames and not self._loyalty_may_convert():
+            if "points" in fnames and not (captured or self.env.su):
                 card._loyalty_refuse()
             if "partner_id" in fnames and not self.env.su:
                 card._loyalty_refuse()
@@ -633,8 +621,6 @@ class LoyaltyCard(models.Model):
         }
         if not deltas:
             return super().write(vals)
-        # A native flow's change of points becomes ledger lines, which move
-        # the cards.
         members = self.browse([card.id for card in deltas])
         others = self - members
         if others:
@@ -642,7 +628,15 @@ class LoyaltyCard(models.Model):
         rest = {k: v for k, v in vals.items() if k != "points"}
         if rest:
             super(LoyaltyCard, members).write(rest)
-        members._loyalty_post_changes(deltas)
+        if captured:
+            origin.add(deltas)
+        else:
+            self._loyalty_post_deltas(
+                deltas,
+                "adjust",
+                source="import",
+                description=self.env._("Balance updated"),
+            )
         return True
 
     @api.ondelete(at_uninstall=False)

@@ -311,7 +311,6 @@ class PosOrder(models.Model):
                     # native code need not look the customer's card up.
                     vals.pop("partner_id", None)
         result = super().confirm_coupon_programs(data)
-        self._loyalty_post_till_orders()
         Card = self.env["loyalty.card"].sudo()
         for update in result.get("coupon_updates", []):
             card = Card.browse(update["id"])
@@ -507,12 +506,17 @@ class PosOrder(models.Model):
         orders = orders.filtered(lambda o: o.partner_id or o.lines.coupon_id)
         if not orders:
             return
-        # Flagged before the lock flushes them: no UPDATE of its own. An
-        # order of a customer without a card waits (flag cleared below): the
-        # till may create one (new member) with confirm_coupon_programs.
+        # Flagged before the lock flushes them: no UPDATE of its own. A
+        # customer without a card who earns in a program that enrols at the
+        # till becomes a member here; other orders without a card have
+        # nothing to post (flag cleared below: enrolled later, a re-sent
+        # order posts then).
         orders.loyalty_points_posted = True
         cards_of, balance, holds = self._loyalty_till_cards_of(orders)
         waiting = orders.filtered(lambda o: not cards_of.get(o))
+        if waiting and self._loyalty_till_enroll(waiting):
+            cards_of, balance, holds = self._loyalty_till_cards_of(orders)
+            waiting = orders.filtered(lambda o: not cards_of.get(o))
         if waiting:
             waiting.loyalty_points_posted = False
         posted = orders - waiting
@@ -575,6 +579,28 @@ class PosOrder(models.Model):
         uuids = set(posted.mapped("uuid"))
         holds.filtered(lambda h: h.order_uuid in uuids).unlink()
         self._loyalty_report_shortfalls(shortfalls)
+
+    def _loyalty_till_enroll(self, orders):
+        """Customers without a membership card whose paid order earns points
+        in a program of their till that enrols automatically become members
+        here, when the order is paid: its points are posted with the
+        others, once. The new card the till makes for them
+        (``confirm_coupon_programs``) is then this one. Returns whether a
+        card was made."""
+        Program = self.env["loyalty.program"].sudo()
+        by_config = {
+            config: config.sudo()
+            ._get_program_ids()
+            .filtered(lambda p: p.program_type == "loyalty" and p.loyalty_auto_enroll)
+            for config in orders.config_id
+        }
+        enrolled = False
+        for order in orders.filtered("partner_id"):
+            for program in by_config.get(order.config_id, Program):
+                if order._loyalty_till_points(program) > 0:
+                    order.partner_id._loyalty_enroll(program)
+                    enrolled = True
+        return enrolled
 
     def _loyalty_till_points(self, program):
         """Points the order earns in ``program``, from its own lines and the

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import LedgerOrigin, format_points
+from ..engine.ledger import PointsCapture, format_points
 from .res_partner import CONSENT_VALUES
 
 
@@ -205,16 +205,21 @@ class SaleOrder(models.Model):
             del changes[card]
         return changes
 
-    def _loyalty_origin(self, entry_type, description):
-        """Where a change of points made by native code on the order comes
-        from: the order itself (``loyalty.card.write`` posts the line)."""
-        self.ensure_one()
-        return LedgerOrigin(
-            entry_type=entry_type,
-            source="sale",
-            sale_order_id=self.id,
-            reference=self.name,
-            description=description,
+    def _loyalty_capture(self):
+        """A capture of the membership points native code moves on these
+        orders (``PointsCapture``), and the orders in its context."""
+        capture = PointsCapture()
+        return capture, self.with_context(loyalty_ledger_origin=capture)
+
+    def _loyalty_post_captured(self, capture, entry_type, description):
+        """Post what native code moved on the membership cards of these
+        orders (``capture``) as ledger lines of the order (one order) or of
+        the orders' changes (several)."""
+        values = {"source": "sale", "description": description}
+        if len(self) == 1:
+            values.update(sale_order_id=self.id, reference=self.name)
+        return self.env["loyalty.card"]._loyalty_post_deltas(
+            capture.deltas, entry_type, **values
         )
 
     def _add_points_for_coupon(self, coupon_points):
@@ -222,17 +227,15 @@ class SaleOrder(models.Model):
         reach a membership card as an ``earn`` line of the order."""
         if self.state != "sale":
             return super()._add_points_for_coupon(coupon_points)
-        order = self.with_context(
-            loyalty_ledger_origin=self._loyalty_origin(
-                "earn", self.env._("Order %s", self.name)
-            )
-        )
-        return super(SaleOrder, order)._add_points_for_coupon(
+        capture, order = self._loyalty_capture()
+        res = super(SaleOrder, order)._add_points_for_coupon(
             {
                 coupon.with_env(order.env): points
                 for coupon, points in coupon_points.items()
             }
         )
+        self._loyalty_post_captured(capture, "earn", self.env._("Order %s", self.name))
+        return res
 
     def action_confirm(self):
         to_confirm = self.filtered(lambda o: o.state != "sale")

@@ -1,44 +1,46 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, models
 
-from ..engine.ledger import LedgerOrigin
-
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
-    def _loyalty_ledger_context(self, orders=None):
-        """Reward lines changed on a confirmed order move points: say so in
-        the ledger, as redemptions of the order, so that cancelling it or a
-        credit note reverses them too."""
-        order = self.order_id if orders is None else orders
-        if len(order) != 1:
-            return self.with_context(
-                loyalty_ledger_origin=LedgerOrigin(
-                    entry_type="redeem",
-                    source="sale",
-                    description=self.env._("Rewards changed on confirmed orders"),
-                )
-            )
-        return self.with_context(
-            loyalty_ledger_origin=order._loyalty_origin(
-                "redeem", self.env._("Rewards changed on %s", order.name)
-            )
+    # Reward lines changed on a confirmed order move points: native code's
+    # change of a membership card is captured (``sale.order._loyalty_capture``)
+    # and posted as redemptions of the order, so that cancelling it or a
+    # credit note reverses them too.
+
+    @api.model
+    def _loyalty_post_reward_changes(self, orders, capture):
+        if not capture.deltas:
+            return
+        description = (
+            self.env._("Rewards changed on %s", orders.name)
+            if len(orders) == 1
+            else self.env._("Rewards changed on confirmed orders")
         )
+        orders.with_env(self.env)._loyalty_post_captured(capture, "redeem", description)
 
     @api.model_create_multi
     def create(self, vals_list):
         orders = self.env["sale.order"].browse(
             {vals["order_id"] for vals in vals_list if vals.get("order_id")}
         )
-        return super(SaleOrderLine, self._loyalty_ledger_context(orders)).create(
-            vals_list
-        )
+        capture, orders = orders._loyalty_capture()
+        lines = super(SaleOrderLine, self.with_env(orders.env)).create(vals_list)
+        self._loyalty_post_reward_changes(orders, capture)
+        return lines.with_env(self.env)
 
     def write(self, vals):
-        if "points_cost" in vals:
-            self = self._loyalty_ledger_context()  # noqa: PLW0642
-        return super().write(vals)
+        if "points_cost" not in vals:
+            return super().write(vals)
+        capture, orders = self.order_id._loyalty_capture()
+        res = super(SaleOrderLine, self.with_env(orders.env)).write(vals)
+        self._loyalty_post_reward_changes(orders, capture)
+        return res
 
     def unlink(self):
-        return super(SaleOrderLine, self._loyalty_ledger_context()).unlink()
+        capture, orders = self.order_id._loyalty_capture()
+        res = super(SaleOrderLine, self.with_env(orders.env)).unlink()
+        self._loyalty_post_reward_changes(orders, capture)
+        return res
