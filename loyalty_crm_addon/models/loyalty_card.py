@@ -566,7 +566,7 @@ class LoyaltyCard(models.Model):
         if opening:
             # The card opens at zero; its first ledger lines give it points.
             self.browse([c.id for c in opening]).with_context(
-                loyalty_ledger_origin=ENGINE, loyalty_no_mail=True
+                loyalty_ledger_origin=ENGINE
             ).write({"points": 0})
             poster = self
             if not self._loyalty_may_convert():
