@@ -16,6 +16,7 @@ from . import pos_order
 from . import loyalty_points_hold
 from . import account_move
 from . import loyalty_member_event
+from . import base_automation
 from . import loyalty_referral
 from . import mail_template
 from . import mailing_list

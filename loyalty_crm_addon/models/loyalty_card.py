@@ -579,7 +579,7 @@ class LoyaltyCard(models.Model):
             # cards (loyalty, sales and POS managers, as in native Odoo, or
             # server code). Existing cards' points stay the engine's.
             self.browse([c.id for c in opening]).with_context(
-                loyalty_ledger_origin=ENGINE, loyalty_no_mail=True
+                loyalty_ledger_origin=ENGINE
             ).write({"points": 0})
             self._loyalty_post_deltas(
                 opening,

@@ -7,6 +7,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import mute_logger
 
+from odoo.addons.base_automation.models.base_automation import CREATE_TRIGGERS
+
 from ..engine import member_event_actions as actions
 from ..engine import member_event_detection as detection
 from ..engine.batch import count, run_batches
@@ -23,6 +25,10 @@ FOLLOW_UPS = "loyalty.member.event.follow_ups"
 # Only the engine holds this object (an RPC context cannot carry it): it
 # silences member events while balances are migrated by an import.
 QUIET = object()
+# Only the processing holds this object: automation rules on member events run
+# under it and nowhere else (see base.automation ``_get_actions``).
+PROCESSING = object()
+PROCESSING_KEY = "loyalty_event_processing"
 
 EVENT_TYPES = [
     ("tier_upgrade", "Tier Upgrade"),
@@ -46,9 +52,11 @@ class LoyaltyMemberEvent(models.Model):
 
     Business transactions (order confirmation, till sync, ledger posting,
     tier changes) and the daily scans only RECORD events (``_emit``; ``key``
-    is unique, so an occurrence is recorded once). The processing cron then
-    sets each pending event to ``done`` in its own savepoint: that change of
-    state is what the automation rules (base_automation, "on save" when the
+    is unique, so an occurrence is recorded once). No automation rule on
+    events runs there, whatever its trigger (base.automation
+    ``_get_actions``). The processing cron then runs, in its own savepoint
+    per event, the rules on creation and sets the event ``done``: that change
+    of state is what the shipped rules (base_automation, "on save" when the
     state becomes Done, filtered on ``event_type``) react to, so staff edit
     them like any rule. A rule that raises leaves its event ``failed`` with
     the error, and nothing else is held up.
@@ -160,7 +168,9 @@ class LoyaltyMemberEvent(models.Model):
                 new_vals.append(vals)
         if not new_vals:
             return self.browse()
-        Event = self.sudo().with_context(**NO_TRACKING)
+        # Recorded without their rules, even by a rule's action: the
+        # processing runs them.
+        Event = self.sudo().with_context(**NO_TRACKING, **{PROCESSING_KEY: False})
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 events = Event.create(new_vals)
@@ -233,7 +243,7 @@ class LoyaltyMemberEvent(models.Model):
         return run_batches(self.env, step, total, max_batches)
 
     def _loyalty_process(self):
-        """Set pending events to done: the rules react to that change. The
+        """Run the automation rules of pending events and set them done. The
         batch runs in one savepoint, the rules' heavy work done once for all
         of it when the savepoint ends; if anything fails, the batch is rolled
         back and run again with each event in its own savepoint, so an event
@@ -243,23 +253,45 @@ class LoyaltyMemberEvent(models.Model):
         if len(events) > 1:
             try:
                 with self.env.cr.savepoint():
-                    events.write({"state": "done", "error": False})
+                    events._loyalty_run_rules()
                 return
             except Exception:  # noqa: BLE001 -- any rule may break
                 _logger.info("Loyalty member events: a rule failed, one by one")
         for event in events:
             try:
                 with self.env.cr.savepoint():
-                    event.write({"state": "done", "error": False})
+                    event._loyalty_run_rules()
             except Exception as error:  # noqa: BLE001 -- any rule may break
                 _logger.warning(
                     "Loyalty member event %s: an automation rule failed: %s",
                     event.id,
                     error,
                 )
-                event.write(
+                # Outside the processing: no rule reacts to the failure.
+                event.with_context(**{PROCESSING_KEY: False}).write(
                     {"state": "failed", "error": f"{type(error).__name__}: {error}"}
                 )
+
+    def _loyalty_run_rules(self):
+        """The one place rules on member events run (see base.automation
+        ``_get_actions``): first the rules on creation, as base_automation's
+        create would have run them when the events were recorded, then the
+        change to done runs the rules on update (the shipped ones: "On save"
+        of Status, condition Status = Done). One base_automation operation:
+        a rule that ran on creation does not run again on the change to
+        done, so a rule "On creation and update" acts once per event."""
+        events = self.with_context(**{PROCESSING_KEY: PROCESSING})
+        automations = events.env["base.automation"]._get_actions(
+            events, CREATE_TRIGGERS
+        )
+        # Their context holds base_automation's record of what ran.
+        events = events.with_env(automations.env)
+        ran = automations.env.context["__action_done"]
+        for automation in automations.with_context(old_values=None):
+            records = automation._filter_post(events, feedback=True)
+            automation._process(records)
+            ran[automation] = ran.get(automation, events.browse()) | records
+        events.write({"state": "done", "error": False})
 
     def _loyalty_defer(self, action, *args):
         """Do ``action(events, *args)`` (engine/member_event_actions.py) on

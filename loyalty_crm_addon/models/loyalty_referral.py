@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
-from ..engine.ledger import PROTECTED_FIELDS
+from ..engine.ledger import ENGINE, PROTECTED_FIELDS
 
 # No 0/O, 1/I: codes are read aloud at the till and typed from a phone.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -274,7 +274,9 @@ class LoyaltyReferral(models.Model):
             }
         )
         if partner.loyalty_referred_by_id != referrer:
-            partner.sudo().with_context(loyalty_referral_sync=True).write(
+            # The referral is registered and checked here: the contact
+            # follows it (a Python object, not a flag an RPC call can send).
+            partner.sudo().with_context(loyalty_referral_sync=ENGINE).write(
                 {"loyalty_referred_by_id": referrer.id}
             )
         reason, detail = referral._loyalty_fraud_reason(exclude=order)

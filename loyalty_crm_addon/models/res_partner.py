@@ -508,9 +508,9 @@ class ResPartner(models.Model):
             )
         return (partner._loyalty_enroll(program)[partner]).id
 
-    def _loyalty_enroll(self, program):
+    def _loyalty_enroll(self, program, silent=()):
         """Cards of ``program`` for the partners (commercial partners), made
-        where missing. Returns {partner: card}."""
+        where missing; no note on the ``silent`` ones. Returns {partner: card}."""
         partners = self.commercial_partner_id
         Card = self.env["loyalty.card"].sudo()
         cards = Card.search(
@@ -532,7 +532,6 @@ class ResPartner(models.Model):
             # One note per new member, in one batch (order confirmation path);
             # none on the contacts an import has just created (its report
             # and the ledger say it).
-            silent = set(self.env.context.get("loyalty_enroll_nolog_ids") or ())
             noted = missing.filtered(lambda p: p.id not in silent)
             body = Markup("<p>%s</p>") % self.env._(
                 "Enrolled in %s.", program.display_name
@@ -733,7 +732,7 @@ class ResPartner(models.Model):
         for vals in vals_list:
             self._loyalty_check_engine_fields(set(vals) | defaults)
         partners = super().create(vals_list)
-        if not self.env.context.get("loyalty_referral_sync"):
+        if self.env.context.get("loyalty_referral_sync") is not ENGINE:
             for partner in partners.filtered("loyalty_referred_by_id"):
                 self.env["loyalty.referral"]._loyalty_register(
                     partner, partner.loyalty_referred_by_id, "contact"
@@ -742,8 +741,9 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._loyalty_check_engine_fields(vals)
-        if "loyalty_referred_by_id" not in vals or self.env.context.get(
-            "loyalty_referral_sync"
+        if (
+            "loyalty_referred_by_id" not in vals
+            or self.env.context.get("loyalty_referral_sync") is ENGINE
         ):
             return super().write(vals)
         referrer = self.browse(vals["loyalty_referred_by_id"])

@@ -14,6 +14,7 @@ from . import test_reward_catalog_portal
 from . import test_kpi
 from . import test_pos_ledger
 from . import test_event_processing
+from . import test_event_rules
 from . import test_one_history
 from . import test_ledger_guard
 from . import test_pos_till

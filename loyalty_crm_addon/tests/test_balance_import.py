@@ -113,6 +113,28 @@ class TestBalanceImport(LoyaltyCrmCommon):
             (line.action, line.message), ("reject", "no contact with this email")
         )
 
+    def test_import_sends_no_welcome_mail(self):
+        """The program's "At creation" email is not sent to the members an
+        import enrolls (a migration sends nothing)."""
+        template = self.env["mail.template"].create(
+            {
+                "name": "Welcome card",
+                "model_id": self.env["ir.model"]._get_id("loyalty.card"),
+                "subject": "Welcome card",
+            }
+        )
+        self.program.communication_plan_ids = [
+            Command.create({"trigger": "create", "mail_template_id": template.id})
+        ]
+        job = self._job(self._file("new@example.com,New Member,,,150,,,,"))
+        job.action_import()
+        self.assertEqual(job.state, "done")
+        new = self.env["res.partner"].search([("email", "=", "new@example.com")])
+        self.assertTrue(new.loyalty_card_id)
+        self.assertFalse(
+            self.env["mail.mail"].search([("subject", "=", "Welcome card")])
+        )
+
     def test_import_posts_opening_balances_and_is_idempotent(self):
         data = self._mixed_file()
         job = self._job(data)
@@ -183,8 +205,16 @@ class TestBalanceImport(LoyaltyCrmCommon):
         )
         rows = [f"q{i}@example.com,Q {i},,,5,,,," for i in range(3)]
         job = self._job(self._file(*rows))
-        job.action_import()
+        # A scheduled job's context key, as an RPC caller could send it, does
+        # not make the button run it at once, nor report as that job.
+        cron = self.env.ref("loyalty_crm_addon.ir_cron_loyalty_balance_import")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        job.with_context(ir_cron_progress_id=progress.id).action_import()
         self.assertEqual(job.state, "queued")
+        small = self._job(self._file("s@example.com,S,,,5,,,,"))
+        small.with_context(ir_cron_progress_id=progress.id).action_import()
+        self.assertEqual(small.state, "done")
+        self.assertEqual((progress.done, progress.remaining), (0, 0))
         self.env["loyalty.balance.import"]._cron_run_imports()
         self.assertEqual(job.state, "done")
         self.assertEqual(job.count_create, 3)

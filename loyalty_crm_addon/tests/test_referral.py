@@ -261,6 +261,29 @@ class TestReferral(LoyaltyCrmCommon):
         self.assertRejected(self._referral(friend), "prior_purchase")
         self.assertEqual(self.member.loyalty_balance, 0.0)
 
+    def test_referral_sync_key_cannot_be_sent(self):
+        """The key the engine writes a contact's referrer under holds a
+        Python object: sent as a flag (as over RPC), it changes nothing."""
+        friend = self._friend()
+        self._confirmed_order(friend)
+        forged = friend.with_context(loyalty_referral_sync=True)
+        with self.assertRaises(UserError):
+            forged.loyalty_referred_by_id = self.member
+        # A contact created with a referrer and the flag is registered and
+        # checked as any other.
+        newcomer = (
+            self.env["res.partner"]
+            .with_context(loyalty_referral_sync=True)
+            .create(
+                {
+                    "name": "Nina Newcomer",
+                    "email": self.member.email,
+                    "loyalty_referred_by_id": self.member.id,
+                }
+            )
+        )
+        self.assertRejected(self._referral(newcomer), "same_email")
+
     def test_circular_referral(self):
         friend = self._friend()
         self._refer(friend)

@@ -601,12 +601,14 @@ class LoyaltyBalanceImport(models.Model):
             .sudo()
             .get_param("loyalty_crm_addon.import_sync_rows", 5000)
         )
-        if self.rows_total > limit and not self.env.context.get("ir_cron_progress_id"):
+        if self.rows_total > limit:
             self.env.ref(
                 "loyalty_crm_addon.ir_cron_loyalty_balance_import"
             ).sudo()._trigger()
             return self._reopen()
-        self._run_import()
+        # At once, in this request: not a scheduled job's run, whatever its
+        # context says (no commit between batches, no job progress).
+        self.with_context(ir_cron_progress_id=False)._run_import()
         return self._reopen()
 
     def _run_import(self, max_batches=0):
@@ -688,16 +690,16 @@ class LoyaltyBalanceImport(models.Model):
             Partner.browse(
                 [p[3] for p in consent if p[1]["consent"] == value]
             )._loyalty_set_consent(value, "import")
-        # An import sends nothing (no member events, no milestone emails of
-        # the native cards) and leaves no chatter trail of card points: the
+        # An import sends nothing (no member events; no "At creation" email
+        # of the program for the cards it makes: Odoo's loyalty.card reads
+        # loyalty_no_mail) and leaves no chatter trail of card points: the
         # ledger lines and the import's report are the history.
         Ledger = self.env["loyalty.ledger.line"].with_context(
-            loyalty_event_mute=QUIET, loyalty_no_mail=True, tracking_disable=True
+            loyalty_event_mute=QUIET, tracking_disable=True
         )
         card_by_partner = self._enroll(
-            partners.with_context(
-                loyalty_enroll_nolog_ids=[p[3] for p in posting if p[2] == "create"]
-            )
+            partners.with_context(loyalty_no_mail=True),
+            silent={p[3] for p in posting if p[2] == "create"},
         )
         opening, lifetime = [], []
         for __, vals, __, partner_id, __ in posting:
@@ -760,7 +762,7 @@ class LoyaltyBalanceImport(models.Model):
             Ledger._post(offsets)
         return plan
 
-    def _enroll(self, partners):
+    def _enroll(self, partners, silent=()):
         """Cards of the partners, made where missing. Native card codes hold
         7 random hex digits: among a hundred thousand new cards a few draw a
         code already taken, so a batch whose codes collide is enrolled
@@ -769,7 +771,7 @@ class LoyaltyBalanceImport(models.Model):
         for attempt in range(ENROLL_ATTEMPTS):
             try:
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    return partners._loyalty_enroll(self.program_id)
+                    return partners._loyalty_enroll(self.program_id, silent)
             except psycopg2.errors.UniqueViolation:
                 self.env.invalidate_all(flush=False)
                 if attempt == ENROLL_ATTEMPTS - 1:
