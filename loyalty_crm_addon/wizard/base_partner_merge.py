@@ -151,7 +151,7 @@ class MergePartnerAutomatic(models.TransientModel):
         )
         src_partners.flush_recordset(engine_fields)
         dst = dst_partner.with_context(
-            loyalty_ledger_origin=ENGINE, loyalty_referral_sync=True
+            loyalty_ledger_origin=ENGINE, loyalty_referral_sync=ENGINE
         )
         res = super()._update_values(src_partners, dst)
         dst.sudo().write(
