@@ -18,7 +18,9 @@ class MergePartnerAutomatic(models.TransientModel):
         self._loyalty_merge_membership_cards(src_partners, dst_partner)
         return super()._merge_loyalty_cards(src_partners, dst_partner)
 
-    def _loyalty_merge_membership_cards(self, src_partners, dst_partner):
+    def _loyalty_merge_membership_cards(
+        self, src_partners, dst_partner, description=None
+    ):
         """One membership card per program for the kept contact: its own
         card, or else the oldest of the merged contacts'. The other cards
         give it their balance (lots by expiry date) and their pending
@@ -37,7 +39,9 @@ class MergePartnerAutomatic(models.TransientModel):
         if not cards:
             return
         Ledger = self.env["loyalty.ledger.line"]
-        description = self.env._("Contacts merged into %s", dst_partner.display_name)
+        description = description or self.env._(
+            "Contacts merged into %s", dst_partner.display_name
+        )
         vals_list, kept, merged = [], Card, Card
         for _program, program_cards in cards.grouped("program_id").items():
             active = program_cards.filtered("active")
