@@ -14,6 +14,11 @@ from odoo.tools.misc import formatLang
 # so ledger lines cannot be forged or edited from outside (see queue_job).
 ENGINE = object()
 
+# Context value of ``loyalty_history``: an Odoo flow writing ``loyalty.history``
+# lines runs (sale and till orders, card generation) and leaves out those of
+# membership cards, whose history is the ledger (``loyalty.history.create``).
+NATIVE_HISTORY = object()
+
 
 class LedgerOrigin:
     """Where a change of membership-card points comes from: the one context
