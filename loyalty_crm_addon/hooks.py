@@ -29,53 +29,12 @@ def post_init_hook(env):
         """,
         {"uid": env.uid, "native": NATIVE_DEMO_MODULES},
     )
-    delete_membership_history(env.cr)
-
-
-def delete_membership_history(cr):
-    """A membership card's history is its ledger (README, "One history"):
-    Odoo's history lines of these cards go. Those written since the ledger
-    exists repeat its lines; older ones are what the card's opening balance
-    line sums up, and were not shown (card form, portal) nor counted (sales
-    order summary) since."""
-    cr.execute(
-        """
-        DELETE FROM loyalty_history h
-         USING loyalty_card c, loyalty_program p
-         WHERE c.id = h.card_id AND p.id = c.program_id
-           AND p.program_type = 'loyalty'
-        """
-    )
-    return cr.rowcount
-
-
-def restore_membership_history(cr):
-    """Odoo's history lines of membership cards, one per posted ledger line,
-    for Odoo to show once the ledger is gone."""
-    cr.execute(
-        """
-        INSERT INTO loyalty_history (
-            card_id, description, issued, used, order_model, order_id,
-            create_uid, create_date, write_uid, write_date)
-        SELECT l.card_id, COALESCE(NULLIF(l.description, ''), l.entry_type),
-               GREATEST(l.points, 0), GREATEST(-l.points, 0),
-               CASE WHEN l.sale_order_id IS NOT NULL THEN 'sale.order'
-                    WHEN l.pos_order_id IS NOT NULL THEN 'pos.order' END,
-               COALESCE(l.sale_order_id, l.pos_order_id),
-               l.create_uid, l.date, l.write_uid, l.date
-          FROM loyalty_ledger_line l
-         WHERE l.state = 'posted' AND l.points <> 0
-        """
-    )
-    return cr.rowcount
 
 
 def uninstall_hook(env):
-    """Membership cards get Odoo's history lines back from the ledger. The
-    KPI tables, their triggers and functions are plain SQL objects
+    """The KPI tables, their triggers and functions are plain SQL objects
     (kpi/aggregate.py, kpi/order_facts.py, kpi/scoring.py): the ORM does not
     know them."""
-    restore_membership_history(env.cr)
     env.cr.execute(
         """
         DROP VIEW IF EXISTS loyalty_report_order, loyalty_report_points;

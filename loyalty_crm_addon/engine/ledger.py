@@ -14,10 +14,14 @@ from odoo.tools.misc import formatLang
 # so ledger lines cannot be forged or edited from outside (see queue_job).
 ENGINE = object()
 
-# Context value of ``loyalty_history``: an Odoo flow writing ``loyalty.history``
-# lines runs (sale and till orders, card generation) and leaves out those of
-# membership cards, whose history is the ledger (``loyalty.history.create``).
+# Context values of ``loyalty_history`` (README, "One history"). NATIVE_HISTORY:
+# an Odoo flow writes its ``loyalty.history`` lines (sale orders, card
+# generation, the till's lines written from the ledger), membership cards
+# included; nobody else writes them on a membership card. OTHER_CARDS: Odoo's
+# figures read from its history lines leave membership cards out, whose
+# figures are their ledger lines (``loyalty.history._read_group``).
 NATIVE_HISTORY = object()
+OTHER_CARDS = object()
 
 
 class LedgerOrigin:

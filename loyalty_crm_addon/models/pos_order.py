@@ -9,7 +9,7 @@ from odoo import fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
-from ..engine.ledger import NATIVE_HISTORY, PRECISION, format_points
+from ..engine.ledger import PRECISION, format_points
 
 # Larger figures from a till are not points but an attack or a bug.
 MAX_TILL_POINTS = 1e9
@@ -355,25 +355,32 @@ class PosOrder(models.Model):
         }
 
     def add_loyalty_history_lines(self, coupon_data, coupon_updates):
-        """Odoo's history lines of the order's other cards, from what the till
-        sends; a membership card's history is its ledger, which the server
-        posted (``loyalty.history.create``)."""
+        """Odoo's history lines: the other cards' from what the till sends
+        (Odoo's code), the membership cards' from their ledger lines, the
+        server's figures (``loyalty.history._loyalty_write_from_ledger``)."""
         if not isinstance(coupon_data, list) or not isinstance(coupon_updates, list):
             raise UserError(self.env._("The till sent invalid loyalty history."))
+        Card = self.env["loyalty.card"].sudo()
+        id_map = {}
         for item in coupon_updates:
             if not isinstance(item, dict):
                 raise UserError(self.env._("The till sent invalid loyalty history."))
-            for key in ("old_id", "id"):
-                self._loyalty_till_id(item.get(key), "card")
+            id_map[self._loyalty_till_id(item.get("old_id"), "card")] = (
+                self._loyalty_till_id(item.get("id"), "card")
+            )
+        others = []
         for entry in coupon_data:
             if not isinstance(entry, dict):
                 raise UserError(self.env._("The till sent invalid loyalty history."))
-            self._loyalty_till_id(entry.get("card_id"), "card")
+            card_id = self._loyalty_till_id(entry.get("card_id"), "card")
             for key in ("won", "spent"):
                 self._loyalty_till_number(entry.get(key, 0.0), key)
-        res = super(
-            PosOrder, self.with_context(loyalty_history=NATIVE_HISTORY)
-        ).add_loyalty_history_lines(coupon_data, coupon_updates)
+            real_id = id_map.get(card_id, card_id)
+            card = Card.browse(real_id).exists() if real_id > 0 else Card
+            if card.program_type != "loyalty":
+                others.append(entry)
+        res = super().add_loyalty_history_lines(others, coupon_updates)
+        self.env["loyalty.history"]._loyalty_write_from_ledger(self)
         return res if res is not None else True
 
     def action_pos_order_paid(self):

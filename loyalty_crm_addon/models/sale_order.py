@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import NATIVE_HISTORY, LedgerOrigin, format_points
+from ..engine.ledger import NATIVE_HISTORY, OTHER_CARDS, LedgerOrigin, format_points
 from .res_partner import CONSENT_VALUES
 
 
@@ -337,18 +337,22 @@ class SaleOrder(models.Model):
     # One history: the ledger's lines are a membership card's history
     # ------------------------------------------------------------------
     def _add_loyalty_history_lines(self):
-        """Odoo's history lines of the order's other cards; a membership
-        card's history is its ledger (``loyalty.history.create``)."""
+        """Odoo writes its history lines of the order's cards, membership
+        cards included, for Odoo and the modules that read them; the addon
+        shows and counts the ledger (``loyalty.history.create``)."""
         return super(
             SaleOrder, self.with_context(loyalty_history=NATIVE_HISTORY)
         )._add_loyalty_history_lines()
 
     def _compute_loyalty_data(self):
-        """The loyalty summary of a confirmed order: Odoo's history of the
-        other cards plus the order's ledger lines (pending points, reversals,
-        credit notes), points given counted as issued, points taken as
-        used."""
-        super()._compute_loyalty_data()
+        """The loyalty summary of a confirmed order: Odoo's figures of the
+        order's other cards (its history lines of membership cards left out,
+        ``loyalty.history._read_group``) plus the order's ledger lines
+        (pending points, reversals, credit notes), points given counted as
+        issued, points taken as used. Nothing is subtracted."""
+        super(
+            SaleOrder, self.with_context(loyalty_history=OTHER_CARDS)
+        )._compute_loyalty_data()
         orders = self.filtered(lambda o: o.state == "sale" and o.id)
         if not orders:
             return

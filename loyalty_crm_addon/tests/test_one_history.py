@@ -8,7 +8,6 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..hooks import delete_membership_history, restore_membership_history
 from .common import LoyaltyCrmCommon, LoyaltyPosCase
 
 
@@ -102,57 +101,20 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
         # The sales order's loyalty summary agrees with its ledger lines.
         self.assertEqual(self.first.loyalty_data["issued"], 100)
         self.assertEqual(self.first.loyalty_data["cost"], 0)
-        # Odoo wrote no history line of its own for the card.
-        self.assertFalse(
-            self.env["loyalty.history"].search([("card_id", "=", self.card.id)])
-        )
-
-    def test_upgrade_and_uninstall(self):
-        """Upgrading removes Odoo's history lines of membership cards (the
-        ledger is their history); uninstalling writes them back from the
-        ledger, one per posted line."""
-        self._story()
-        gift_program = self.env["loyalty.program"].create(
-            {"name": "Gift Cards", "program_type": "gift_card"}
-        )
-        gift = self.env["loyalty.card"].create(
-            {"program_id": gift_program.id, "points": 10}
-        )
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            INSERT INTO loyalty_history (card_id, description, issued, used)
-            VALUES (%s, 'Written before 18.0.1.4.0', 5, 0), (%s, 'Gift', 10, 0)
-            """,
-            [self.card.id, gift.id],
-        )
-        self.assertEqual(delete_membership_history(self.env.cr), 1)
-        self.env.invalidate_all()
-        self.assertFalse(self.card.history_ids)
-        self.assertEqual(gift.history_ids.description, "Gift")
-
-        restore_membership_history(self.env.cr)
-        self.env.invalidate_all()
-        history = self.card.history_ids
-        posted = self.card.ledger_line_ids.filtered(lambda ln: ln.state == "posted")
-        self.assertEqual(
-            sorted(
-                zip(
-                    history.mapped("description"),
-                    history.mapped("issued"),
-                    history.mapped("used"),
-                    strict=True,
-                )
-            ),
-            sorted(
-                (ln.description, max(ln.points, 0), max(-ln.points, 0)) for ln in posted
-            ),
-        )
+        # Odoo wrote its own history lines as Odoo does (the cancelled
+        # order's deleted): they know nothing of the redemption nor the
+        # expiry, and no screen above shows them.
         self.assertRecordValues(
-            history.filtered(lambda h: h.order_id == self.first.id),
-            [{"order_model": "sale.order", "issued": 100.0, "used": 0.0}],
+            self.env["loyalty.history"].search([("card_id", "=", self.card.id)]),
+            [
+                {
+                    "order_model": "sale.order",
+                    "order_id": self.first.id,
+                    "issued": 100.0,
+                    "used": 0.0,
+                }
+            ],
         )
-        self.assertEqual(gift.history_ids.description, "Gift")
 
     def test_pending_points_show_as_pending_to_the_customer(self):
         self.program.loyalty_pending_days = 14
@@ -175,8 +137,9 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
 class TestOneHistoryEveryChannel(LoyaltyPosCase):
     """A sale, a credit note, a cancellation and a till order of one member:
     the card form, the sales orders' summaries, the till's receipt and the
-    portal show the ledger's lines, and Odoo writes no history line for the
-    membership card; gift cards keep Odoo's history."""
+    portal show the ledger's lines, even where Odoo's own history lines of
+    the membership card, which Odoo's flows still write, say otherwise;
+    nobody else writes such lines; gift cards keep Odoo's history."""
 
     @classmethod
     def setUpClass(cls):
@@ -232,7 +195,8 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
 
     def _story(self):
         """A sale, a half credit note, a cancellation, a till order spending
-        100 points; the till reports its history as pos_loyalty does."""
+        100 points; the till reports its history as pos_loyalty does, with
+        made-up figures."""
         self.sale = self._sale(2)  # +100
         self.credited = self._sale(2)  # +100, then half credited: -50
         invoice = self.credited.with_user(self.admin)._create_invoices()
@@ -267,8 +231,8 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
                 {
                     "order_id": self.till_order.id,
                     "card_id": str(self.card.id),
-                    "won": 50.0,
-                    "spent": 100.0,
+                    "won": 5000.0,
+                    "spent": 1.0,
                 }
             ],
             [],
@@ -317,9 +281,23 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
         # 200 welcome points, +100, +50 (credit note), +50 -100 (till).
         self.assertLedgerMatches(self.member, 300)
 
-        # Odoo wrote no history line for the membership card, on any channel.
-        self.assertFalse(self.History.search([("card_id", "=", self.card.id)]))
-        self.assertFalse(self.card.history_ids)
+        # Odoo's own history lines of the membership card, as Odoo writes
+        # them: one per order, the cancelled order's deleted, the credit note
+        # unknown to them; the till's line from the ledger, not from the
+        # figures the till sent. No screen below shows them.
+        self.assertEqual(
+            sorted(
+                (h.order_model, h.order_id, h.issued, h.used)
+                for h in self.History.search([("card_id", "=", self.card.id)])
+            ),
+            sorted(
+                [
+                    ("pos.order", self.till_order.id, 50.0, 100.0),
+                    ("sale.order", self.sale.id, 100.0, 0.0),
+                    ("sale.order", self.credited.id, 100.0, 0.0),
+                ]
+            ),
+        )
 
         # The card form: its History tab lists the ledger lines.
         form = self.card.with_user(self.admin).read(["ledger_line_ids"])[0]
@@ -334,6 +312,27 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
         self.assertEqual(summary(self.sale), (100.0, 0.0, "LCA Points"))
         self.assertEqual(summary(self.credited), (100.0, 50.0, "LCA Points"))
         self.assertFalse(summary(self.cancelled), "Odoo shows none once cancelled")
+        # An order with another card too: Odoo's figures of that card plus
+        # the ledger's lines.
+        gift = self.env["loyalty.card"].create(
+            {
+                "program_id": self.env["loyalty.program"]
+                .create({"name": "LCA Gift Cards", "program_type": "gift_card"})
+                .id,
+                "points": 40,
+            }
+        )
+        self.History.create(
+            {
+                "card_id": gift.id,
+                "order_model": "sale.order",
+                "order_id": self.credited.id,
+                "description": "Gift card spent",
+                "used": 10.0,
+            }
+        )
+        self.env.invalidate_all()
+        self.assertEqual(summary(self.credited), (100.0, 60.0, "LCA Points"))
 
         # The till's receipt: the till order's ledger lines and the balance.
         self.assertEqual(
@@ -354,7 +353,7 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
             ledger[:5].mapped("description"),
         )
 
-    def test_gift_cards_keep_odoo_history(self):
+    def test_odoo_history_lines_written_not_forged(self):
         gift_program = self.env["loyalty.program"].create(
             {
                 "name": "LCA Gift Cards",
@@ -375,19 +374,28 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
                 {
                     "order_id": order.id,
                     "card_id": str(self.card.id),
-                    "won": 50.0,
+                    "won": 5000.0,
                     "spent": 0,
                 },
             ],
             [],
         )
+        # The gift card's line as the till sends it, the membership card's
+        # from the ledger; once per order and card however often it is sent.
+        order.add_loyalty_history_lines([], [])
+        earned = sum(order.sudo().loyalty_ledger_line_ids.mapped("points"))
+        self.assertEqual(earned, 50.0)
         self.assertRecordValues(
-            self.History.search([("order_model", "=", "pos.order")]),
-            [{"card_id": gift.id, "issued": 0.0, "used": 10.0}],
+            self.History.search([("order_model", "=", "pos.order")], order="id"),
+            [
+                {"card_id": gift.id, "issued": 0.0, "used": 10.0},
+                {"card_id": self.card.id, "issued": earned, "used": 0.0},
+            ],
         )
 
-        # Cards generated: Odoo's history for gift cards, the ledger's opening
-        # line for a new member.
+        # Cards generated: Odoo's history lines for every card, as Odoo
+        # writes them; a new member's points are also the ledger's opening
+        # line.
         newcomer = self.env["res.partner"].create({"name": "LCA Newcomer"})
         Wizard = self.env["loyalty.generate.wizard"].with_user(self.admin)
         for program in (gift_program, self.program):
@@ -402,16 +410,22 @@ class TestOneHistoryEveryChannel(LoyaltyPosCase):
         new_gift = gift_program.coupon_ids.filtered(lambda c: c.partner_id == newcomer)
         self.assertRecordValues(new_gift.history_ids, [{"issued": 25.0, "used": 0.0}])
         new_card = self._card_of(newcomer)
-        self.assertFalse(new_card.history_ids)
+        self.assertRecordValues(new_card.history_ids, [{"issued": 25.0, "used": 0.0}])
         self.assertEqual(new_card.ledger_line_ids.mapped("points"), [25.0])
         self.assertEqual(new_card.points, 25.0)
 
-        # Nobody writes Odoo history lines on a membership card.
+        # Nobody else writes Odoo history lines on a membership card: no
+        # context key sent over RPC opens the way.
         for user in (self.pos_user, self.admin):
-            with self.assertRaisesRegex(UserError, "points ledger"):
-                self.History.with_user(user).create(
-                    {"card_id": self.card.id, "description": "Forged", "issued": 500}
-                )
+            for context in ({}, {"loyalty_history": "native"}):
+                with self.assertRaisesRegex(UserError, "points ledger"):
+                    self.History.with_user(user).with_context(**context).create(
+                        {
+                            "card_id": self.card.id,
+                            "description": "Forged",
+                            "issued": 500,
+                        }
+                    )
         line = self.History.search([("card_id", "=", gift.id)])
         with self.assertRaisesRegex(UserError, "points ledger"):
             line.with_user(self.pos_user).write({"card_id": self.card.id})

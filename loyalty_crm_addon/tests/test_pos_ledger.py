@@ -153,11 +153,12 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
         )
         self.assertEqual(len(order.loyalty_ledger_line_ids), 2)
         self.assertLedgerMatches(self.redeem_member, 100)
-        # The card's history is its ledger: Odoo writes no history line.
+        # Odoo's history line of the membership card: the ledger's figures,
+        # once, whatever the till sends.
         history = self.env["loyalty.history"].search(
             [("order_model", "=", "pos.order"), ("order_id", "=", order.id)]
         )
-        self.assertFalse(history)
+        self.assertRecordValues(history, [{"issued": 50.0, "used": 100.0}])
 
     # ------------------------------------------------------------------
     # Two tills, offline tills, pending points

@@ -8,8 +8,9 @@ class LoyaltyGenerateWizard(models.TransientModel):
     _inherit = "loyalty.generate.wizard"
 
     def generate_coupons(self):
-        """Odoo's "Gift For Customer" history lines of the cards made; a
-        membership card's opening points are a ledger line, its history."""
+        """Odoo writes its "Gift For Customer" history lines of the cards
+        made, membership cards included; a membership card's opening points
+        are also its first ledger line, the history the addon shows."""
         return super(
             LoyaltyGenerateWizard, self.with_context(loyalty_history=NATIVE_HISTORY)
         ).generate_coupons()
