@@ -15,6 +15,15 @@ from odoo.tools.misc import formatLang
 # outside (see queue_job). Context key ``loyalty_ledger_origin``.
 ENGINE = object()
 
+# Context values of ``loyalty_history`` (README, "One history"). NATIVE_HISTORY:
+# an Odoo flow writes its ``loyalty.history`` lines (sale orders, card
+# generation, the till's lines written from the ledger), membership cards
+# included; nobody else writes them on a membership card. OTHER_CARDS: Odoo's
+# figures read from its history lines leave membership cards out, whose
+# figures are their ledger lines (``loyalty.history._read_group``).
+NATIVE_HISTORY = object()
+OTHER_CARDS = object()
+
 
 class PointsCapture:
     """Changes of membership-card points that native code makes inside a

@@ -6,6 +6,7 @@ from . import loyalty_program
 from . import loyalty_reward
 from . import loyalty_rule
 from . import loyalty_card
+from . import loyalty_history
 from . import res_company
 from . import res_config_settings
 from . import res_partner

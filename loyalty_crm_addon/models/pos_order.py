@@ -364,8 +364,9 @@ class PosOrder(models.Model):
         }
 
     def add_loyalty_history_lines(self, coupon_data, coupon_updates):
-        """Native history of membership cards follows the ledger, not the
-        figures the till sends."""
+        """Odoo's history lines: the other cards' from what the till sends
+        (Odoo's code), the membership cards' from their ledger lines, the
+        server's figures (``loyalty.history._loyalty_write_from_ledger``)."""
         if not isinstance(coupon_data, list) or not isinstance(coupon_updates, list):
             raise UserError(self.env._("The till sent invalid loyalty history."))
         Card = self.env["loyalty.card"].sudo()
@@ -385,44 +386,11 @@ class PosOrder(models.Model):
                 self._loyalty_till_number(entry.get(key, 0.0), key)
             real_id = id_map.get(card_id, card_id)
             card = Card.browse(real_id).exists() if real_id > 0 else Card
-            if card.program_type == "loyalty":
-                continue
-            others.append(entry)
+            if card.program_type != "loyalty":
+                others.append(entry)
         res = super().add_loyalty_history_lines(others, coupon_updates)
-        self._loyalty_history_from_ledger()
+        self.env["loyalty.history"]._loyalty_write_from_ledger(self)
         return res if res is not None else True
-
-    def _loyalty_history_from_ledger(self):
-        """Native loyalty history lines of the orders' membership cards, as
-        their ledger lines say; once per order and card."""
-        History = self.env["loyalty.history"].sudo()
-        done = {
-            (h.order_id, h.card_id.id)
-            for h in History.search(
-                [("order_model", "=", self._name), ("order_id", "in", self.ids)]
-            )
-        }
-        vals_list = []
-        for order in self.sudo():
-            per_card = defaultdict(lambda: [0.0, 0.0])
-            for line in order.loyalty_ledger_line_ids:
-                if line.entry_type == "earn":
-                    per_card[line.card_id][0] += line.points
-                elif line.entry_type == "redeem":
-                    per_card[line.card_id][1] -= line.points
-            for card, (issued, used) in per_card.items():
-                if (order.id, card.id) not in done:
-                    vals_list.append(
-                        {
-                            "card_id": card.id,
-                            "order_model": self._name,
-                            "order_id": order.id,
-                            "description": self.env._("Onsite %s", order.display_name),
-                            "issued": issued,
-                            "used": used,
-                        }
-                    )
-        History.create(vals_list)
 
     def action_pos_order_paid(self):
         res = super().action_pos_order_paid()

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import PointsCapture, format_points
+from ..engine.ledger import NATIVE_HISTORY, OTHER_CARDS, PointsCapture, format_points
 from .res_partner import CONSENT_VALUES
 
 
@@ -414,36 +414,47 @@ class SaleOrder(models.Model):
                 }
         return result
 
+    # ------------------------------------------------------------------
+    # One history: the ledger's lines are a membership card's history
+    # ------------------------------------------------------------------
+    def _add_loyalty_history_lines(self):
+        """Odoo writes its history lines of the order's cards, membership
+        cards included, for Odoo and the modules that read them; the addon
+        shows and counts the ledger (``loyalty.history.create``)."""
+        return super(
+            SaleOrder, self.with_context(loyalty_history=NATIVE_HISTORY)
+        )._add_loyalty_history_lines()
+
     def _compute_loyalty_data(self):
-        """The loyalty summary of a confirmed order tells the ledger's story
-        for membership cards (pending points, reversals, credit notes), and
-        Odoo's history for the other cards."""
-        super()._compute_loyalty_data()
-        orders = self.filtered(lambda o: o.state == "sale" and o.id and o.loyalty_data)
+        """The loyalty summary of a confirmed order: Odoo's figures of the
+        order's other cards (its history lines of membership cards left out,
+        ``loyalty.history._read_group``) plus the order's ledger lines
+        (pending points, reversals, credit notes), points given counted as
+        issued, points taken as used. Nothing is subtracted."""
+        super(
+            SaleOrder, self.with_context(loyalty_history=OTHER_CARDS)
+        )._compute_loyalty_data()
+        orders = self.filtered(lambda o: o.state == "sale" and o.id)
         if not orders:
             return
-        native = {
-            order_id: (issued, used)
-            for order_id, issued, used in self.env["loyalty.history"]
-            .sudo()
-            ._read_group(
-                [
-                    ("order_model", "=", self._name),
-                    ("order_id", "in", orders.ids),
-                    ("card_id.program_type", "=", "loyalty"),
-                ],
-                ["order_id"],
-                ["issued:sum", "used:sum"],
-            )
-        }
-        ledger = defaultdict(lambda: [0.0, 0.0])
-        for line in orders.sudo().loyalty_ledger_line_ids:
-            ledger[line.sale_order_id.id][line.points < 0] += abs(line.points)
+        by_order = orders.sudo().loyalty_ledger_line_ids.grouped("sale_order_id")
         for order in orders:
-            issued, used = native.get(order.id, (0.0, 0.0))
-            earned, spent = ledger[order.id]
-            order.loyalty_data = {
-                **order.loyalty_data,
-                "issued": order.loyalty_data["issued"] - issued + earned,
-                "cost": order.loyalty_data["cost"] - used + spent,
+            order_lines = by_order.get(order)
+            if not order_lines:
+                continue
+            data = order.loyalty_data or {
+                "point_name": order._loyalty_point_name(order_lines.card_id),
+                "issued": 0.0,
+                "cost": 0.0,
             }
+            points = order_lines.mapped("points")
+            order.loyalty_data = {
+                **data,
+                "issued": data["issued"] + sum(p for p in points if p > 0),
+                "cost": data["cost"] - sum(p for p in points if p < 0),
+            }
+
+    def _loyalty_point_name(self, cards):
+        """The unit of the order's loyalty summary, as Odoo names it."""
+        cards |= self.coupon_point_ids.coupon_id
+        return (len(cards) == 1 and cards.point_name) or self.env._("Points")

@@ -153,6 +153,8 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
         )
         self.assertEqual(len(order.loyalty_ledger_line_ids), 2)
         self.assertLedgerMatches(self.redeem_member, 100)
+        # Odoo's history line of the membership card: the ledger's figures,
+        # once, whatever the till sends.
         history = self.env["loyalty.history"].search(
             [("order_model", "=", "pos.order"), ("order_id", "=", order.id)]
         )
