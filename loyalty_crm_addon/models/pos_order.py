@@ -553,8 +553,9 @@ class PosOrder(models.Model):
         in a program of their till that enrols automatically become members
         here, when the order is paid: its points are posted with the
         others, once. The new card the till makes for them
-        (``confirm_coupon_programs``) is then this one. Returns whether a
-        card was made."""
+        (``confirm_coupon_programs``) is then this one, and the order's reward
+        lines of the program, which the till left without a card, spend on
+        it. Returns whether a card was made."""
         Program = self.env["loyalty.program"].sudo()
         by_config = {
             config: config.sudo()
@@ -566,7 +567,17 @@ class PosOrder(models.Model):
         for order in orders.filtered("partner_id"):
             for program in by_config.get(order.config_id, Program):
                 if order._loyalty_till_points(program) > 0:
-                    order.partner_id._loyalty_enroll(program)
+                    member = order.partner_id.commercial_partner_id
+                    card = member._loyalty_enroll(program)[member]
+                    # The rewards the order takes on the card the till is
+                    # making for the new member are taken on this one.
+                    order.lines.filtered(
+                        lambda ln, p=program: (
+                            ln.is_reward_line
+                            and not ln.coupon_id
+                            and ln.reward_id.program_id == p
+                        )
+                    ).coupon_id = card
                     enrolled = True
         return enrolled
 

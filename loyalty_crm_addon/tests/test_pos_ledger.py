@@ -300,12 +300,16 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
         self.assertFalse(self._activities(partner))
 
     def test_new_member_card_created_at_zero(self):
-        """A customer without a card becomes a member at the till: native
-        code creates the card at 0, the ledger gives the points earned."""
+        """A customer without a card becomes a member at the till when the
+        order is paid: the card opens at 0 and the ledger gives the points
+        earned, once; the card the till then makes for them is that one."""
         partner = self.env["res.partner"].create({"name": "AAA LCA New Member"})
         data = self._order_data(self.earn_member)
         data["partner_id"] = partner.id
         order = self._sync(data)
+        card = self._card(partner)
+        self.assertTrue(card, "enrolled when the order is paid")
+        self.assertEqual(order.loyalty_ledger_line_ids.mapped("points"), [50.0])
         result = order.with_user(self.pos_user).confirm_coupon_programs(
             {
                 "-5": {
@@ -317,10 +321,42 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
                 }
             }
         )
-        card = self._card(partner)
         self.assertEqual(result["coupon_updates"][0]["id"], card.id)
+        self.assertEqual(result["coupon_updates"][0]["old_id"], -5)
         self.assertEqual(result["coupon_updates"][0]["points"], 50.0)
         self.assertEqual(order.loyalty_ledger_line_ids.mapped("points"), [50.0])
+        self.assertEqual(self._card(partner), card, "no second card")
+        self.assertLedgerMatches(partner, 50)
+
+    def test_new_member_spends_what_the_first_order_earns(self):
+        """A new member's first order earns and takes a reward with the
+        points it earns: the till has no card id for the reward line yet
+        (it makes the card after the payment); the server enrols the member
+        when the order is paid and the reward spends on that card."""
+        partner = self.env["res.partner"].create({"name": "AAA LCA First Reward"})
+        data = self._order_data(self.earn_member, 3, 100.0)
+        data["partner_id"] = partner.id
+        reward_vals = data["lines"][1][2]
+        reward_vals.pop("coupon_id")
+        order = self._sync(data)
+        card = self._card(partner)
+        self.assertEqual(order.lines.filtered("is_reward_line").coupon_id, card)
+        self.assertEqual(
+            sorted(order.loyalty_ledger_line_ids.mapped("points")), [-100.0, 150.0]
+        )
+        order.with_user(self.pos_user).confirm_coupon_programs(
+            {
+                "-7": {
+                    "points": 50.0,
+                    "program_id": self.program.id,
+                    "coupon_id": -7,
+                    "barcode": False,
+                    "partner_id": partner.id,
+                    "line_codes": [reward_vals["reward_identifier_code"]],
+                }
+            }
+        )
+        self.assertEqual(len(order.loyalty_ledger_line_ids), 2, "posted once")
         self.assertLedgerMatches(partner, 50)
 
     # ------------------------------------------------------------------
