@@ -17,7 +17,8 @@ GUARDED_FIELDS = {"points", "partner_id", "program_id", *TIER_FIELDS}
 
 
 class LoyaltyCard(models.Model):
-    _inherit = "loyalty.card"
+    _name = "loyalty.card"
+    _inherit = ["loyalty.card", "loyalty.kpi.member.source.mixin"]
 
     def init(self):
         res = super().init()
