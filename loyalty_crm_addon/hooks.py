@@ -32,19 +32,6 @@ def post_init_hook(env):
 
 
 def uninstall_hook(env):
-    """The KPI tables, their triggers and functions are plain SQL objects
-    (kpi/aggregate.py, kpi/order_facts.py, kpi/scoring.py): the ORM does not
-    know them."""
-    env.cr.execute(
-        """
-        DROP VIEW IF EXISTS loyalty_report_order, loyalty_report_points;
-        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_orders() CASCADE;
-        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_cards() CASCADE;
-        DROP FUNCTION IF EXISTS loyalty_kpi_order_on_company() CASCADE;
-        DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild(int[], int[]);
-        DROP FUNCTION IF EXISTS loyalty_kpi_order_rebuild_all();
-        DROP TABLE IF EXISTS loyalty_kpi_order, loyalty_kpi_customer,
-            loyalty_kpi_points_daily, loyalty_kpi_watermark, loyalty_member_score,
-            loyalty_kpi_member_activity;
-        """
-    )
+    """The reports are views on the KPI models' tables (kpi/aggregate.py,
+    kpi/order_facts.py): dropped first, the ORM drops the tables."""
+    env.cr.execute("DROP VIEW IF EXISTS loyalty_report_order, loyalty_report_points")

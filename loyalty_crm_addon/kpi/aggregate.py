@@ -1,15 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Points movements pre-aggregated per day, for the KPIs and the reports.
 
-``loyalty_kpi_points_daily`` holds, per day × program × company × source ×
-entry type, the points issued, redeemed, expired and net and the number of
-ledger lines. Ledger lines are append-only and their points, type, source,
-company and date never change, so the table is kept by folding in the lines
-posted since a watermark (the highest line id folded,
-``loyalty_kpi_watermark``): a fold adds each new day's sums onto its row
-(``INSERT ... ON CONFLICT DO UPDATE``), set-based, by id range.
+``loyalty.kpi.points.daily`` (table ``loyalty_kpi_points_daily``) holds, per
+day × program × company × source × entry type, the points issued, redeemed,
+expired and net and the number of ledger lines. Ledger lines are append-only
+and their points, type, source, company and date never change, so the table
+is kept by folding in the lines posted since a watermark (the highest line
+id folded, ``loyalty.kpi.watermark``): a fold adds each new day's sums onto
+its row (``INSERT ... ON CONFLICT DO UPDATE``), set-based, by id range.
 
-The same fold keeps ``loyalty_kpi_member_activity``: each member's last day
+The same fold keeps ``loyalty.kpi.member.activity``: each member's last day
 of earning or redeeming in a program, for the inactive rate (a member is
 active when that day falls in the window, as long as no folded activity is
 dated after the window's end; the KPI engine reads the ledger otherwise).
@@ -31,46 +31,13 @@ from odoo.tools import SQL
 
 from .sql import ISSUED_SQL, REDEEMED_SQL
 
-TABLE_SQL = """
-    CREATE TABLE IF NOT EXISTS loyalty_kpi_points_daily (
-        id serial PRIMARY KEY,
-        day date NOT NULL,
-        program_id int NOT NULL,
-        company_id int NOT NULL DEFAULT 0,
-        source varchar NOT NULL DEFAULT '',
-        entry_type varchar NOT NULL,
-        points_issued numeric NOT NULL DEFAULT 0,
-        points_redeemed numeric NOT NULL DEFAULT 0,
-        points_expired numeric NOT NULL DEFAULT 0,
-        points_net numeric NOT NULL DEFAULT 0,
-        line_count int NOT NULL DEFAULT 0,
-        UNIQUE (day, program_id, company_id, source, entry_type)
-    );
-    CREATE INDEX IF NOT EXISTS loyalty_kpi_points_daily_program_day_idx
-        ON loyalty_kpi_points_daily (program_id, day);
-    CREATE TABLE IF NOT EXISTS loyalty_kpi_watermark (
-        name varchar PRIMARY KEY,
-        last_id int NOT NULL DEFAULT 0
-    );
-    INSERT INTO loyalty_kpi_watermark (name, last_id) VALUES ('points', 0)
-        ON CONFLICT DO NOTHING;
-    CREATE TABLE IF NOT EXISTS loyalty_kpi_member_activity (
-        program_id int NOT NULL,
-        partner_id int NOT NULL,
-        last_day date NOT NULL,
-        PRIMARY KEY (program_id, partner_id)
-    );
-    CREATE INDEX IF NOT EXISTS loyalty_kpi_member_activity_day_idx
-        ON loyalty_kpi_member_activity (program_id, last_day) INCLUDE (partner_id);
-"""
-
 # Earning and redeeming: what makes a member active.
 ACTIVITY_TYPES = "('earn', 'redeem')"
 
-# One row per ledger line with the aggregate's columns (``company_id`` 0 and
-# ``source`` '' stand for none, so that the unique key holds).
+# One row per ledger line with the aggregate's columns (``source`` '' stands
+# for none; the unique key takes a company of none as 0).
 LINE_COLUMNS = f"""
-    l.date::date AS day, l.program_id, COALESCE(l.company_id, 0) AS company_id,
+    l.date::date AS day, l.program_id, l.company_id,
     COALESCE(l.source, '') AS source, l.entry_type,
     {ISSUED_SQL} AS points_issued,
     {REDEEMED_SQL} AS points_redeemed,
@@ -88,7 +55,8 @@ FOLD_SQL = f"""
              WHERE l.id > %(after)s AND l.id <= %(upto)s
                AND l.program_id IS NOT NULL) l
      GROUP BY 1, 2, 3, 4, 5
-    ON CONFLICT (day, program_id, company_id, source, entry_type) DO UPDATE SET
+    ON CONFLICT (day, program_id, (COALESCE(company_id, 0)), source, entry_type)
+    DO UPDATE SET
         points_issued = loyalty_kpi_points_daily.points_issued
                         + EXCLUDED.points_issued,
         points_redeemed = loyalty_kpi_points_daily.points_redeemed
@@ -100,17 +68,30 @@ FOLD_SQL = f"""
 """
 
 # Each member's last day of activity per program, from the lines of an id
-# range (lines are append-only: the day only moves forward).
+# range (lines are append-only: the day only moves forward). Known members
+# are updated in place, only new ones inserted (they alone take an id).
 FOLD_ACTIVITY_SQL = f"""
-    INSERT INTO loyalty_kpi_member_activity (program_id, partner_id, last_day)
-    SELECT l.program_id, l.partner_id, MAX(l.date)::date
-      FROM loyalty_ledger_line l
-     WHERE l.id > %(after)s AND l.id <= %(upto)s
-       AND l.program_id IS NOT NULL AND l.partner_id IS NOT NULL
-       AND l.entry_type IN {ACTIVITY_TYPES}
-     GROUP BY 1, 2
+    WITH latest AS (
+        SELECT l.program_id, l.partner_id, MAX(l.date)::date AS last_day
+          FROM loyalty_ledger_line l
+         WHERE l.id > %(after)s AND l.id <= %(upto)s
+           AND l.program_id IS NOT NULL AND l.partner_id IS NOT NULL
+           AND l.entry_type IN {ACTIVITY_TYPES}
+         GROUP BY 1, 2
+    ),
+    moved AS (
+        UPDATE loyalty_kpi_member_activity a SET last_day = n.last_day
+          FROM latest n
+         WHERE a.program_id = n.program_id AND a.partner_id = n.partner_id
+           AND a.last_day < n.last_day
+    )
+    INSERT INTO loyalty_kpi_member_activity AS a (program_id, partner_id, last_day)
+    SELECT n.program_id, n.partner_id, n.last_day FROM latest n
+     WHERE NOT EXISTS (
+         SELECT 1 FROM loyalty_kpi_member_activity a
+          WHERE a.program_id = n.program_id AND a.partner_id = n.partner_id)
     ON CONFLICT (program_id, partner_id) DO UPDATE SET
-        last_day = GREATEST(loyalty_kpi_member_activity.last_day, EXCLUDED.last_day)
+        last_day = GREATEST(a.last_day, EXCLUDED.last_day)
 """
 
 # The partners who earned or redeemed in a program between %(since)s and
@@ -146,10 +127,9 @@ POINTS_DAILY_SQL = f"""
 """
 
 
-def create_tables(cr):
-    cr.execute(TABLE_SQL)
-    # A database folded before the activity table existed: fill it up to
-    # the watermark once.
+def fill_activity(cr):
+    """A database folded before the members' last days were kept: fill
+    them up to the watermark once."""
     cr.execute(
         """
         SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points'

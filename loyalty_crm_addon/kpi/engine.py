@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
+from . import order_facts
 from .aggregate import ACTIVE_LINES_SQL, ACTIVE_MEMBERS_SQL, POINTS_DAILY_SQL
 from .sql import ORDERS_SQL
 
@@ -174,6 +175,8 @@ class LoyaltyKpiEngine:
         company = self.env["res.company"].sudo().browse(self.company_ids)
         if company.loyalty_membership_program_id != self.program:
             return None
+        # Orders this transaction changed: their facts first.
+        order_facts.flush(self.env)
         suffix = "_ch" if self.channel else ""
         return SQL(
             """
@@ -300,7 +303,7 @@ class LoyaltyKpiEngine:
                        COALESCE(SUM(l.points_redeemed), 0)
                   FROM (%(points)s) l
                  WHERE l.program_id = %(program)s
-                   AND (l.company_id = 0 OR l.company_id = ANY(%(companies)s))
+                   AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
                    AND (%(any_source)s OR l.source = ANY(%(sources)s))
                    AND l.day >= %(start)s AND l.day <= %(date_to)s
                 """,
@@ -395,7 +398,7 @@ class LoyaltyKpiEngine:
                            SUM(l.points_redeemed) AS redeemed
                       FROM (%(points)s) l
                      WHERE l.program_id = %(program)s
-                       AND (l.company_id = 0 OR l.company_id = ANY(%(companies)s))
+                       AND (l.company_id IS NULL OR l.company_id = ANY(%(companies)s))
                        AND (%(channel)s IS NULL OR l.source = %(channel)s)
                        AND l.day >= %(start)s AND l.day <= %(date_to)s
                      GROUP BY 1

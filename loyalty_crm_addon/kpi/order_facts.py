@@ -1,13 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Counted orders with what the KPIs need to know about them, kept up to date.
+"""Counted orders with what the KPIs need to know about them, kept exact.
 
-``loyalty_kpi_order`` has one narrow row per counted order (``ORDERS_SQL``:
-confirmed sales orders, paid POS orders): day, company, channel, customer,
-untaxed amount, the day the customer joined the company's membership program
-(``member_day``: the first card's creation day; a buyer is a member at
-``date_to`` when ``member_day <= date_to``) and the days of the customer's
-previous two orders, in the same company, in any channel (``prev_day``,
-``prev2_day``) and in the same channel (``prev_day_ch``, ``prev2_day_ch``).
+``loyalty.kpi.order`` (table ``loyalty_kpi_order``) has one narrow row per
+counted order (``ORDERS_SQL``: confirmed sales orders, paid POS orders): day,
+company, channel, customer, untaxed amount, the day the customer joined the
+company's membership program (``member_day``: the first card's creation day;
+a buyer is a member at ``date_to`` when ``member_day <= date_to``) and the
+days of the customer's previous two orders, in the same company, in any
+channel (``prev_day``, ``prev2_day``) and in the same channel
+(``prev_day_ch``, ``prev2_day_ch``). Its id is the order key (2 × the sales
+order's id, 2 × the POS order's id + 1), also kept as ``order_key``.
 
 With these, the order KPIs of a period are one pass over the period's rows,
 without grouping by customer nor joining cards:
@@ -22,51 +24,53 @@ without grouping by customer nor joining cards:
 Keeping it exact. Orders change (confirmation, cancellation, edits, refunds)
 and cards are created, and a change of one order moves the previous-order
 days of the customer's later orders: the unit of refresh is the customer.
-Statement-level triggers on ``sale_order``, ``pos_order`` and
-``loyalty_card`` (with transition tables: set-based for a batch of a
-thousand orders as for one, and only for rows whose counted columns
-changed; they see SQL writes as well as the ORM's) rebuild the facts of the
-customers touched, in the writing transaction (``loyalty_kpi_order_rebuild``:
-a few index probes per customer). Two transactions touching the same
-customer meet on the customer's row in ``loyalty_kpi_customer``: the second
-waits and is retried rather than writing facts from a snapshot without the
-first one's order. A change of a company's membership program rebuilds
-everything (``loyalty_kpi_order_rebuild_all``, in that transaction).
-Loading orders with triggers off (``session_replication_role = replica``)
-must be followed by ``rebuild_all``.
+The ORM tells: every write of a counted column of an order
+(``loyalty.kpi.order.source.mixin``: ``_write_multi`` sees the ORM's writes
+and its recomputations alike), a counted order created or deleted, a card
+of a membership program created, moved or deleted, a contact merged or
+deleted, a company's membership program changed. Those note the orders and
+customers touched (``touch``) in the transaction's pre-commit data; before
+the transaction commits (``cr.flush()``: the end of every request, cron job
+and till sync), one set-based statement (``REFRESH_SQL``) rebuilds the facts
+of the customers touched, writing only the rows that changed. Readers in
+the same transaction run it first (``flush``).
+
+Two transactions touching the same customer meet on the customer's row in
+``loyalty.kpi.customer``, which the refresh updates first: the second waits
+and fails to serialise (and is retried) rather than writing facts from a
+snapshot without the first one's order. A change of a company's membership
+program rebuilds every row (``rebuild_all``, before that transaction
+commits). Orders written in SQL, past the ORM, are not seen: such a writer
+calls ``touch`` (with the orders, the customers) or ``rebuild_all``.
 """
 
 from odoo.tools import SQL
 
 from .sql import ORDERS_SQL
 
-TABLE_SQL = """
-    CREATE TABLE IF NOT EXISTS loyalty_kpi_order (
-        order_key int PRIMARY KEY,
-        partner_id int,
-        company_id int NOT NULL,
-        channel varchar NOT NULL,
-        day date NOT NULL,
-        amount numeric NOT NULL,
-        member_day date,
-        prev_day date,
-        prev2_day date,
-        prev_day_ch date,
-        prev2_day_ch date
-    );
-    CREATE INDEX IF NOT EXISTS loyalty_kpi_order_day_idx
-        ON loyalty_kpi_order (company_id, day);
-    CREATE INDEX IF NOT EXISTS loyalty_kpi_order_partner_cover_idx
-        ON loyalty_kpi_order (partner_id) INCLUDE (company_id, day, amount);
-    -- One row per customer whose facts were rebuilt: two transactions
-    -- rebuilding the same customer update the same row, so the second one
-    -- waits and fails to serialise (and is retried) instead of writing facts
-    -- from a snapshot without the first one's order.
-    CREATE TABLE IF NOT EXISTS loyalty_kpi_customer (
-        partner_id int PRIMARY KEY,
-        version int NOT NULL DEFAULT 0
-    );
-"""
+# The order states the KPIs count, and the columns the facts are made of.
+COUNTED_STATES = {"sale": ("sale",), "pos": ("paid", "done", "invoiced")}
+COUNTED_FIELDS = {
+    "sale": frozenset(
+        {"state", "date_order", "amount_untaxed", "partner_id", "company_id"}
+    ),
+    "pos": frozenset(
+        {
+            "state",
+            "date_order",
+            "amount_total",
+            "amount_tax",
+            "partner_id",
+            "company_id",
+        }
+    ),
+}
+# A card's creation day makes a member.
+CARD_FIELDS = frozenset({"partner_id", "program_id", "create_date"})
+CHANNEL_FACTOR = {"sale": 0, "pos": 1}
+
+# What a transaction touched, in its pre-commit data.
+PENDING_KEY = "loyalty_crm_addon.kpi_order"
 
 # The fact rows of the orders selected by ``%(scope)s`` (a condition on the
 # raw orders ``o``: customers, order keys, or everything; always whole
@@ -101,6 +105,8 @@ COLUMNS = (
     "order_key, partner_id, company_id, channel, day, amount, member_day, "
     "prev_day, prev2_day, prev_day_ch, prev2_day_ch"
 )
+# The columns a refresh may change (all but the key).
+VALUE_COLUMNS = [c.strip() for c in COLUMNS.split(",")][1:]
 
 
 def _facts(scope="TRUE", card_scope="TRUE"):
@@ -111,174 +117,194 @@ def _facts(scope="TRUE", card_scope="TRUE"):
     )
 
 
-# Rebuild the facts of the customers in ``partners`` and of the anonymous
-# orders in ``keys`` (arrays), set-based: what the triggers run.
-REBUILD_FUNCTION = SQL(
-    """
-    CREATE OR REPLACE FUNCTION loyalty_kpi_order_rebuild(partners int[], keys int[])
-    RETURNS void LANGUAGE plpgsql AS $fn$
-    BEGIN
-        partners := ARRAY(SELECT DISTINCT p FROM unnest(partners) p
-                           WHERE p IS NOT NULL ORDER BY p);
-        IF cardinality(partners) > 0 THEN
-            INSERT INTO loyalty_kpi_customer (partner_id)
-            SELECT unnest(partners)
-            ON CONFLICT (partner_id) DO UPDATE
-               SET version = loyalty_kpi_customer.version + 1;
-            DELETE FROM loyalty_kpi_order WHERE partner_id = ANY(partners);
-        END IF;
-        IF cardinality(keys) > 0 THEN
-            DELETE FROM loyalty_kpi_order WHERE order_key = ANY(keys);
-        END IF;
-        INSERT INTO loyalty_kpi_order (%(columns)s)
-        %(by_partner)s;
-        INSERT INTO loyalty_kpi_order (%(columns)s)
-        %(anonymous)s
-        ON CONFLICT (order_key) DO NOTHING;
-    END $fn$;
-    """,
-    columns=SQL(COLUMNS),
-    by_partner=_facts("o.partner_id = ANY(partners)", "c.partner_id = ANY(partners)"),
-    anonymous=_facts("o.id = ANY(keys) AND o.partner_id IS NULL", "FALSE"),
+# The given orders by their own ids, as an index probe per order table
+# (``src_id``; the channel is a constant of each branch of ORDERS_SQL).
+GIVEN_ORDERS = (
+    "((o.channel = 'sale' AND o.src_id = ANY(%(sale_ids)s))"
+    " OR (o.channel = 'pos' AND o.src_id = ANY(%(pos_ids)s)))"
 )
+CUSTOMERS = "(SELECT ids FROM customers)::int[]"
 
-TRIGGERS_SQL = """
-    CREATE OR REPLACE FUNCTION loyalty_kpi_order_on_orders() RETURNS trigger
-    LANGUAGE plpgsql AS $fn$
-    DECLARE
-        factor int := CASE WHEN TG_TABLE_NAME = 'pos_order' THEN 1 ELSE 0 END;
-        partners int[];
-        keys int[];
-    BEGIN
-        -- Inserted or deleted: only orders that count (not quotations, not
-        -- drafts at the till).
-        IF TG_OP = 'INSERT' THEN
-            SELECT array_agg(n.partner_id), array_agg(n.id * 2 + factor)
-              INTO partners, keys FROM new_rows n
-             WHERE n.state IN ('sale', 'paid', 'done', 'invoiced');
-        ELSIF TG_OP = 'DELETE' THEN
-            SELECT array_agg(o.partner_id), array_agg(o.id * 2 + factor)
-              INTO partners, keys FROM old_rows o
-             WHERE o.state IN ('sale', 'paid', 'done', 'invoiced');
-        ELSIF TG_TABLE_NAME = 'sale_order' THEN
-            SELECT array_agg(o.partner_id) || array_agg(n.partner_id),
-                   array_agg(o.id * 2)
-              INTO partners, keys
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.state, o.date_order, o.amount_untaxed, o.partner_id,
-                    o.company_id)
-                   IS DISTINCT FROM
-                   (n.state, n.date_order, n.amount_untaxed, n.partner_id,
-                    n.company_id)
-               AND (o.state = 'sale' OR n.state = 'sale');
-        ELSE
-            SELECT array_agg(o.partner_id) || array_agg(n.partner_id),
-                   array_agg(o.id * 2 + 1)
-              INTO partners, keys
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.state, o.date_order, o.amount_total, o.amount_tax,
-                    o.partner_id, o.company_id)
-                   IS DISTINCT FROM
-                   (n.state, n.date_order, n.amount_total, n.amount_tax,
-                    n.partner_id, n.company_id);
-        END IF;
-        IF partners IS NOT NULL OR keys IS NOT NULL THEN
-            PERFORM loyalty_kpi_order_rebuild(
-                COALESCE(partners, '{}'), COALESCE(keys, '{}'));
-        END IF;
-        RETURN NULL;
-    END $fn$;
-
-    CREATE OR REPLACE FUNCTION loyalty_kpi_order_on_cards() RETURNS trigger
-    LANGUAGE plpgsql AS $fn$
-    DECLARE
-        partners int[];
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            SELECT array_agg(n.partner_id) INTO partners FROM new_rows n;
-        ELSIF TG_OP = 'DELETE' THEN
-            SELECT array_agg(o.partner_id) INTO partners FROM old_rows o;
-        ELSE
-            SELECT array_agg(o.partner_id) || array_agg(n.partner_id)
-              INTO partners
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE (o.partner_id, o.program_id, o.create_date)
-                   IS DISTINCT FROM (n.partner_id, n.program_id, n.create_date);
-        END IF;
-        IF partners IS NOT NULL THEN
-            PERFORM loyalty_kpi_order_rebuild(partners, '{}');
-        END IF;
-        RETURN NULL;
-    END $fn$;
-
-    CREATE OR REPLACE FUNCTION loyalty_kpi_order_on_company() RETURNS trigger
-    LANGUAGE plpgsql AS $fn$
-    BEGIN
-        IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
-                    WHERE o.loyalty_membership_program_id
-                          IS DISTINCT FROM n.loyalty_membership_program_id) THEN
-            PERFORM loyalty_kpi_order_rebuild_all();
-        END IF;
-        RETURN NULL;
-    END $fn$;
+# Write the rows of ``fresh`` (a CTE of fact rows) that differ, and delete
+# those of ``%(stale)s`` (a condition on the stored rows ``f``) that are no
+# longer in it: a new order usually adds one row and leaves the customer's
+# others as they were.
+UPSERT_SQL = """
+    gone AS (
+        DELETE FROM loyalty_kpi_order f
+         WHERE %(stale)s
+           AND NOT EXISTS (SELECT 1 FROM fresh n WHERE n.order_key = f.id)
+    )
+    INSERT INTO loyalty_kpi_order AS f (id, %(columns)s)
+    SELECT n.order_key, n.* FROM fresh n
+    ON CONFLICT (id) DO UPDATE SET %(assign)s
+     WHERE (%(old)s) IS DISTINCT FROM (%(new)s)
 """
 
-REBUILD_ALL_FUNCTION = SQL(
-    """
-    CREATE OR REPLACE FUNCTION loyalty_kpi_order_rebuild_all() RETURNS void
-    LANGUAGE plpgsql AS $fn$
-    BEGIN
-        DELETE FROM loyalty_kpi_order;
-        INSERT INTO loyalty_kpi_order (%(columns)s) %(facts)s;
-    END $fn$;
-    """,
-    columns=SQL(COLUMNS),
-    facts=_facts(),
-)
+
+def _upsert(stale):
+    return SQL(
+        UPSERT_SQL,
+        stale=stale,
+        columns=SQL(COLUMNS),
+        assign=SQL(", ").join(
+            SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
+            for c in VALUE_COLUMNS
+        ),
+        old=SQL(", ").join(SQL.identifier("f", c) for c in VALUE_COLUMNS),
+        new=SQL(", ").join(
+            SQL("EXCLUDED.%s", SQL.identifier(c)) for c in VALUE_COLUMNS
+        ),
+    )
 
 
-def _trigger(table, op, function):
-    name = f"loyalty_kpi_order_{op.lower()}"
-    refs = {
-        "INSERT": "NEW TABLE AS new_rows",
-        "DELETE": "OLD TABLE AS old_rows",
-        "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    }[op]
-    return f"""
-        DROP TRIGGER IF EXISTS {name} ON {table};
-        CREATE TRIGGER {name} AFTER {op} ON {table}
-            REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {function}();
-    """
+# Rebuild the facts of the customers touched, in one statement: the
+# customers given, the old customers of the given orders (their stored
+# facts) and their current ones. Their rows in ``loyalty_kpi_customer`` are
+# updated first, in order (a concurrent transaction that rebuilt one of
+# them makes this one fail to serialise). Anonymous given orders are
+# rebuilt by key.
+REFRESH_SQL = """
+    WITH touched AS (
+        INSERT INTO loyalty_kpi_customer AS c (id, partner_id, version)
+        SELECT DISTINCT t.p, t.p, 0
+          FROM (SELECT unnest(%(partners)s::int[]) AS p
+                UNION ALL
+                SELECT f.partner_id FROM loyalty_kpi_order f
+                 WHERE f.id = ANY(%(keys)s)
+                UNION ALL
+                SELECT o.partner_id FROM (%(orders)s) o WHERE %(given)s) t
+          JOIN res_partner rp ON rp.id = t.p
+         ORDER BY 1
+        ON CONFLICT (id) DO UPDATE SET version = c.version + 1
+        RETURNING c.id
+    ),
+    customers AS (SELECT COALESCE(array_agg(id), '{}') AS ids FROM touched),
+    fresh AS MATERIALIZED (
+        %(by_partner)s
+        UNION ALL
+        %(anonymous)s
+    ),
+    %(upsert)s
+"""
+
+REBUILD_ALL_SQL = """
+    WITH fresh AS MATERIALIZED (%(facts)s),
+    %(upsert)s
+"""
 
 
-def create_tables(cr):
-    """Tables, functions and triggers (idempotent); the facts are built from
-    scratch when the table is empty (installation: a minute at two million
-    orders)."""
-    cr.execute(TABLE_SQL)
-    cr.execute(REBUILD_FUNCTION)
-    cr.execute(REBUILD_ALL_FUNCTION)
-    cr.execute(TRIGGERS_SQL)
-    for table, function in (
-        ("sale_order", "loyalty_kpi_order_on_orders"),
-        ("pos_order", "loyalty_kpi_order_on_orders"),
-        ("loyalty_card", "loyalty_kpi_order_on_cards"),
-    ):
-        for op in ("INSERT", "UPDATE", "DELETE"):
-            cr.execute(_trigger(table, op, function))
-    cr.execute(_trigger("res_company", "UPDATE", "loyalty_kpi_order_on_company"))
-    cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
-    if not cr.fetchone():
-        rebuild_all(cr)
+def touch(env, keys=(), partner_ids=(), everything=False):
+    """Note orders (keys) and customers whose facts change in this
+    transaction; they are rebuilt before it commits (or by ``flush``)."""
+    precommit = env.cr.precommit
+    pending = precommit.data.get(PENDING_KEY)
+    if pending is None:
+        pending = precommit.data[PENDING_KEY] = {
+            "keys": set(),
+            "partners": set(),
+            "all": False,
+        }
+        precommit.add(lambda: flush(env))
+    pending["keys"].update(keys)
+    pending["partners"].update(p for p in partner_ids if p)
+    pending["all"] = pending["all"] or everything
+
+
+def touch_orders(env, channel, ids):
+    """Note orders of a channel (``sale``, ``pos``) by their own ids."""
+    factor = CHANNEL_FACTOR[channel]
+    touch(env, keys=[i * 2 + factor for i in ids])
+
+
+def touch_customers_orders(env, partner_ids):
+    """Note the orders of customers about to be deleted (their POS orders
+    stay, without customer: anonymous orders)."""
+    if not partner_ids:
+        return
+    env.cr.execute(
+        SQL("SELECT id FROM loyalty_kpi_order WHERE partner_id = ANY(%s)", partner_ids)
+    )
+    keys = [key for (key,) in env.cr.fetchall()]
+    if keys:
+        touch(env, keys=keys)
+
+
+def flush(env):
+    """Rebuild now the facts this transaction touched (readers of the
+    facts in the writing transaction; the pre-commit hook)."""
+    if PENDING_KEY not in env.cr.precommit.data:
+        return
+    # Writes still in the ORM's cache may touch more.
+    env.flush_all()
+    pending = env.cr.precommit.data.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    if pending["all"]:
+        rebuild_all(env.cr)
+    else:
+        refresh(env.cr, pending["keys"], pending["partners"])
+    for model in ("loyalty.kpi.order", "loyalty.kpi.customer"):
+        if model in env:
+            env[model].invalidate_model()
+
+
+def refresh(cr, keys=(), partner_ids=()):
+    """Rebuild the facts of the given orders (keys) and customers, and of
+    the orders' customers, old and new (one statement)."""
+    keys, partner_ids = sorted(set(keys)), sorted(set(partner_ids))
+    if not keys and not partner_ids:
+        return
+    given = SQL(
+        GIVEN_ORDERS,
+        sale_ids=[k // 2 for k in keys if not k % 2],
+        pos_ids=[k // 2 for k in keys if k % 2],
+    )
+    cr.execute(
+        SQL(
+            REFRESH_SQL,
+            partners=partner_ids,
+            keys=keys,
+            orders=SQL(ORDERS_SQL),
+            given=given,
+            by_partner=_facts(
+                f"o.partner_id = ANY({CUSTOMERS})", f"c.partner_id = ANY({CUSTOMERS})"
+            ),
+            anonymous=SQL(
+                FACTS_SQL,
+                orders=SQL(ORDERS_SQL),
+                scope=SQL("o.partner_id IS NULL AND %s", given),
+                card_scope=SQL("FALSE"),
+            ),
+            upsert=_upsert(
+                SQL(
+                    "(f.partner_id = ANY(%s) OR f.id = ANY(%s))",
+                    SQL(CUSTOMERS),
+                    keys,
+                )
+            ),
+        )
+    )
 
 
 def rebuild_all(cr):
-    """Build the facts of every order again (after loading orders with the
-    triggers off, e.g. ``session_replication_role = replica``)."""
-    cr.execute("SELECT loyalty_kpi_order_rebuild_all()")
+    """Build the facts of every order again (a company's membership program
+    changed; orders loaded in SQL)."""
+    cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
+    if cr.fetchone():
+        cr.execute(SQL(REBUILD_ALL_SQL, facts=_facts(), upsert=_upsert(SQL("TRUE"))))
+    else:
+        cr.execute(
+            SQL(
+                "INSERT INTO loyalty_kpi_order (id, %(columns)s)"
+                " SELECT f.order_key, f.* FROM (%(facts)s) f",
+                columns=SQL(COLUMNS),
+                facts=_facts(),
+            )
+        )
     cr.execute("ANALYZE loyalty_kpi_order")
 
 
 def facts_sql():
-    """The fact rows (kept by the triggers in every writing transaction)."""
+    """The fact rows (rebuilt before every writing transaction commits)."""
     return SQL("SELECT * FROM loyalty_kpi_order")

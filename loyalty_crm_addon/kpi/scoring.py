@@ -18,8 +18,9 @@ yet: the program's inactivity delay divided by three stands in for it.
 
 Where it is kept. A score moves every day for many members, so it is not
 written on ``res_partner`` (a wide row under some fifty indexes: rewriting a
-million of them took a minute). ``loyalty_member_score`` holds one narrow
-row per scored member; the contact's fields read it (``res.partner``
+million of them took a minute). ``loyalty.member.score`` (table
+``loyalty_member_score``) holds one narrow row per scored member, whose id
+is the member's; the contact's fields read it (``res.partner``
 computes them, searches them with a sub-select and joins the table to sort
 and group by them, ``_field_to_sql``).
 """
@@ -29,6 +30,7 @@ from datetime import timedelta
 from odoo.tools import SQL
 
 from ..engine.batch import count, run_batches
+from . import order_facts
 
 SEGMENTS = [
     ("new", "New"),
@@ -41,19 +43,6 @@ NEW_DAYS = 30
 AT_RISK_SCORE = 60
 WEIGHTS = (0.6, 0.25, 0.15)
 
-# One row per scored member (the contact fields in res.partner read it).
-# Fill factor: the daily run rewrites the scores that moved in place (HOT).
-TABLE_SQL = """
-    CREATE TABLE IF NOT EXISTS loyalty_member_score (
-        partner_id int PRIMARY KEY REFERENCES res_partner (id) ON DELETE CASCADE,
-        segment varchar,
-        churn_score int,
-        churn_reason varchar,
-        points_habit varchar
-    ) WITH (fillfactor = 80);
-    CREATE INDEX IF NOT EXISTS loyalty_member_score_segment_idx
-        ON loyalty_member_score (segment);
-"""
 # The res.partner fields kept in it, and their columns.
 SCORE_COLUMNS = {
     "loyalty_segment": "segment",
@@ -186,9 +175,9 @@ SCORE_SQL = """
     ),
     updated AS (
         INSERT INTO loyalty_member_score AS ms (
-            partner_id, segment, churn_score, churn_reason, points_habit)
-        SELECT pid, segment, score, reason, habit FROM final
-        ON CONFLICT (partner_id) DO UPDATE
+            id, partner_id, segment, churn_score, churn_reason, points_habit)
+        SELECT pid, pid, segment, score, reason, habit FROM final
+        ON CONFLICT (id) DO UPDATE
            SET segment = excluded.segment, churn_score = excluded.churn_score,
                churn_reason = excluded.churn_reason,
                points_habit = excluded.points_habit
@@ -224,10 +213,6 @@ SNAPSHOT_SQL = """
 """
 
 
-def create_score_table(cr):
-    cr.execute(TABLE_SQL)
-
-
 def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None):
     """Score and segment every member of the companies' membership programs,
     about ``batch_size`` cards per statement (keyset on the card holder: a
@@ -253,6 +238,8 @@ def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk
         "last": 0,
     }
     changed = {"rows": 0}
+    # Orders this transaction changed: their facts first.
+    order_facts.flush(env)
 
     def step():
         env.cr.execute(SQL(SCORE_SQL, **params))

@@ -3,16 +3,18 @@
 
 # The orders the loyalty KPIs count: confirmed sales orders and paid POS
 # orders, untaxed, refunds (negative POS orders) left out. The customer is
-# the order's partner, the one whose card native Odoo credits.
+# the order's partner, the one whose card native Odoo credits. ``id`` is the
+# order key (2 × the sales order's id, 2 × the POS order's id + 1),
+# ``src_id`` the order's own id (an index probe for a few given orders).
 ORDERS_SQL = """
     SELECT so.id * 2 AS id, 'sale' AS channel, so.name AS name,
            so.date_order AS date, so.company_id, so.partner_id,
-           so.amount_untaxed AS amount
+           so.amount_untaxed AS amount, so.id AS src_id
       FROM sale_order so
      WHERE so.state = 'sale'
     UNION ALL
     SELECT po.id * 2 + 1, 'pos', po.name, po.date_order, po.company_id,
-           po.partner_id, po.amount_total - po.amount_tax
+           po.partner_id, po.amount_total - po.amount_tax, po.id
       FROM pos_order po
      WHERE po.state IN ('paid', 'done', 'invoiced')
        AND po.amount_total - po.amount_tax >= 0

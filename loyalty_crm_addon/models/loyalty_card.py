@@ -23,7 +23,8 @@ GUARDED_FIELDS = {
 
 
 class LoyaltyCard(models.Model):
-    _inherit = "loyalty.card"
+    _name = "loyalty.card"
+    _inherit = ["loyalty.card", "loyalty.kpi.member.source.mixin"]
 
     def init(self):
         res = super().init()

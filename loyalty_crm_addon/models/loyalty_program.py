@@ -2,6 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..kpi import order_facts
 from ..kpi.engine import CHANNEL_GROUPS, LoyaltyKpiEngine
 
 # The shipped campaigns (draft mailings of mailing_data.xml).
@@ -529,6 +530,13 @@ class LoyaltyProgram(models.Model):
 
     def unlink(self):
         self.env.registry.clear_cache()
+        if (
+            self.env["res.company"]
+            .sudo()
+            .search_count([("loyalty_membership_program_id", "in", self.ids)], limit=1)
+        ):
+            # Its members are no longer members (KPI order facts).
+            order_facts.touch(self.env, everything=True)
         return super().unlink()
 
     def write(self, vals):

@@ -29,7 +29,13 @@ TILL_PROGRAM_FIELDS = (
 
 class PosOrder(models.Model):
     _name = "pos.order"
-    _inherit = ["pos.order", "loyalty.ledger.source.mixin"]
+    _inherit = [
+        "pos.order",
+        "loyalty.ledger.source.mixin",
+        "loyalty.kpi.order.source.mixin",
+    ]
+    # Counted by the KPIs: the order facts follow its changes.
+    _loyalty_kpi_channel = "pos"
 
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "pos_order_id", string="Loyalty Ledger", readonly=True

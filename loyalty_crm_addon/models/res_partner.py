@@ -11,10 +11,10 @@ from odoo.tools import SQL, float_is_zero, float_round
 from ..engine import member_pos, member_privacy, referral_codes
 from ..engine.ledger import ENGINE, PRECISION
 from ..engine.member_figures import EXPIRING_SOON_SQL, card_figures
+from ..kpi import order_facts
 from ..kpi.scoring import (
     SCORE_COLUMNS,
     SEGMENTS,
-    create_score_table,
     read_scores,
     score_column_sql,
     score_domain,
@@ -739,6 +739,11 @@ class ResPartner(models.Model):
                 )
         return partners
 
+    def unlink(self):
+        # Their POS orders stay, without customer (KPI order facts).
+        order_facts.touch_customers_orders(self.env, self.ids)
+        return super().unlink()
+
     def write(self, vals):
         self._loyalty_check_engine_fields(vals)
         if (
@@ -832,8 +837,8 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Segments and churn risk (written by the segment cron, kpi/scoring.py)
     # ------------------------------------------------------------------
-    # Kept in the narrow score table (kpi/scoring.py), not on the contact:
-    # read, searched, sorted and grouped through it.
+    # Kept in the narrow score model (loyalty.member.score, kpi/scoring.py),
+    # not on the contact: read, searched, sorted and grouped through it.
     loyalty_segment = fields.Selection(
         SEGMENTS,
         compute="_compute_loyalty_score",
@@ -1000,7 +1005,6 @@ class ResPartner(models.Model):
     def init(self):
         res = super().init()
         member_pos.create_indexes(self.env.cr, self.env.registry.has_trigram)
-        create_score_table(self.env.cr)
         return res
 
     @api.model

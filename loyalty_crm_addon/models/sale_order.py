@@ -11,7 +11,13 @@ from .res_partner import CONSENT_VALUES
 
 class SaleOrder(models.Model):
     _name = "sale.order"
-    _inherit = ["sale.order", "loyalty.ledger.source.mixin"]
+    _inherit = [
+        "sale.order",
+        "loyalty.ledger.source.mixin",
+        "loyalty.kpi.order.source.mixin",
+    ]
+    # Counted by the KPIs: the order facts follow its changes.
+    _loyalty_kpi_channel = "sale"
 
     loyalty_ledger_line_ids = fields.One2many(
         "loyalty.ledger.line", "sale_order_id", string="Loyalty Ledger", readonly=True

@@ -1,8 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..kpi.order_facts import create_tables, facts_sql
+from ..kpi import order_facts
 
 INDEXES = (
     """CREATE INDEX IF NOT EXISTS sale_order_loyalty_kpi_date_idx
@@ -38,8 +38,9 @@ class LoyaltyReportOrder(models.Model):
 
     Membership and tier are today's: the card of the company's membership
     program held by the order's customer. Read from the order facts
-    (kpi/order_facts.py): one narrow row per counted order, joined to its
-    order for the name and salesperson; the date is the order's day.
+    (``loyalty.kpi.order``, kpi/order_facts.py): one narrow row per counted
+    order, joined to its order for the name and salesperson; the date is
+    the order's day.
 
     Each user reads the rows of the orders they may read: their companies,
     the sales orders of "All Documents" or their own, the POS orders of a
@@ -77,7 +78,6 @@ class LoyaltyReportOrder(models.Model):
         for statement in INDEXES:
             self.env.cr.execute(statement)
         tools.drop_view_if_exists(self.env.cr, self._table)
-        create_tables(self.env.cr)
         self.env.cr.execute(
             SQL(
                 """
@@ -103,6 +103,12 @@ class LoyaltyReportOrder(models.Model):
             )
             """,
                 table=SQL.identifier(self._table),
-                facts=facts_sql(),
+                facts=order_facts.facts_sql(),
             )
         )
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        # Orders this transaction changed: their facts first.
+        order_facts.flush(self.env)
+        return super()._search(domain, offset=offset, limit=limit, order=order)

@@ -4,7 +4,7 @@ from odoo.modules import module
 from odoo.tools import SQL
 
 from ..engine.batch import cron_commits
-from ..kpi.aggregate import POINTS_DAILY_SQL, create_tables, fold_points
+from ..kpi.aggregate import POINTS_DAILY_SQL, fold_points
 
 
 class LoyaltyReportPoints(models.Model):
@@ -13,8 +13,8 @@ class LoyaltyReportPoints(models.Model):
     Issued points are earn, bonus and referral lines and their reversals
     (the lines that count for tiers); redeemed points are redeem lines and
     their reversals (the points given back). Read from the daily aggregate
-    (kpi/aggregate.py) plus the lines posted since its last fold: thousands
-    of rows, however long the ledger."""
+    (``loyalty.kpi.points.daily``, kpi/aggregate.py) plus the lines posted
+    since its last fold: thousands of rows, however long the ledger."""
 
     _name = "loyalty.report.points"
     _description = "Loyalty Points Analysis"
@@ -44,14 +44,13 @@ class LoyaltyReportPoints(models.Model):
     line_count = fields.Integer(string="Ledger Lines", readonly=True)
 
     def init(self):
-        create_tables(self.env.cr)
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(
                 """
             CREATE OR REPLACE VIEW %(table)s AS (
                 SELECT p.id, p.day::timestamp AS date,
-                       NULLIF(p.company_id, 0) AS company_id, p.program_id,
+                       p.company_id, p.program_id,
                        p.entry_type,
                        CASE WHEN p.source IN ('sale', 'pos') THEN p.source
                             ELSE 'other' END AS channel,

@@ -3,11 +3,13 @@ import uuid
 
 from odoo import fields
 from odoo.fields import Command
+from odoo.tools import SQL
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 from odoo.addons.sale.tests.common import SaleCommon
 
 from ..engine.ledger import ENGINE
+from ..kpi import order_facts
 
 
 def membership_program_vals(name="Rewards Club", **values):
@@ -42,6 +44,27 @@ def membership_program_vals(name="Rewards Club", **values):
         ],
         **values,
     }
+
+
+def kpi_order_facts(env):
+    """The KPI order facts as stored (once this transaction's changes are
+    in, as before a commit) and as recomputed from the orders and cards."""
+    order_facts.flush(env)
+    env.cr.execute(
+        SQL(
+            "SELECT id, %(columns)s FROM loyalty_kpi_order ORDER BY id",
+            columns=SQL(order_facts.COLUMNS),
+        )
+    )
+    stored = env.cr.fetchall()
+    env.cr.execute(
+        SQL(
+            "SELECT order_key, %(columns)s FROM (%(facts)s) f ORDER BY order_key",
+            columns=SQL(order_facts.COLUMNS),
+            facts=order_facts._facts(),
+        )
+    )
+    return stored, env.cr.fetchall()
 
 
 def make_rule(env, event_type, code):

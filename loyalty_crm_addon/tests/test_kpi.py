@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
+from odoo.fields import Command
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from ..kpi import order_facts
 from ..kpi.scoring import score_members
-from .common import LoyaltyCrmCommon
+from .common import LoyaltyCrmCommon, kpi_order_facts
 
 _logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
 
     def _backdate_order(self, order, days):
         """Move a confirmed order and its ledger lines ``days`` back (test
-        set-up of history; the ORM keeps ledger dates immutable)."""
+        set-up of history; the ORM keeps ledger dates immutable). Written
+        in SQL: the writer tells the KPI order facts, as the demo does."""
         when = fields.Datetime.to_datetime(self._days_ago(days)) + timedelta(hours=12)
         self.env.flush_all()
         self.env.cr.execute(
@@ -38,6 +39,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
             "UPDATE loyalty_ledger_line SET date = %s WHERE sale_order_id = %s",
             [when, order.id],
         )
+        order_facts.touch_orders(self.env, "sale", order.ids)
         self.env.invalidate_all()
 
     def _backdate_card(self, partner, days):
@@ -46,6 +48,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
             "UPDATE loyalty_card SET create_date = %s WHERE partner_id = %s",
             [fields.Datetime.to_datetime(self._days_ago(days)), partner.id],
         )
+        order_facts.touch(self.env, partner_ids=partner.ids)
         self.env.invalidate_all()
 
     def _insert_orders(self, rows):
@@ -68,6 +71,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
                 [r[2] for r in rows],
             ],
         )
+        order_facts.touch(self.env, partner_ids=[r[0] for r in rows])
 
 
 @tagged("post_install", "-at_install")
@@ -216,7 +220,7 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         """The daily aggregate's rows, recomputed from every ledger line."""
         self.env.cr.execute(
             """
-            SELECT l.date::date, COALESCE(l.company_id, 0), COALESCE(l.source, ''),
+            SELECT l.date::date, l.company_id, COALESCE(l.source, ''),
                    l.entry_type,
                    SUM(CASE WHEN l.tier_qualifying THEN l.points ELSE 0 END),
                    SUM(CASE WHEN l.entry_type = 'redeem'
@@ -233,22 +237,7 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         return self.env.cr.fetchall()
 
     def _order_facts(self):
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "SELECT %(columns)s FROM loyalty_kpi_order ORDER BY order_key",
-                columns=SQL(order_facts.COLUMNS),
-            )
-        )
-        stored = self.env.cr.fetchall()
-        self.env.cr.execute(
-            SQL(
-                "SELECT %(columns)s FROM (%(facts)s) f ORDER BY order_key",
-                columns=SQL(order_facts.COLUMNS),
-                facts=order_facts._facts(),
-            )
-        )
-        return stored, self.env.cr.fetchall()
+        return kpi_order_facts(self.env)
 
     def _member_activity(self):
         """Each member's folded last day of activity, and the same read from
@@ -279,9 +268,10 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
     def test_aggregates_equal_the_raw_data(self):
         """The daily points aggregate and the order facts the KPIs and
         reports read equal a recomputation from the ledger and the orders
-        after earn, spend, reversal, cancel, enrolment and an SQL write; the
-        figures are the same read raw, from the aggregates, and from the
-        points aggregate plus the lines posted since its last fold."""
+        after earn, spend, reversal, cancel, enrolment, edits of confirmed
+        orders (date, lines, customer) and an SQL write its writer tells;
+        the figures are the same read raw, from the aggregates, and from
+        the points aggregate plus the lines posted since its last fold."""
         Report = self.env["loyalty.report.points"]
         self.assertEqual(self._kpis(), self._raw_kpis())
         Report._cron_fold_kpi()
@@ -311,11 +301,37 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
         self.assertEqual(*self._member_activity())
         self.assertEqual(self._kpis(), fresh)
-        # An SQL write moves the customer's facts too (their previous orders).
+        # An SQL write, told to the facts, moves the customer's facts too
+        # (their previous orders).
         self._backdate_order(self._confirmed_order(self.nora, qty=1, price=10), 25)
         stored, recomputed = self._order_facts()
         self.assertEqual(stored, recomputed)
         self.assertEqual(self._kpis(), self._raw_kpis())
+        # Edits of confirmed orders through the ORM: a date, a line more
+        # (the amount recomputed), another customer; a quotation's edits
+        # touch nothing.
+        mike_order = self.env["sale.order"].search(
+            [("partner_id", "=", self.mike.id), ("state", "=", "sale")], limit=1
+        )
+        mike_order.date_order = fields.Datetime.to_datetime(self._days_ago(40))
+        mike_order.order_line = [
+            Command.create(
+                {"product_id": self.product.id, "product_uom_qty": 1, "price_unit": 7}
+            )
+        ]
+        nora_order = self.env["sale.order"].search(
+            [("partner_id", "=", self.nora.id), ("state", "=", "sale")], limit=1
+        )
+        nora_order.partner_id = self.ned
+        stored, recomputed = self._order_facts()
+        self.assertEqual(stored, recomputed)
+        self.assertIn(mike_order.id * 2, [row[0] for row in stored])
+        self.assertEqual(self._kpis(), self._raw_kpis())
+        self._order(self.nora).order_line.product_uom_qty = 9
+        self.env.flush_all()
+        self.assertNotIn(
+            order_facts.PENDING_KEY, self.env.cr.precommit.data, "nothing to rebuild"
+        )
         Report._cron_fold_kpi()
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
         self.assertEqual(Report._cron_fold_kpi(), 0, "nothing new to fold")
@@ -332,6 +348,7 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertFalse(self.mike.exists())
         after = self._kpis()
         self.assertEqual(after, self._raw_kpis())
+        self.assertEqual(*self._order_facts())
         # One member fewer, and the active one is still active.
         self.assertEqual(after["members"], before["members"] - 1)
         self.assertLess(after["inactive_rate"], before["inactive_rate"])
@@ -552,9 +569,9 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
         # The previous run saw Risky active; Lapsed was never scored.
         self.env.flush_all()
         self.env.cr.execute(
-            "INSERT INTO loyalty_member_score (partner_id, segment)"
-            " VALUES (%s, 'active')",
-            [self.risky.id],
+            "INSERT INTO loyalty_member_score (id, partner_id, segment)"
+            " VALUES (%s, %s, 'active')",
+            [self.risky.id, self.risky.id],
         )
         self.env.invalidate_all()
         Event = self.env["loyalty.member.event"]

@@ -112,3 +112,40 @@ class TestLoyaltyKpiAccess(LoyaltyKpiCommon):
             as_b.env["loyalty.program"].get_loyalty_dashboard_data(
                 program_id=self.program.id, company_ids=[self.env.company.id]
             )
+
+    def test_kpi_models_read_with_the_callers_rights(self):
+        """The KPI models are the ORM's: read like the reports they feed
+        (the order facts of the orders a user may read, in their companies;
+        scores by loyalty users), written by the engine only."""
+        self._sold_by(self.seller, qty=2)
+        self.env["loyalty.report.points"]._cron_fold_kpi()
+        self.Partner._cron_loyalty_segments()
+        Facts = self.env["loyalty.kpi.order"]
+        mine = Facts.search([("company_id", "=", self.env.company.id)])
+        self.assertTrue(mine)
+        self.assertFalse(Facts.with_user(self.seller).search([]), "own documents")
+        self.assertEqual(Facts.with_user(self.sales_manager).search([]), mine)
+        self.assertFalse(Facts.with_user(self.user_b).search([]), "other company")
+        manager = self.env.ref("base.user_admin")
+        Points = self.env["loyalty.kpi.points.daily"]
+        self.assertEqual(
+            Points.with_user(manager).search([]),
+            Points.search([("company_id", "in", [self.env.company.id, False])]),
+        )
+        self.assertFalse(Points.with_user(self.user_b).search([]))
+        self.assertTrue(
+            self.env["loyalty.member.score"].with_user(self.seller).search([])
+        )
+        for model in (
+            "loyalty.kpi.order",
+            "loyalty.kpi.customer",
+            "loyalty.kpi.points.daily",
+            "loyalty.kpi.member.activity",
+            "loyalty.kpi.watermark",
+            "loyalty.member.score",
+        ):
+            Model = self.env[model].with_user(manager)
+            Model.check_access("read")
+            for operation in ("write", "create", "unlink"):
+                with self.assertRaises(AccessError, msg=f"{model} {operation}"):
+                    Model.check_access(operation)

@@ -59,9 +59,9 @@ class TestLoyaltyManagerTour(LoyaltyCrmCommon, HttpCase):
         cls.env.flush_all()
         # The daily segment job found the member at risk.
         cls.env.cr.execute(
-            "INSERT INTO loyalty_member_score (partner_id, segment)"
-            " VALUES (%s, 'at_risk')",
-            [cls.member.id],
+            "INSERT INTO loyalty_member_score (id, partner_id, segment)"
+            " VALUES (%s, %s, 'at_risk')",
+            [cls.member.id, cls.member.id],
         )
         cls.env.invalidate_all()
 

@@ -5,7 +5,7 @@ import odoo.tests
 from odoo import fields
 from odoo.exceptions import UserError
 
-from .common import LoyaltyPosCase
+from .common import LoyaltyPosCase, kpi_order_facts
 
 
 @odoo.tests.tagged("post_install", "-at_install")
@@ -358,6 +358,37 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
         )
         self.assertEqual(len(order.loyalty_ledger_line_ids), 2, "posted once")
         self.assertLedgerMatches(partner, 50)
+
+    def test_kpi_order_facts_follow_the_till(self):
+        """The KPI order facts follow what the till does, with no trigger on
+        the order tables: a member's paid order, a walk-in's, a customer
+        the till makes a member, a refund (not counted), a customer deleted
+        (their order stays, anonymous): the stored rows equal a
+        recomputation from the orders."""
+        order = self._sync(self._order_data(self.earn_member, qty=2))
+        self._confirm(order, self.earn_member, 100.0)
+        data = self._order_data(self.earn_member)
+        data["partner_id"] = False
+        walk_in = self._sync(data)
+        newcomer = self.env["res.partner"].create({"name": "AAA LCA Newcomer"})
+        data = self._order_data(self.earn_member)
+        data["partner_id"] = newcomer.id
+        newcomer_order = self._sync(data)
+        refund = self.env["pos.order"].browse(order.refund()["res_id"])
+        self._pay(refund)
+        stored, recomputed = kpi_order_facts(self.env)
+        self.assertEqual(stored, recomputed)
+        keys = {row[0]: row for row in stored}
+        for counted in (order, walk_in, newcomer_order):
+            self.assertIn(counted.id * 2 + 1, keys)
+        self.assertNotIn(refund.id * 2 + 1, keys, "a refund is not counted")
+        self.assertIsNone(keys[walk_in.id * 2 + 1][2], "anonymous")
+
+        newcomer.unlink()
+        self.assertFalse(newcomer_order.partner_id)
+        stored, recomputed = kpi_order_facts(self.env)
+        self.assertEqual(stored, recomputed)
+        self.assertIsNone({row[0]: row for row in stored}[newcomer_order.id * 2 + 1][2])
 
     # ------------------------------------------------------------------
     # Bad input

@@ -5,6 +5,7 @@ from odoo import models
 from odoo.tools import float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION
+from ..kpi import order_facts
 from ..models.res_partner import ENGINE_PARTNER_FIELDS
 
 
@@ -164,24 +165,53 @@ class MergePartnerAutomatic(models.TransientModel):
         return res
 
     def _update_foreign_keys(self, src_partners, dst_partner):
-        """The merged contacts' ledger lines become the kept contact's: so
-        does their last day of activity in the KPI table (kpi/aggregate.py,
-        no foreign key: the merge would leave it on the removed contacts).
-        Scores (``loyalty_member_score``) follow their foreign key; the
-        next segment run scores the kept contact again."""
-        res = super()._update_foreign_keys(src_partners, dst_partner)
-        self.env.cr.execute(
+        """The merged contacts' ledger lines and orders become the kept
+        contact's: so do their last days of activity (KPI member activity,
+        the latest per program), and the KPI order facts of the kept
+        contact are rebuilt with them (kpi/order_facts.py). Scores and the
+        facts' refresh rows are the merged contacts' own (their id is the
+        contact's): dropped, the next segment run scores the kept contact
+        again. Done before the native merge moves every row pointing to
+        the merged contacts (it would move these onto the kept one, or drop
+        them where the kept one has one)."""
+        src, dst = src_partners.ids, dst_partner.id
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
             """
-            INSERT INTO loyalty_kpi_member_activity AS a
-                   (program_id, partner_id, last_day)
-            SELECT program_id, %(dst)s, MAX(last_day)
-              FROM loyalty_kpi_member_activity
-             WHERE partner_id = ANY(%(src)s)
-             GROUP BY program_id
-            ON CONFLICT (program_id, partner_id) DO UPDATE
-               SET last_day = GREATEST(a.last_day, EXCLUDED.last_day);
-            DELETE FROM loyalty_kpi_member_activity WHERE partner_id = ANY(%(src)s);
+            DELETE FROM loyalty_member_score WHERE partner_id = ANY(%(src)s);
+            DELETE FROM loyalty_kpi_customer WHERE partner_id = ANY(%(src)s);
+            DELETE FROM loyalty_kpi_member_activity WHERE partner_id = ANY(%(src)s)
+            RETURNING program_id, last_day
             """,
-            {"dst": dst_partner.id, "src": src_partners.ids},
+            {"src": src},
         )
+        last_days = {}
+        for program_id, last_day in cr.fetchall():
+            last_days[program_id] = max(last_day, last_days.get(program_id, last_day))
+        res = super()._update_foreign_keys(src_partners, dst_partner)
+        if last_days:
+            cr.execute(
+                """
+                INSERT INTO loyalty_kpi_member_activity AS a
+                       (program_id, partner_id, last_day)
+                SELECT p, %(dst)s, d
+                  FROM unnest(%(programs)s::int[], %(days)s::date[]) AS v(p, d)
+                ON CONFLICT (program_id, partner_id) DO UPDATE
+                   SET last_day = GREATEST(a.last_day, EXCLUDED.last_day)
+                """,
+                {
+                    "dst": dst,
+                    "programs": list(last_days),
+                    "days": list(last_days.values()),
+                },
+            )
+        for model in (
+            "loyalty.member.score",
+            "loyalty.kpi.customer",
+            "loyalty.kpi.member.activity",
+            "loyalty.kpi.order",
+        ):
+            self.env[model].invalidate_model()
+        order_facts.touch(self.env, partner_ids=[*src, dst])
         return res

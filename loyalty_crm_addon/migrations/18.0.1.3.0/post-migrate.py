@@ -1,8 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Segments, churn scores and points habits moved from columns of
-``res_partner`` to the narrow ``loyalty_member_score`` table (created by
-``res.partner.init`` before this runs): the scores already computed are
-carried over, then the old columns (and the segment index) are dropped."""
+``res_partner`` to the narrow ``loyalty_member_score`` table (the model
+``loyalty.member.score`` since 18.0.1.4.0, whose id is the member's; created
+before this runs): the scores already computed are carried over, then the
+old columns (and the segment index) are dropped."""
 
 COLUMNS = (
     "loyalty_segment",
@@ -25,12 +26,12 @@ def migrate(cr, version):
     cr.execute(
         """
         INSERT INTO loyalty_member_score (
-            partner_id, segment, churn_score, churn_reason, points_habit)
-        SELECT id, loyalty_segment, loyalty_churn_score, loyalty_churn_reason,
+            id, partner_id, segment, churn_score, churn_reason, points_habit)
+        SELECT id, id, loyalty_segment, loyalty_churn_score, loyalty_churn_reason,
                loyalty_points_habit
           FROM res_partner
          WHERE loyalty_segment IS NOT NULL OR loyalty_points_habit IS NOT NULL
-        ON CONFLICT (partner_id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """
     )
     cr.execute(
