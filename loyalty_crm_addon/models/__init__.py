@@ -13,6 +13,10 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_loyalty_standing
+from . import res_partner_referral
+from . import res_partner_segment
+from . import res_partner_till
+from . import res_partner_privacy
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
 from . import loyalty_kpi_watermark
