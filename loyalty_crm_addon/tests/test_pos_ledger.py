@@ -374,21 +374,29 @@ class TestLoyaltyPosLedger(LoyaltyPosCase):
         data = self._order_data(self.earn_member)
         data["partner_id"] = newcomer.id
         newcomer_order = self._sync(data)
+        self.assertTrue(self._card(newcomer), "made a member when paid")
+        # A customer who does not join (no automatic enrolment) and is
+        # deleted later: their order stays, anonymous.
+        self.program.loyalty_auto_enroll = False
+        leaver = self.env["res.partner"].create({"name": "AAA LCA Leaver"})
+        data = self._order_data(self.earn_member)
+        data["partner_id"] = leaver.id
+        leaver_order = self._sync(data)
         refund = self.env["pos.order"].browse(order.refund()["res_id"])
         self._pay(refund)
         stored, recomputed = kpi_order_facts(self.env)
         self.assertEqual(stored, recomputed)
         keys = {row[0]: row for row in stored}
-        for counted in (order, walk_in, newcomer_order):
+        for counted in (order, walk_in, newcomer_order, leaver_order):
             self.assertIn(counted.id * 2 + 1, keys)
         self.assertNotIn(refund.id * 2 + 1, keys, "a refund is not counted")
         self.assertIsNone(keys[walk_in.id * 2 + 1][2], "anonymous")
 
-        newcomer.unlink()
-        self.assertFalse(newcomer_order.partner_id)
+        leaver.unlink()
+        self.assertFalse(leaver_order.partner_id)
         stored, recomputed = kpi_order_facts(self.env)
         self.assertEqual(stored, recomputed)
-        self.assertIsNone({row[0]: row for row in stored}[newcomer_order.id * 2 + 1][2])
+        self.assertIsNone({row[0]: row for row in stored}[leaver_order.id * 2 + 1][2])
 
     # ------------------------------------------------------------------
     # Bad input
