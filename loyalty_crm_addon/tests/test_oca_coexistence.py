@@ -147,6 +147,7 @@ class TestOcaCoexistence(LoyaltyCrmCommon):
         self.assertEqual(module.state, "uninstalled", "on the addons path")
         with self.assertRaisesRegex(UserError, "incompatible"):
             module.with_user(self.env.ref("base.user_admin")).button_install()
+        module.invalidate_recordset()
         self.assertEqual(module.state, "uninstalled")
 
     def test_program_mailing_respects_loyalty_consent(self):
