@@ -167,28 +167,34 @@ class TestOcaCoexistence(LoyaltyCrmCommon):
         self.member.loyalty_set_consent("out", "sale")
         self.assertEqual(mailing._get_remaining_recipients(), self.other.ids)
 
-    def test_order_with_reward_posts_once_with_line_links(self):
-        """sale_loyalty_order_line_link rewrites an order's lines when a
-        reward is on it; sale_commercial_partner stores its customer entity:
-        the ledger posts the order's points once, on the member's card."""
+    def test_buyer_order_with_reward_posts_once_with_line_links(self):
+        """sale_commercial_partner stores the order's customer entity and
+        sale_loyalty_order_line_link rewrites the order's lines when a reward
+        is on it: the ledger posts the order's points once, on the card of
+        the member, the commercial partner."""
         company = self.env["res.partner"].create(
-            {"name": "Member Corp", "is_company": True}
+            {"name": "Member Corp", "is_company": True, "email": "corp@example.com"}
         )
-        self.member.parent_id = company
-        self._give_points(150)
-        order = self._order()
+        company_card = self.env["loyalty.card"].browse(company.action_loyalty_enroll())
+        buyer = self.env["res.partner"].create(
+            {"name": "Bea Buyer", "parent_id": company.id, "email": "bea@example.com"}
+        )
+        company.loyalty_adjust_points(150, "Welcome gift")
+        order = self._order(partner=buyer)
         order.user_id = self.salesperson
         order = order.with_user(self.salesperson)
         order._update_programs_and_rewards()
-        self.assertNotIn("error", order._apply_program_reward(self.reward, self.card))
+        result = order._apply_program_reward(self.reward, company_card)
+        self.assertNotIn("error", result)
+        order._update_programs_and_rewards()
         self.assertEqual(order.commercial_partner_id, company)
         reward_line = order.order_line.filtered("reward_id")
         self.assertEqual(reward_line.loyalty_program_id, self.program)
         self.assertEqual((order.order_line - reward_line).reward_line_ids, reward_line)
         order.action_confirm()
-        self.assertEqual(
-            sorted(self._lines().mapped("entry_type")), ["adjust", "earn", "redeem"]
-        )
-        self.assertEqual(self.card.points, 150 - 100 + 100)
-        self.assertLedgerMatches()
+        lines = order.sudo().loyalty_ledger_line_ids
+        self.assertEqual(sorted(lines.mapped("points")), [-100, 100])
+        self.assertEqual(lines.card_id, company_card)
+        self.assertEqual(company_card.points, 150)
+        self.assertLedgerMatches(company_card)
         self.assertEqual(self.program.related_so_count, 1)
