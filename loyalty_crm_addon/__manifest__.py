@@ -20,6 +20,10 @@
         "auth_signup",
         "privacy_lookup",
     ],
+    # OCA's sale_loyalty_criteria_multi_product refuses every code of a
+    # program without rules (Odoo's coupon programs, the reward catalog's
+    # coupons): see README, "Works with OCA modules".
+    "excludes": ["sale_loyalty_criteria_multi_product"],
     "data": [
         "security/loyalty_crm_security.xml",
         "security/ir.model.access.csv",
@@ -78,6 +82,7 @@
             "loyalty_crm_addon/static/tests/tours/**/*",
         ],
     },
+    "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -1,5 +1,28 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import UserError
+
 from .engine.ledger import NATIVE_DEMO_MODULES
+from .engine.sales_only import sales_only_errors
+
+
+def pre_init_hook(env):
+    """Refuse to install where a membership program already uses a setting of
+    an OCA loyalty addon that only Sales honours (see
+    engine/sales_only.py): the ledger could not keep the channels
+    consistent."""
+    programs = (
+        env["loyalty.program"]
+        .with_context(active_test=False)
+        .search([("program_type", "=", "loyalty")])
+    )
+    errors = sales_only_errors(programs)
+    if errors:
+        raise UserError(
+            env._("Loyalty CRM cannot be installed on this database:")
+            + "\n\n"
+            + "\n\n".join(errors)
+        )
+    return True
 
 
 def post_init_hook(env):

@@ -2,6 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..engine.sales_only import sales_only_errors, sales_only_program_fields
 from ..kpi import order_facts
 from ..kpi.engine import CHANNEL_GROUPS, LoyaltyKpiEngine
 
@@ -182,6 +183,16 @@ class LoyaltyProgram(models.Model):
                 raise ValidationError(
                     self.env._("Milestones and warning days cannot be negative.")
                 )
+
+    @api.constrains(
+        lambda self: ["program_type", "rule_ids", *sales_only_program_fields(self)]
+    )
+    def _check_loyalty_sales_only_settings(self):
+        """Membership programs use no setting of OCA's loyalty addons that
+        only Sales honours (engine/sales_only.py)."""
+        errors = sales_only_errors(self)
+        if errors:
+            raise ValidationError(errors[0])
 
     # Referrals
     loyalty_referral_monthly_cap = fields.Integer(

@@ -16,15 +16,31 @@ class MailingMailing(models.Model):
         store=True,
         readonly=False,
         help="Leaves out the members who opted out of loyalty communications. "
-        "Set for mailings to loyalty lists or filtering on loyalty fields.",
+        "Set for mailings to loyalty lists, filtering on loyalty fields or "
+        "linked to a loyalty program.",
     )
 
-    @api.depends("mailing_domain", "contact_list_ids.loyalty_consent_required")
+    def _loyalty_program_field(self):
+        """The mailing's loyalty program field (OCA's loyalty_mass_mailing
+        links mailings to programs; not a dependency), or None."""
+        field = self._fields.get("program_id")
+        return field.name if field and field.comodel_name == "loyalty.program" else None
+
+    @api.depends(
+        lambda self: [
+            "mailing_domain",
+            "contact_list_ids.loyalty_consent_required",
+            *filter(None, [self._loyalty_program_field()]),
+        ]
+    )
     def _compute_loyalty_consent_required(self):
+        program_field = self._loyalty_program_field()
         for mailing in self:
-            mailing.loyalty_consent_required = "loyalty" in (
-                mailing.mailing_domain or ""
-            ) or any(mailing.contact_list_ids.mapped("loyalty_consent_required"))
+            mailing.loyalty_consent_required = (
+                "loyalty" in (mailing.mailing_domain or "")
+                or any(mailing.contact_list_ids.mapped("loyalty_consent_required"))
+                or bool(program_field and mailing[program_field])
+            )
 
     def _get_recipients_domain(self):
         domain = super()._get_recipients_domain()
