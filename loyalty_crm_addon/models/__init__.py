@@ -26,6 +26,7 @@ from . import loyalty_member_score
 from . import sale_order
 from . import sale_order_line
 from . import pos_order
+from . import pos_order_till_input
 from . import loyalty_points_hold
 from . import account_move
 from . import loyalty_member_event
