@@ -117,14 +117,6 @@ def _facts(scope="TRUE", card_scope="TRUE"):
     )
 
 
-# The given orders by their own ids, as an index probe per order table
-# (``src_id``; the channel is a constant of each branch of ORDERS_SQL).
-GIVEN_ORDERS = (
-    "((o.channel = 'sale' AND o.src_id = ANY(%(sale_ids)s))"
-    " OR (o.channel = 'pos' AND o.src_id = ANY(%(pos_ids)s)))"
-)
-CUSTOMERS = "(SELECT ids FROM customers)::int[]"
-
 # Write the rows of ``fresh`` (a CTE of fact rows) that differ, and delete
 # those of ``%(stale)s`` (a condition on the stored rows ``f``) that are no
 # longer in it: a new order usually adds one row and leaves the customer's
@@ -143,50 +135,81 @@ UPSERT_SQL = """
 
 
 def _upsert(stale):
-    return SQL(
-        UPSERT_SQL,
-        stale=stale,
-        columns=SQL(COLUMNS),
-        assign=SQL(", ").join(
-            SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
-            for c in VALUE_COLUMNS
-        ),
-        old=SQL(", ").join(SQL.identifier("f", c) for c in VALUE_COLUMNS),
-        new=SQL(", ").join(
-            SQL("EXCLUDED.%s", SQL.identifier(c)) for c in VALUE_COLUMNS
-        ),
-    )
+    """UPSERT_SQL for the stored rows meeting ``stale`` (text)."""
+    return UPSERT_SQL % {
+        "stale": stale,
+        "columns": COLUMNS,
+        "assign": ", ".join(f"{c} = EXCLUDED.{c}" for c in VALUE_COLUMNS),
+        "old": ", ".join(f"f.{c}" for c in VALUE_COLUMNS),
+        "new": ", ".join(f"EXCLUDED.{c}" for c in VALUE_COLUMNS),
+    }
 
+
+def _states(channel):
+    return ", ".join(f"'{state}'" for state in COUNTED_STATES[channel])
+
+
+CUSTOMERS = "(SELECT ids FROM customers)::int[]"
 
 # Rebuild the facts of the customers touched, in one statement: the
 # customers given, the old customers of the given orders (their stored
 # facts) and their current ones. Their rows in ``loyalty_kpi_customer`` are
 # updated first, in order (a concurrent transaction that rebuilt one of
-# them makes this one fail to serialise). Anonymous given orders are
-# rebuilt by key.
+# them makes this one fail to serialise). Anonymous POS orders given are
+# rebuilt by key (a sales order always has a customer). Composed once: the
+# statement's text does not change, only its arrays.
 REFRESH_SQL = """
     WITH touched AS (
         INSERT INTO loyalty_kpi_customer AS c (id, partner_id, version)
         SELECT DISTINCT t.p, t.p, 0
-          FROM (SELECT unnest(%(partners)s::int[]) AS p
+          FROM (SELECT unnest(%%(partners)s::int[]) AS p
                 UNION ALL
                 SELECT f.partner_id FROM loyalty_kpi_order f
-                 WHERE f.id = ANY(%(keys)s)
+                 WHERE f.id = ANY(%%(keys)s::int[])
                 UNION ALL
-                SELECT o.partner_id FROM (%(orders)s) o WHERE %(given)s) t
+                SELECT so.partner_id FROM sale_order so
+                 WHERE so.id = ANY(%%(sale_ids)s::int[]) AND so.state IN (%(sale)s)
+                UNION ALL
+                SELECT po.partner_id FROM pos_order po
+                 WHERE po.id = ANY(%%(pos_ids)s::int[]) AND po.state IN (%(pos)s)) t
           JOIN res_partner rp ON rp.id = t.p
          ORDER BY 1
         ON CONFLICT (id) DO UPDATE SET version = c.version + 1
         RETURNING c.id
     ),
     customers AS (SELECT COALESCE(array_agg(id), '{}') AS ids FROM touched),
-    fresh AS MATERIALIZED (
-        %(by_partner)s
-        UNION ALL
-        %(anonymous)s
-    ),
+    fresh AS MATERIALIZED (%(fresh)s),
     %(upsert)s
 """
+ANONYMOUS_SQL = """
+    SELECT o.id, NULL::int, o.company_id, o.channel, o.date::date, o.amount,
+           NULL::date, NULL::date, NULL::date, NULL::date, NULL::date
+      FROM (%(orders)s) o
+     WHERE o.partner_id IS NULL AND o.channel = 'pos'
+       AND o.src_id = ANY(%%(pos_ids)s::int[])
+"""
+
+
+def _refresh_sql(anonymous):
+    """The refresh statement's text (with anonymous POS orders or not)."""
+    facts = FACTS_SQL % {
+        "orders": ORDERS_SQL,
+        "scope": f"o.partner_id = ANY({CUSTOMERS})",
+        "card_scope": f"c.partner_id = ANY({CUSTOMERS})",
+    }
+    if anonymous:
+        facts += " UNION ALL " + ANONYMOUS_SQL % {"orders": ORDERS_SQL}
+    return REFRESH_SQL % {
+        "sale": _states("sale"),
+        "pos": _states("pos"),
+        "fresh": facts,
+        "upsert": _upsert(
+            f"(f.partner_id = ANY({CUSTOMERS}) OR f.id = ANY(%(keys)s::int[]))"
+        ),
+    }
+
+
+REFRESH = {anonymous: _refresh_sql(anonymous) for anonymous in (False, True)}
 
 REBUILD_ALL_SQL = """
     WITH fresh AS MATERIALIZED (%(facts)s),
@@ -255,35 +278,15 @@ def refresh(cr, keys=(), partner_ids=()):
     keys, partner_ids = sorted(set(keys)), sorted(set(partner_ids))
     if not keys and not partner_ids:
         return
-    given = SQL(
-        GIVEN_ORDERS,
-        sale_ids=[k // 2 for k in keys if not k % 2],
-        pos_ids=[k // 2 for k in keys if k % 2],
-    )
+    pos_ids = [k // 2 for k in keys if k % 2]
     cr.execute(
-        SQL(
-            REFRESH_SQL,
-            partners=partner_ids,
-            keys=keys,
-            orders=SQL(ORDERS_SQL),
-            given=given,
-            by_partner=_facts(
-                f"o.partner_id = ANY({CUSTOMERS})", f"c.partner_id = ANY({CUSTOMERS})"
-            ),
-            anonymous=SQL(
-                FACTS_SQL,
-                orders=SQL(ORDERS_SQL),
-                scope=SQL("o.partner_id IS NULL AND %s", given),
-                card_scope=SQL("FALSE"),
-            ),
-            upsert=_upsert(
-                SQL(
-                    "(f.partner_id = ANY(%s) OR f.id = ANY(%s))",
-                    SQL(CUSTOMERS),
-                    keys,
-                )
-            ),
-        )
+        REFRESH[bool(pos_ids)],
+        {
+            "partners": partner_ids,
+            "keys": keys,
+            "sale_ids": [k // 2 for k in keys if not k % 2],
+            "pos_ids": pos_ids,
+        },
     )
 
 
@@ -292,7 +295,13 @@ def rebuild_all(cr):
     changed; orders loaded in SQL)."""
     cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
     if cr.fetchone():
-        cr.execute(SQL(REBUILD_ALL_SQL, facts=_facts(), upsert=_upsert(SQL("TRUE"))))
+        cr.execute(
+            SQL(
+                REBUILD_ALL_SQL,
+                facts=_facts(),
+                upsert=SQL(_upsert("TRUE")),
+            )
+        )
     else:
         cr.execute(
             SQL(
