@@ -1,4 +1,4 @@
-"""Take the README's screenshots from a running demo server.
+"""Take the screenshots of README.md and docs/ from a running demo server.
 
 Run with a Python that has `playwright` (its browsers are not needed: it
 drives the system Chromium), against `./dev run`'s server:

@@ -22,7 +22,7 @@
     ],
     # OCA's sale_loyalty_criteria_multi_product refuses every code of a
     # program without rules (Odoo's coupon programs, the reward catalog's
-    # coupons): see README, "Works with OCA modules".
+    # coupons): see docs/operations.md, "Working with OCA modules".
     "excludes": ["sale_loyalty_criteria_multi_product"],
     "data": [
         "security/loyalty_crm_security.xml",

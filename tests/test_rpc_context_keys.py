@@ -1,6 +1,6 @@
 """No context key an RPC caller can send changes what the engine does: each
 key the addon reads, sent as a string or a flag over RPC, leaves the
-engine's checks as they are (README, "Context keys the addon reads")."""
+engine's checks as they are (docs/architecture.md, "Context keys the addon reads")."""
 
 import base64
 import uuid

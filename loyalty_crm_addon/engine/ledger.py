@@ -15,8 +15,8 @@ from odoo.tools.misc import formatLang
 # outside (see queue_job). Context key ``loyalty_ledger_origin``.
 ENGINE = object()
 
-# Context values of ``loyalty_history`` (README, "One history"). NATIVE_HISTORY:
-# an Odoo flow writes its ``loyalty.history`` lines (sale orders, card
+# Context values of ``loyalty_history`` (docs/architecture.md, "One history").
+# NATIVE_HISTORY: an Odoo flow writes its ``loyalty.history`` lines (sale orders, card
 # generation, the till's lines written from the ledger), membership cards
 # included; nobody else writes them on a membership card. OTHER_CARDS: Odoo's
 # figures read from its history lines leave membership cards out, whose

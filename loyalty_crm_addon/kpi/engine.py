@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one place the loyalty KPIs are computed (API, dashboard, tests).
 
-Definitions are in the README ("KPI definitions"); every figure is a plain
+Definitions are in docs/kpis.md ("KPI definitions"); every figure is a plain
 number: rates are fractions 0-1, and a figure without data is 0.0.
 
 The engine reads in SQL, past record rules: its caller

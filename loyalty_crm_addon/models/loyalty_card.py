@@ -75,7 +75,7 @@ class LoyaltyCard(models.Model):
 
     def _send_points_reach_communication(self, points_changes):
         """Milestone emails of membership cards come from member events,
-        after the transaction and on the ledger's balance (README, "One
+        after the transaction and on the ledger's balance (docs/architecture.md, "One
         history"); Odoo's "When Reaching" plans serve the other cards."""
         return super(
             LoyaltyCard, self.filtered(lambda c: c.program_type != "loyalty")

@@ -10,7 +10,7 @@ from ..engine.ledger import NATIVE_HISTORY, OTHER_CARDS
 
 class LoyaltyHistory(models.Model):
     """Odoo's history lines. A membership card's history is its ledger
-    (README, "One history"): the card form, the sales order, the till and
+    (docs/architecture.md, "One history"): the card form, the sales order, the till and
     the portal show the ledger, never these lines. Odoo's own flows still
     write them for every card, for Odoo and the modules that read them;
     nobody else writes one on a membership card."""

@@ -310,7 +310,7 @@ class LoyaltyProgram(models.Model):
     def get_loyalty_kpis(self, date_from, date_to):
         """The program's KPIs over ``date_from``..``date_to`` (both included,
         'YYYY-MM-DD'): a dict of plain numbers, rates as fractions 0-1 and
-        0.0 where there is nothing to measure (see the README)."""
+        0.0 where there is nothing to measure (see docs/kpis.md)."""
         return self._loyalty_kpi_engine(date_from, date_to).compute()
 
     @api.model
