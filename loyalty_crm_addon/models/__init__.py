@@ -28,6 +28,8 @@ from . import sale_order_line
 from . import pos_order
 from . import loyalty_points_hold
 from . import account_move
+from . import loyalty_member_event_detection
+from . import loyalty_member_event_follow_up
 from . import loyalty_member_event
 from . import base_automation
 from . import loyalty_referral
