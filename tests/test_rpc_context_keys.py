@@ -231,8 +231,9 @@ def test_enrolment_note_whatever_the_context(rpc, club):
 
 
 def test_import_button_is_not_a_scheduled_run_whatever_the_context(rpc, club):
-    """A scheduled job's progress key sent with the import's button: the
-    import runs as any, neither reporting nor committing as that job."""
+    """A scheduled job's keys (its progress, its id) sent with the import's
+    button: the import runs as any, neither reporting nor committing as
+    that job."""
     cron_id = rpc.execute(
         "ir.model.data",
         "search_read",
@@ -261,7 +262,7 @@ def test_import_button_is_not_a_scheduled_run_whatever_the_context(rpc, club):
         "loyalty.balance.import",
         "action_import",
         [job_id],
-        context={"ir_cron_progress_id": progress_id},
+        context={"ir_cron_progress_id": progress_id, "cron_id": cron_id},
     )
     job = rpc.execute("loyalty.balance.import", "read", [job_id], ["state"])[0]
     assert job["state"] == "done"

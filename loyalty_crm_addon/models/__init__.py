@@ -29,6 +29,8 @@ from . import pos_order
 from . import pos_order_till_input
 from . import loyalty_points_hold
 from . import account_move
+from . import loyalty_member_event_detection
+from . import loyalty_member_event_follow_up
 from . import loyalty_member_event
 from . import base_automation
 from . import loyalty_referral

@@ -9,19 +9,11 @@ from odoo.tools import mute_logger
 
 from odoo.addons.base_automation.models.base_automation import CREATE_TRIGGERS
 
-from ..engine import member_event_actions as actions
-from ..engine import member_event_detection as detection
 from ..engine.batch import count, run_batches
-from ..engine.member_event_actions import NO_TRACKING
+from ..engine.member_events import NO_TRACKING
 
 _logger = logging.getLogger(__name__)
 
-# Found by the daily scans, by the thousand: their follow-ups do not email
-# the assigned users one by one (they see them in their activity menu and
-# pipeline).
-SCANNED_TYPES = ("birthday", "points_expiring", "inactive", "at_risk")
-SCANNED_CONTEXT = {**NO_TRACKING, "mail_activity_quick_update": True}
-FOLLOW_UPS = "loyalty.member.event.follow_ups"
 # Only the engine holds this object (an RPC context cannot carry it): it
 # silences member events while balances are migrated by an import.
 QUIET = object()
@@ -60,10 +52,21 @@ class LoyaltyMemberEvent(models.Model):
     state becomes Done, filtered on ``event_type``) react to, so staff edit
     them like any rule. A rule that raises leaves its event ``failed`` with
     the error, and nothing else is held up.
+
+    Its capabilities, each in its own mixin (a method is extended with
+    ``_inherit = "loyalty.member.event"``): ``loyalty.member.event.detection``
+    (what ledger lines give rise to, the daily scans) and
+    ``loyalty.member.event.follow.up`` (what the shipped rules do).
     """
 
     _name = "loyalty.member.event"
-    _inherit = ["mail.activity.mixin"]
+    # The follow-up mixin before mail.activity.mixin: its activity_schedule
+    # (what a rule's "Create Activity" does) is the one that runs.
+    _inherit = [
+        "loyalty.member.event.follow.up",
+        "loyalty.member.event.detection",
+        "mail.activity.mixin",
+    ]
     _description = "Loyalty Member Event"
     _order = "date desc, id desc"
     _rec_name = "description"
@@ -142,7 +145,7 @@ class LoyaltyMemberEvent(models.Model):
     @api.depends("partner_id.user_id", "program_id.loyalty_responsible_id")
     def _compute_user_id(self):
         for event in self:
-            event.user_id = actions.responsible_user(event)
+            event.user_id = event._loyalty_responsible_user()
 
     # ------------------------------------------------------------------
     # Recording events (inside the business transaction)
@@ -204,14 +207,6 @@ class LoyaltyMemberEvent(models.Model):
             "key": key,
             **values,
         }
-
-    @api.model
-    def _emit_from_ledger(self, lines):
-        return detection.events_from_ledger(self, lines)
-
-    @api.model
-    def _balance_event_vals(self, gains):
-        return detection.balance_event_vals(self, gains)
 
     # ------------------------------------------------------------------
     # Processing (after the business transaction)
@@ -293,35 +288,6 @@ class LoyaltyMemberEvent(models.Model):
             ran[automation] = ran.get(automation, events.browse()) | records
         events.write({"state": "done", "error": False})
 
-    def _loyalty_defer(self, action, *args):
-        """Do ``action(events, *args)`` (engine/member_event_actions.py) on
-        these events when the current savepoint
-        ends (at the cursor's next flush), together with the other events of
-        the batch: one activity create, one mailing-list update, one lead
-        create per batch of events. Kept in the cursor's precommit data, as
-        mail tracking does; dropped if the savepoint rolls back."""
-        precommit = self.env.cr.precommit
-        queue = precommit.data.get(FOLLOW_UPS)
-        if queue is None:
-            queue = precommit.data[FOLLOW_UPS] = {}
-            Event = self.env["loyalty.member.event"].sudo()
-            precommit.add(lambda: Event._loyalty_run_follow_ups(queue))
-        queue.setdefault((action, args), []).extend(self.ids)
-
-    @api.model
-    def _loyalty_run_follow_ups(self, queue):
-        while queue:
-            key = next(iter(queue))
-            action, args = key
-            run = getattr(actions, action)
-            events = self.browse(queue.pop(key))
-            scanned = events.filtered(lambda e: e.event_type in SCANNED_TYPES)
-            if scanned:
-                run(scanned.with_context(**SCANNED_CONTEXT), *args)
-            if events - scanned:
-                run(events - scanned, *args)
-        self.env.flush_all()
-
     def action_retry(self):
         """Run the rules of failed events again (once fixed)."""
         if not self.env.user.has_group("loyalty_crm_addon.group_loyalty_manager"):
@@ -333,77 +299,3 @@ class LoyaltyMemberEvent(models.Model):
                 "loyalty_crm_addon.ir_cron_loyalty_process_events"
             ).sudo()._trigger()
         return True
-
-    # ------------------------------------------------------------------
-    # Scheduled detection (engine/member_event_detection.py)
-    # ------------------------------------------------------------------
-    @api.model
-    def _cron_detect_inactivity(self, batch_size=10000, max_batches=0):
-        return detection.detect_inactivity(self, batch_size, max_batches)
-
-    @api.model
-    def _emit_at_risk(self, card_ids, today):
-        """The segment cron moved these cards' members into the at-risk
-        segment: one event per entry (the key holds the day it happened, so
-        a member who stays at risk is not told again, and one who recovers
-        and slips again is)."""
-        self.env["res.partner"].invalidate_model(["loyalty_churn_reason"])
-        cards = self.env["loyalty.card"].sudo().browse(card_ids)
-        return self._emit(
-            [
-                self._prepare_event(
-                    card,
-                    "at_risk",
-                    f"at_risk:{card.partner_id.id}:{today}",
-                    tier_id=card.loyalty_tier_id.id,
-                    description=card.partner_id.loyalty_churn_reason,
-                )
-                for card in cards
-            ]
-        )
-
-    @api.model
-    def _cron_detect_birthdays(self, batch_size=10000, max_batches=0):
-        result = detection.detect_birthdays(self, batch_size, max_batches)
-        self.env["loyalty.program"]._loyalty_post_birthday_bonuses()
-        return result
-
-    @api.model
-    def _cron_detect_expiring_points(self, batch_size=10000, max_batches=0):
-        return detection.detect_expiring_points(self, batch_size, max_batches)
-
-    # ------------------------------------------------------------------
-    # What the shipped rules call (engine/member_event_actions.py), done
-    # once per batch of events
-    # ------------------------------------------------------------------
-    def activity_schedule(
-        self, act_type_xmlid="", date_deadline=None, summary="", note="", **act_values
-    ):
-        """Odoo's no-code "Create Activity" action of a loyalty rule plans the
-        follow-up on the member's contact, not on the event (a log line
-        nobody opens), once per batch of events; what the action leaves
-        empty is filled from the event (see ``schedule_activity``)."""
-        values = dict(act_values, summary=summary, note=note)
-        if date_deadline:
-            values["date_deadline"] = date_deadline
-        if act_type_xmlid:
-            values["activity_type_id"] = self.env["ir.model.data"]._xmlid_to_res_id(
-                act_type_xmlid
-            )
-        self._loyalty_defer("schedule_activity", tuple(sorted(values.items())))
-        return self.env["mail.activity"]
-
-    def _loyalty_schedule_activity(self, summary=False, note=False):
-        """A follow-up activity on each member (not on the event)."""
-        self._loyalty_defer("schedule_activity", (("note", note), ("summary", summary)))
-
-    def _loyalty_add_to_mailing_list(
-        self, xmlid="loyalty_crm_addon.mailing_list_winback"
-    ):
-        """Put the members on a mailing list; members who opted out of
-        loyalty communications never are (the list asks for consent)."""
-        self._loyalty_defer("add_to_mailing_list", xmlid)
-
-    def _loyalty_create_opportunity(self):
-        """A win-back opportunity for members of their program's top tier."""
-        self._loyalty_defer("create_opportunity")

@@ -8,7 +8,6 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero, float_round
 
-from ..engine import member_pos
 from ..engine.ledger import PRECISION, format_points
 
 # Larger figures from a till are not points but an attack or a bug.
@@ -102,7 +101,7 @@ class PosOrder(models.Model):
         till makes for a company's buyer is the company's (its existing
         card if any). Returns the data and {card id: the till's id}."""
         self.ensure_one()
-        return member_pos.till_member_cards(self.env, data)
+        return self.env["res.partner"]._loyalty_till_member_cards(data)
 
     def _loyalty_receipt_info(self):
         """What the member's receipt prints, as the ledger posted it: points

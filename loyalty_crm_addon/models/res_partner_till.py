@@ -1,11 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The contact at the till: find a member, show their standing, enrol
-them, record their consent (engine/member_pos.py)."""
+them, record their consent."""
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from ..engine import member_pos
+from ..engine.ledger import PRECISION
+from ..engine.member_pos import POS_SEARCH_KEYS, search_keys
 from .res_partner import (
     CONSENT_FIELDS,
 )
@@ -17,7 +20,6 @@ class ResPartner(models.Model):
 
     # ------------------------------------------------------------------
     # The till: find a member, show their standing, enroll them
-    # (engine/member_pos.py)
     # ------------------------------------------------------------------
     @api.model
     def _loyalty_pos_config(self, config_id):
@@ -64,7 +66,7 @@ class ResPartner(models.Model):
         if not query:
             return []
         offset, limit = max(0, offset), max(1, min(limit, 100))
-        return member_pos.pos_search(self, query, config, offset, limit)
+        return self._loyalty_pos_search_ids(query, config, offset, limit)
 
     @api.model
     def loyalty_pos_find(
@@ -97,7 +99,7 @@ class ResPartner(models.Model):
             .with_context(active_test=False)
             .search_fetch([("id", "in", self.ids)], ["commercial_partner_id"])
         )
-        return member_pos.member_info(partners, config)
+        return partners._loyalty_pos_standing(config)
 
     def loyalty_pos_enroll(self, config_id):
         """Enroll the customer at the till; returns their standing (with
@@ -106,6 +108,209 @@ class ResPartner(models.Model):
         config = self._loyalty_pos_config(config_id)
         self.with_company(config.company_id).action_loyalty_enroll()
         return self._loyalty_pos_member_info(config)[str(self.id)]
+
+    @api.model
+    def _loyalty_pos_search_ids(self, query, config, offset, limit):
+        """Ids of the partners found for ``query`` (a stripped, non-empty
+        text): first those holding it as a whole card code, referral code or
+        barcode (of the till's company); then those whose name (or its second
+        or third word), phone, mobile or email starts with it, in the order of
+        what matched; a word further in the name only when nothing else
+        matched. One statement; each branch reads its own index in order and
+        stops at ``offset + limit`` rows, so that a page costs the same with
+        100,000 matches as with one. The user's access rules apply."""
+        company = config.company_id.id
+        escaped = (
+            query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        )
+        prefix = escaped + "%"
+        # Each branch gives its first rows by its key (filters applied): the
+        # first rows of their union by (rank, key) are the right ones.
+        top = offset + limit
+        kept = SQL("p.active AND (p.company_id IS NULL OR p.company_id = %s)", company)
+
+        def branch(rank, key, condition):
+            return SQL(
+                "(SELECT p.id, %(key)s AS key, %(rank)s AS rank FROM res_partner p"
+                " WHERE %(condition)s AND %(kept)s ORDER BY %(key)s, p.id"
+                " LIMIT %(top)s)",
+                key=key,
+                rank=rank,
+                condition=condition,
+                kept=kept,
+                top=top,
+            )
+
+        name_key = SQL('lower(p.name) COLLATE "C"')
+        branches = [
+            branch(
+                0,
+                name_key,
+                SQL(
+                    "p.id IN (SELECT c.partner_id FROM loyalty_card c"
+                    " WHERE c.code = %s AND c.active AND c.partner_id IS NOT NULL"
+                    " AND (c.company_id IS NULL OR c.company_id = %s))",
+                    query,
+                    company,
+                ),
+            ),
+            branch(
+                0,
+                name_key,
+                SQL(
+                    "p.barcode IS NOT NULL AND p.barcode @> jsonb_build_object(%s, %s)",
+                    str(company),
+                    query,
+                ),
+            ),
+            branch(0, name_key, SQL("p.loyalty_referral_code = %s", query)),
+        ]
+        keys = search_keys(query)
+        for name in keys:
+            expression, where = POS_SEARCH_KEYS[name]
+            key = SQL(f'({expression}) COLLATE "C"')
+            condition = SQL("%s LIKE %s", key, prefix)
+            if where:
+                condition = SQL(f"{where} AND %s", condition)
+            branches.append(branch(1, key, condition))
+        found = SQL("SELECT id, key, rank FROM hits")
+        if self.env.registry.has_trigram and len(query) >= 3 and "name" in keys:
+            # Costly on common words: only when nothing else matched (a
+            # one-time filter: the scan is skipped otherwise).
+            found = SQL(
+                "%s UNION ALL (SELECT p.id, %s, 2 FROM res_partner p"
+                " WHERE NOT EXISTS (SELECT 1 FROM hits)"
+                " AND lower(p.name) LIKE %s AND %s ORDER BY 2, p.id LIMIT %s)",
+                found,
+                name_key,
+                "% " + prefix,
+                kept,
+                top,
+            )
+        self.flush_model()
+        self.env["loyalty.card"].flush_model(
+            ["code", "active", "partner_id", "company_id"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH hits AS MATERIALIZED (%(branches)s)
+                SELECT id FROM (%(found)s) f
+                 GROUP BY id
+                 ORDER BY min(rank), min(key), id
+                 LIMIT %(limit)s OFFSET %(offset)s
+                """,
+                branches=SQL(" UNION ALL ").join(branches),
+                found=found,
+                limit=limit,
+                offset=offset,
+            )
+        )
+        found_ids = [row[0] for row in rows]
+        if not found_ids:
+            return []
+        allowed = set(self._search([("id", "in", found_ids)]))
+        return [pid for pid in found_ids if pid in allowed]
+
+    def _loyalty_pos_standing(self, config):
+        """Standing of the partners at the till, as plain values keyed by
+        partner id (str), for the partners the user may read (``self``)."""
+        program = config.company_id.loyalty_membership_program_id
+        result = {}
+        for partner in self:
+            card = partner.loyalty_card_id
+            info = {
+                "partner_id": partner.id,
+                "is_member": bool(card) and bool(program),
+                "program_id": program.id,
+                "can_enroll": bool(program)
+                and not card
+                and partner.commercial_partner_id.active,
+            }
+            if info["is_member"]:
+                tier = partner.loyalty_tier_id
+                next_tier = partner.loyalty_next_tier_id
+                qualifying = partner.loyalty_tier_points
+                progress = 100.0
+                if next_tier and next_tier.threshold:
+                    progress = max(
+                        0.0, min(100.0, 100.0 * qualifying / next_tier.threshold)
+                    )
+                info.update(
+                    {
+                        "card_id": card.id,
+                        "card_code": card.code or "",
+                        "point_name": program.portal_point_name or "",
+                        "balance": round(partner.loyalty_balance, PRECISION),
+                        "pending": round(partner.loyalty_pending_balance, PRECISION),
+                        "tier": tier.name or "",
+                        "tier_color": tier.color or 0,
+                        "next_tier": next_tier.name or "",
+                        "points_to_next_tier": round(
+                            partner.loyalty_points_to_next_tier, PRECISION
+                        ),
+                        "tier_progress": round(progress, 1),
+                        "expiring": round(partner.loyalty_expiring_points, PRECISION),
+                        "expiry_date": fields.Date.to_string(
+                            partner.loyalty_next_expiry_date
+                        )
+                        or "",
+                    }
+                )
+            result[str(partner.id)] = info
+        return result
+
+    @api.model
+    def _loyalty_till_member_cards(self, data):
+        """A till's ``confirm_coupon_programs`` data ({card id: values}) with
+        the new membership cards it makes for a company's buyer given to the
+        company: its existing card of the program replaces the till's new one
+        (returned {card id: the till's id}), else the card is made for it."""
+        env = self.env
+        new = {
+            k: v
+            for k, v in data.items()
+            if k < 0 and v.get("partner_id") and not v.get("giftCardId")
+        }
+        programs = (
+            env["loyalty.program"]
+            .sudo()
+            .browse({v["program_id"] for v in new.values()})
+            .filtered(lambda p: p.program_type == "loyalty")
+        )
+        new = {k: v for k, v in new.items() if v["program_id"] in programs.ids}
+        if not new:
+            return data, {}
+        Partner = env["res.partner"].sudo()
+        members = {
+            p.id: p.commercial_partner_id.id
+            for p in Partner.browse({v["partner_id"] for v in new.values()}).exists()
+        }
+        cards = (
+            env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "in", programs.ids),
+                    ("partner_id", "in", list(set(members.values()))),
+                ],
+                order="id desc",
+            )
+        )
+        existing = {(c.program_id.id, c.partner_id.id): c.id for c in cards}
+        data, renamed = dict(data), {}
+        for key, vals in new.items():
+            member_id = members.get(vals["partner_id"])
+            if not member_id:
+                continue
+            card_id = existing.get((vals["program_id"], member_id))
+            if card_id and card_id not in data:
+                del data[key]
+                data[card_id] = dict(vals, partner_id=member_id)
+                renamed[card_id] = key
+            else:
+                data[key] = dict(vals, partner_id=member_id)
+        return data, renamed
 
     # ------------------------------------------------------------------
     # Consent at the till

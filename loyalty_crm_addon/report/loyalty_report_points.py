@@ -1,9 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models, tools
-from odoo.modules import module
 from odoo.tools import SQL
 
-from ..engine.batch import cron_commits
 from ..kpi.aggregate import POINTS_DAILY_SQL, fold_points
 
 
@@ -67,20 +65,22 @@ class LoyaltyReportPoints(models.Model):
     @api.model
     def _cron_fold_kpi(self, batch_size=2000000):
         """Fold the ledger lines posted since the last run into the daily
-        points aggregate (kpi/aggregate.py), in a transaction of its own: it
-        locks the ledger against new posts for the few milliseconds a fold of
-        new lines takes. Returns the span of ledger ids folded."""
+        points aggregate (kpi/aggregate.py), in a cursor of its own whose
+        transaction starts with the fold's lock (its snapshot must not be
+        older than the lock), committed after each step: it locks the
+        ledger against new posts for the few milliseconds a fold of new
+        lines takes. The caller's pending writes are flushed first (where
+        the registry's cursors share the caller's transaction, as in Odoo's
+        test mode, the fold reads them). Returns the span of ledger ids
+        folded."""
         cron = self.env["ir.cron"]
-        if module.current_test:
-            # Tests run in one transaction, which wrote the rows itself.
-            self.env.flush_all()
-            return fold_points(self.env.cr, batch_size=batch_size)
-        commits = cron_commits(self.env)
+        self.env.flush_all()
         with self.env.registry.cursor() as cr:
 
             def on_batch(done):
-                if commits:
-                    cr.commit()  # pylint: disable=invalid-commit
+                cr.commit()  # pylint: disable=invalid-commit
                 cron._notify_progress(done=done, remaining=0)
 
-            return fold_points(cr, batch_size=batch_size, on_batch=on_batch)
+            folded = fold_points(cr, batch_size=batch_size, on_batch=on_batch)
+        self.env.invalidate_all()
+        return folded

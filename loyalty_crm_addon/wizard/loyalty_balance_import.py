@@ -608,7 +608,7 @@ class LoyaltyBalanceImport(models.Model):
             return self._reopen()
         # At once, in this request: not a scheduled job's run, whatever its
         # context says (no commit between batches, no job progress).
-        self.with_context(ir_cron_progress_id=False)._run_import()
+        self.with_context(ir_cron_progress_id=False, cron_id=False)._run_import()
         return self._reopen()
 
     def _run_import(self, max_batches=0):
