@@ -78,6 +78,49 @@ class OdooRPC:
         )
 
 
+def xmlid(rpc, module, name):
+    """The database id of ``module.name``."""
+    rows = rpc.execute(
+        "ir.model.data",
+        "search_read",
+        [("module", "=", module), ("name", "=", name)],
+        fields=["res_id"],
+    )
+    return rows[0]["res_id"]
+
+
+def membership_program(rpc, name, **values):
+    """A new membership program (a point per currency unit spent, plus
+    ``values``) made the main one of the caller's company; returns its id.
+    RPC tests each make their own, so that reruns on one database do not
+    collide."""
+    program_id = rpc.execute(
+        "loyalty.program",
+        "create",
+        {
+            "name": name,
+            "program_type": "loyalty",
+            "trigger": "auto",
+            "applies_on": "both",
+            "rule_ids": [
+                (5, 0, 0),
+                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
+            ],
+            **values,
+        },
+    )
+    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
+        "company_id"
+    ][0]
+    rpc.execute(
+        "res.company",
+        "write",
+        [company_id],
+        {"loyalty_membership_program_id": program_id},
+    )
+    return program_id
+
+
 def _wait_until_up(url, proc, log_path):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

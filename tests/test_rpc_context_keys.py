@@ -7,6 +7,7 @@ import uuid
 import xmlrpc.client
 
 import pytest
+from conftest import membership_program
 
 # The keys whose real values are Python objects of the engine; an RPC
 # caller can only send JSON.
@@ -29,43 +30,24 @@ def club(rpc):
     """A membership program celebrating every order, with a reward; a
     member (the referrer) holding 100 points; a product."""
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Keys Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "loyalty_nth_order": 1,
-            "loyalty_points_milestone": 0,
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-            "reward_ids": [
-                (5, 0, 0),
-                (
-                    0,
-                    0,
-                    {
-                        "reward_type": "discount",
-                        "discount": 5,
-                        "discount_mode": "per_order",
-                        "required_points": 50,
-                    },
-                ),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
+    program_id = membership_program(
+        rpc,
+        f"RPC Keys Club {tag}",
+        loyalty_nth_order=1,
+        loyalty_points_milestone=0,
+        reward_ids=[
+            (5, 0, 0),
+            (
+                0,
+                0,
+                {
+                    "reward_type": "discount",
+                    "discount": 5,
+                    "discount_mode": "per_order",
+                    "required_points": 50,
+                },
+            ),
+        ],
     )
     member_id = rpc.execute("res.partner", "create", {"name": f"RPC Keys {tag}"})
     card_id = rpc.execute("res.partner", "action_loyalty_enroll", [member_id])

@@ -6,17 +6,7 @@ server (the other worker reloads the rule as any rule)."""
 import uuid
 
 import pytest
-from conftest import OdooRPC
-
-
-def _xmlid(rpc, module, name):
-    rows = rpc.execute(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", module), ("name", "=", name)],
-        fields=["res_id"],
-    )
-    return rows[0]["res_id"]
+from conftest import OdooRPC, membership_program, xmlid
 
 
 @pytest.fixture(scope="module")
@@ -24,30 +14,11 @@ def shop(rpc):
     """A membership program celebrating every order, a product and a
     salesperson logged in over RPC."""
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Rules Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "loyalty_nth_order": 1,
-            "loyalty_points_milestone": 0,
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
+    program_id = membership_program(
+        rpc,
+        f"RPC Rules Club {tag}",
+        loyalty_nth_order=1,
+        loyalty_points_milestone=0,
     )
     product_id = rpc.execute(
         "product.product",
@@ -63,7 +34,7 @@ def shop(rpc):
             "name": f"RPC Rules Salesperson {tag}",
             "login": login,
             "password": password,
-            "groups_id": [(6, 0, [_xmlid(rpc, "sales_team", "group_sale_salesman")])],
+            "groups_id": [(6, 0, [xmlid(rpc, "sales_team", "group_sale_salesman")])],
         },
     )
     return {
@@ -162,7 +133,7 @@ def test_broken_rule_with_default_trigger_blocks_no_sale(rpc, shop):
 
         # The processing (run by hand here: the test server has no cron
         # thread) marks them failed with the error.
-        cron_id = _xmlid(rpc, "loyalty_crm_addon", "ir_cron_loyalty_process_events")
+        cron_id = xmlid(rpc, "loyalty_crm_addon", "ir_cron_loyalty_process_events")
         rpc.execute("ir.cron", "method_direct_trigger", [cron_id])
         events = _events(rpc, partner_id)
         assert {e["state"] for e in events} == {"failed"}

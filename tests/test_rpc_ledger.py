@@ -6,36 +6,14 @@ import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import OdooRPC
+from conftest import OdooRPC, membership_program
 
 
 @pytest.fixture(scope="module")
 def member(rpc):
     """A member of a fresh membership program holding 100 points."""
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
-    )
+    program_id = membership_program(rpc, f"RPC Club {tag}")
     partner_id = rpc.execute("res.partner", "create", {"name": f"RPC Member {tag}"})
     card_id = rpc.execute("res.partner", "action_loyalty_enroll", [partner_id])
     rpc.execute("res.partner", "loyalty_adjust_points", [partner_id], 100, "Opening")

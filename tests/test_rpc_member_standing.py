@@ -4,6 +4,7 @@ asks for it: a domain on it, a sort by it and a group-by on it."""
 import uuid
 
 import pytest
+from conftest import membership_program
 
 
 @pytest.fixture(scope="module")
@@ -11,29 +12,7 @@ def members(rpc):
     """Three members of a fresh membership program holding 0, 100 and 600
     points, and a contact without a card."""
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Standing Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
-    )
+    membership_program(rpc, f"RPC Standing Club {tag}")
     ids = {}
     for name, points in (("zero", 0), ("hundred", 100), ("six", 600)):
         partner_id = rpc.execute(

@@ -12,45 +12,13 @@ import uuid
 import xmlrpc.client
 
 import pytest
-from conftest import OdooRPC
-
-
-def _xmlid(rpc, module, name):
-    rows = rpc.execute(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", module), ("name", "=", name)],
-        fields=["res_id"],
-    )
-    return rows[0]["res_id"]
+from conftest import OdooRPC, membership_program, xmlid
 
 
 @pytest.fixture(scope="module")
 def shop(rpc):
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Company Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
-    )
+    program_id = membership_program(rpc, f"RPC Company Club {tag}")
     product_id = rpc.execute(
         "product.product",
         "create",
@@ -75,7 +43,7 @@ def shop(rpc):
                 "name": f"RPC Rights {role} {tag}",
                 "login": login,
                 "password": password,
-                "groups_id": [(6, 0, [_xmlid(rpc, "sales_team", group)])],
+                "groups_id": [(6, 0, [xmlid(rpc, "sales_team", group)])],
             },
         )
         users[role] = (user_id, OdooRPC(rpc.url, rpc.db, login, password))

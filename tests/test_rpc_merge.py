@@ -4,32 +4,12 @@ ledger lines, every line kept."""
 
 import uuid
 
+from conftest import membership_program
+
 
 def test_merge_members_as_administrator(rpc):
     tag = uuid.uuid4().hex[:8]
-    program_id = rpc.execute(
-        "loyalty.program",
-        "create",
-        {
-            "name": f"RPC Merge Club {tag}",
-            "program_type": "loyalty",
-            "trigger": "auto",
-            "applies_on": "both",
-            "rule_ids": [
-                (5, 0, 0),
-                (0, 0, {"reward_point_mode": "money", "reward_point_amount": 1}),
-            ],
-        },
-    )
-    company_id = rpc.execute("res.users", "read", [rpc.uid], ["company_id"])[0][
-        "company_id"
-    ][0]
-    rpc.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"loyalty_membership_program_id": program_id},
-    )
+    program_id = membership_program(rpc, f"RPC Merge Club {tag}")
     email = f"merge-{tag}@example.com"
     kept_id = rpc.execute(
         "res.partner", "create", {"name": f"RPC Merge {tag}", "email": email}
