@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -179,6 +180,84 @@ def ensure_db(name, template, odoo_root, with_addon, update=True, addons_dir=REP
         sys.exit(f"{name}: {ADDON} is installed, the native db must not have it")
 
 
+# Lockstep pairs: the native and the addon workers run at once, set up their
+# data in parallel, then confirm their orders in turns, one order each (who
+# goes first alternates): both meet the same machine, minute by minute. On a
+# shared virtual machine the CPU time of the same work drifts by a third
+# from one minute to the next; two runs a minute apart compare the machine.
+class Lockstep:
+    """A worker's side of the turns (nothing when not in lockstep)."""
+
+    def __init__(self, on):
+        self.on = on
+
+    def _say(self, word):
+        if self.on:
+            sys.stdout.write(word + "\n")
+            sys.stdout.flush()
+
+    def ready(self):
+        self._say("READY")
+
+    def wait(self):
+        if self.on and not sys.stdin.readline():
+            raise SystemExit("lockstep: the coordinator went away")
+
+    def done(self):
+        self._say("DONE")
+
+
+def _wait_for(proc, token, what):
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait()
+            raise SystemExit(f"worker failed on {what} (exit {proc.returncode})")
+        if line.strip() == token:
+            return
+
+
+def lockstep_pair(cmds, steps):
+    """Run the workers of ``cmds`` ({label: command}) in lockstep for
+    ``steps`` orders; returns {label: the JSON of its RESULT line}."""
+    # What the workers log goes to files: a full pipe would stop them.
+    logs = {label: tempfile.TemporaryFile("w+") for label in cmds}
+    procs = {
+        label: subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=logs[label],
+            text=True,
+        )
+        for label, cmd in cmds.items()
+    }
+    try:
+        for label, proc in procs.items():
+            _wait_for(proc, "READY", label)
+        labels = list(procs)
+        for step in range(steps):
+            for label in labels if step % 2 == 0 else labels[::-1]:
+                procs[label].stdin.write("go\n")
+                procs[label].stdin.flush()
+                _wait_for(procs[label], "DONE", label)
+        results = {}
+        for label, proc in procs.items():
+            out, _err = proc.communicate()
+            for line in out.splitlines():
+                if line.startswith("RESULT "):
+                    results[label] = json.loads(line[len("RESULT ") :])
+            if label not in results:
+                logs[label].seek(0)
+                sys.stderr.write(out[-5000:] + logs[label].read()[-5000:])
+                raise SystemExit(f"worker failed on {label}")
+        return results
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+
+
 def worker_result(cmd, what):
     """Run a benchmark's worker process and return the JSON of its
     ``RESULT`` line; without one, show the end of its output and stop."""
@@ -192,6 +271,35 @@ def worker_result(cmd, what):
 
 # Time and calls of the addon's KPI order-fact refreshes in this process.
 FACTS = {"ms": 0.0, "calls": 0}
+
+
+class GcTimer:
+    """CPU time Python's garbage collector takes while started: a process
+    whose registry holds more models and fields walks more objects at each
+    full collection."""
+
+    def __init__(self):
+        import gc  # noqa: PLC0415
+
+        self.seconds, self.runs = 0.0, 0
+        self._on, self._t0 = False, None
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase, info):
+        if not self._on:
+            return
+        if phase == "start":
+            self._t0 = time.process_time()
+        elif self._t0 is not None:
+            self.seconds += time.process_time() - self._t0
+            self.runs += 1
+            self._t0 = None
+
+    def start(self, on=True):
+        self._on = on
+
+    def stop(self):
+        self._on = False
 
 
 def track_order_facts(cr):

@@ -6,21 +6,17 @@ Target: confirming 500 sales orders of 5 lines for members costs at most 10%
 more CPU than native sale_loyalty, and at most 10 more SQL queries per
 confirmation.
 
-Measured in paired rounds (three by default): each round runs native and
-addon once, who goes first alternating, and the verdict is on the median of
-the rounds' addon/native ratios. One round alone on a shared 2-core machine
-swings by 10-30% either way (a neighbour's job, autovacuum after the addon's
-update, a till or cron left running): a single pair, or the best of each side
-taken apart, measures the machine rather than the addon.
-
-Two databases are compared: one with the dependencies only (native), one with
-the same plus ``loyalty_crm_addon``. Each measurement runs in its own
-subprocess (its own Odoo registry) with the same worker function, in one
-transaction that is rolled back at the end, so the script can be rerun.
-In the addon database the worker times the KPI order-fact refreshes
-(kpi/order_facts.py: one set-based statement before the transaction
-commits) of the counted confirmations: the share of the addon's time that
-keeping the order facts costs.
+Measured in lockstep pairs (three rounds by default): in each round the
+native and the addon workers run at once, each sets up its data, then they
+confirm their orders in turns, one order each, who goes first alternating
+(``_cli.lockstep_pair``). Both meet the same machine at the same minute: on
+this shared 2-core virtual machine the CPU time of the same work drifts by
+up to a third from one minute to the next (identical native runs a minute
+apart measured 89.9 and 119.5 ms per order), so two runs taken one after the
+other, or the best of each side taken apart, compared the machine's
+moments rather than the addon (single sequential pairs of the same code
+gave -2.6% to +47%). The verdict is on the median of the rounds'
+addon/native ratios; each round's ratio is printed.
 
 Two scenarios are measured in each database:
 
@@ -128,6 +124,7 @@ def worker(
     profile,
     addons_dir,
     dump_queries=False,
+    lockstep=False,
 ):
     sys.path.insert(0, odoo_root)
     import odoo
@@ -232,6 +229,7 @@ def worker(
         result["setup_s"] = round(time.perf_counter() - t_setup, 2)
 
         order_ids = orders.ids
+        gc_time = _cli.GcTimer()
         _cli.track_order_facts(cr)
         facts0 = _cli.order_facts_time(cr)
         cr.execute("SELECT pg_backend_pid()")
@@ -243,10 +241,13 @@ def worker(
             import cProfile
 
             prof = cProfile.Profile()
+        turns = _cli.Lockstep(lockstep)
+        turns.ready()
         for i, order_id in enumerate(order_ids):
             env.flush_all()
             env.invalidate_all()
             order = env["sale.order"].browse(order_id)
+            turns.wait()
             counted = i >= n_warmup
             if counted and prof:
                 prof.enable()
@@ -255,9 +256,11 @@ def worker(
             q0 = odoo.sql_db.sql_counter
             c0, b0 = _cpu_ns("self"), _cpu_ns(backend)
             t0 = time.perf_counter()
+            gc_time.start(counted)
             order.action_confirm()
             # The end of the request: ORM flush and pre-commit hooks.
             cr.flush()
+            gc_time.stop()
             dt = time.perf_counter() - t0
             c1, b1 = _cpu_ns("self"), _cpu_ns(backend)
             dq = odoo.sql_db.sql_counter - q0
@@ -270,6 +273,7 @@ def worker(
                 queries.append(dq)
                 cpu_py.append((c1 - c0) / 1e9)
                 cpu_pg.append((b1 - b0) / 1e9)
+            turns.done()
         facts1 = _cli.order_facts_time(cr)
         if result["addon"]:
             # Per counted order: the warm-up orders refreshed too.
@@ -295,6 +299,8 @@ def worker(
             cpu_s=sum(cpu_py) + sum(cpu_pg),
             cpu_py_s=sum(cpu_py),
             cpu_pg_s=sum(cpu_pg),
+            gc_s=gc_time.seconds,
+            gc_runs=gc_time.runs,
             first100_ms=1000 * statistics.mean(times[:100]),
             last100_ms=1000 * statistics.mean(times[-100:]),
             card_points=points,
@@ -319,7 +325,7 @@ def worker(
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_worker(args, db, mode):
+def worker_cmd(args, db, mode, lockstep=False):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
@@ -343,7 +349,9 @@ def run_worker(args, db, mode):
         cmd.append("--profile")
     if args.dump_queries:
         cmd.append("--dump-queries")
-    return _cli.worker_result(cmd, f"{db} ({mode})")
+    if lockstep:
+        cmd.append("--lockstep")
+    return cmd
 
 
 def main():
@@ -392,6 +400,7 @@ def main():
     parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--lockstep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
@@ -405,6 +414,7 @@ def main():
             args.profile,
             args.addons_dir,
             args.dump_queries,
+            args.lockstep,
         )
         return
 
@@ -435,10 +445,15 @@ def main():
             order = (("native", args.native_db), ("addon", args.addon_db))
             if rnd % 2:
                 order = order[::-1]
-            pair = {}
+            pair = _cli.lockstep_pair(
+                {
+                    label: worker_cmd(args, db, mode, lockstep=True)
+                    for label, db in order
+                },
+                args.orders + args.warmup,
+            )
             for label, db in order:
-                res = run_worker(args, db, mode)
-                pair[label] = res
+                res = pair[label]
                 print(
                     f"  [{mode} round {rnd + 1}] {label:6} {db}: "
                     f"{res['total_s']:.2f} s wall, {res['ms_per_order']:.1f} ms/order "
@@ -447,6 +462,8 @@ def main():
                     f"{res['last100_ms']:.0f}), "
                     f"CPU {res['cpu_s']:.2f} s (python {res['cpu_py_s']:.2f} + "
                     f"postgres {res['cpu_pg_s']:.2f}), "
+                    f"garbage collection {res['gc_s']:.2f} s "
+                    f"({res['gc_runs']} runs), "
                     f"{res['queries_per_order']:.1f} queries/order "
                     f"[{res['queries_min']}-{res['queries_max']}], "
                     f"setup {res['setup_s']} s"
