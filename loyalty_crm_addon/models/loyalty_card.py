@@ -5,6 +5,7 @@ from odoo.osv import expression
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION, PointsCapture, format_points
+from ..engine.member_figures import EXPIRING_SOON_SQL
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
 # What a membership card's ledger decides: only the engine writes it.
@@ -114,6 +115,50 @@ class LoyaltyCard(models.Model):
             "loyalty_tier_multiplier",
             "loyalty_tier_key",
         ]
+
+    # ------------------------------------------------------------------
+    # Figures
+    # ------------------------------------------------------------------
+    def _loyalty_figures(self):
+        """{card: (pending points, points expiring soon, next expiry date, ledger
+        line count)} of membership cards."""
+        Ledger = self.env["loyalty.ledger.line"]
+        today = fields.Date.context_today(Ledger)
+        pending = dict(
+            Ledger._read_group(
+                [("card_id", "in", self.ids), ("state", "=", "pending")],
+                ["card_id"],
+                ["points:sum"],
+            )
+        )
+        Ledger.flush_model(
+            ["card_id", "program_id", "points_residual", "state", "expiry_date"]
+        )
+        self.env.cr.execute(
+            f"""
+            SELECT l.card_id, SUM(l.points_residual), MIN(l.expiry_date)
+              FROM loyalty_ledger_line l
+              JOIN loyalty_program pr ON pr.id = l.program_id
+             WHERE l.card_id = ANY(%(cards)s) AND {EXPIRING_SOON_SQL}
+             GROUP BY l.card_id
+            """,  # noqa: S608 -- a constant of engine/member_figures.py
+            {"cards": self.ids, "today": today},
+        )
+        expiring = {
+            self.browse(card_id): (points, first)
+            for card_id, points, first in self.env.cr.fetchall()
+        }
+        counts = dict(
+            Ledger._read_group([("card_id", "in", self.ids)], ["card_id"], ["__count"])
+        )
+        return {
+            card: (
+                pending.get(card, 0.0),
+                *expiring.get(card, (0.0, False)),
+                counts.get(card, 0),
+            )
+            for card in self
+        }
 
     # ------------------------------------------------------------------
     # The ledger is the only writer of points
