@@ -7,6 +7,7 @@ from . import loyalty_tier
 from . import loyalty_program
 from . import loyalty_reward
 from . import loyalty_rule
+from . import loyalty_card_tier
 from . import loyalty_card
 from . import loyalty_history
 from . import res_company

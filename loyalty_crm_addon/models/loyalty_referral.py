@@ -176,7 +176,7 @@ class LoyaltyReferral(models.Model):
     @api.model
     def _loyalty_generate_codes(self, count):
         """``count`` random codes such as ``K7QM-3XTA`` (not checked for
-        uniqueness: see ``engine/referral_codes.py``)."""
+        uniqueness: see ``res.partner._loyalty_write_referral_codes``)."""
         return [
             normalize_code(
                 "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))

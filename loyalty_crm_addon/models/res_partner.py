@@ -8,7 +8,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION
-from ..engine.member_figures import card_figures
 from ..kpi import order_facts
 
 # The public methods' limits: points as the ledger stores them, texts as a
@@ -174,7 +173,7 @@ class ResPartner(models.Model):
         "commercial_partner_id.loyalty_card_ids.ledger_line_ids.points_residual",
     )
     def _compute_loyalty_figures(self):
-        figures = card_figures(self.loyalty_card_id)
+        figures = self.loyalty_card_id._loyalty_figures()
         for partner in self:
             card = partner.loyalty_card_id
             pending, expiring, first, count = figures.get(card, (0.0, 0.0, False, 0))

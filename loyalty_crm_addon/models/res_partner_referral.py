@@ -6,7 +6,6 @@ figures, and the referrer a contact gets when created or written
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..engine import referral_codes
 from ..engine.ledger import ENGINE, PRECISION
 
 
@@ -127,13 +126,61 @@ class ResPartner(models.Model):
         if not partners:
             return
         self.env.flush_all()
-        referral_codes.write_codes(self.env, partners.ids)
+        self._loyalty_write_referral_codes(partners.ids)
         partners.invalidate_recordset(["loyalty_referral_code"])
 
     @api.model
+    def _loyalty_write_referral_codes(self, partner_ids):
+        """Set-based: draw codes, redraw the few already taken, one UPDATE
+        (partners that have a code keep it)."""
+        generate = self.env["loyalty.referral"]._loyalty_generate_codes
+        codes = generate(len(partner_ids))
+        while True:
+            self.env.cr.execute(
+                "SELECT loyalty_referral_code FROM res_partner"
+                " WHERE loyalty_referral_code = ANY(%s)",
+                [codes],
+            )
+            taken = {row[0] for row in self.env.cr.fetchall()}
+            if len(set(codes)) == len(codes) and not taken:
+                break
+            seen = set()
+            for i, code in enumerate(codes):
+                if code in taken or code in seen:
+                    codes[i] = generate(1)[0]
+                seen.add(codes[i])
+        self.env.cr.execute(
+            """
+            UPDATE res_partner p SET loyalty_referral_code = v.code
+              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::varchar[]) AS code) v
+             WHERE p.id = v.id AND p.loyalty_referral_code IS NULL
+            """,
+            [partner_ids, codes],
+        )
+
+    @api.model
     def _loyalty_backfill_referral_codes(self, batch_size=10000):
-        """Codes for existing members (install and upgrade), by batches."""
-        return referral_codes.backfill_codes(self, batch_size)
+        """Codes for existing members (install and upgrade): the partners to
+        fill are read once, then written ``batch_size`` at a time (re-reading
+        them per batch scanned the members again each time: quadratic)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT p.commercial_partner_id
+              FROM loyalty_card c
+              JOIN loyalty_program pr ON pr.id = c.program_id
+              JOIN res_partner p ON p.id = c.partner_id
+              JOIN res_partner cp ON cp.id = p.commercial_partner_id
+             WHERE pr.program_type = 'loyalty'
+               AND cp.loyalty_referral_code IS NULL
+             ORDER BY 1
+            """
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        for start in range(0, len(ids), batch_size):
+            self._loyalty_write_referral_codes(ids[start : start + batch_size])
+        self.invalidate_model(["loyalty_referral_code"])
+        return len(ids)
 
     @api.model_create_multi
     def create(self, vals_list):

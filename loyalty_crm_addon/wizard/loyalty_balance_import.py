@@ -1,59 +1,36 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import base64
-import csv
 import datetime
-import io
-import math
-import re
 from collections import defaultdict
 
 import psycopg2
 from psycopg2.extras import execute_values
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 from odoo.tools.sql import create_index
 
 from ..engine.batch import run_batches
-from ..engine.ledger import PRECISION
 from ..models.loyalty_member_event import QUIET
+from .loyalty_balance_import_file import PHONE_KEY
 
-COLUMNS = (
-    "email",
-    "name",
-    "phone",
-    "ref",
-    "points",
-    "lifetime_points",
-    "earned_on",
-    "expires_on",
-    "consent",
-)
 # One opening balance per card, whatever the file: these references are the
 # stable keys that make a second import of the same rows change nothing.
 ENROLL_ATTEMPTS = 5
 REF_OPENING = "import-opening"
 REF_LIFETIME = "import-lifetime"
 REF_LIFETIME_OFFSET = "import-lifetime-offset"
-ACTIONS = [
-    ("create", "Create"),
-    ("match", "Match"),
-    ("skip", "Already Imported"),
-    ("reject", "Reject"),
-]
-
-
-def _phone_key(value):
-    return re.sub(r"[^\d+]", "", value or "")
 
 
 class LoyaltyBalanceImport(models.Model):
     """An import of members and balances from another system. Kept as a
     record (not a transient wizard) so that a large import runs as a job in
-    batches, shows its progress and resumes where it stopped."""
+    batches, shows its progress and resumes where it stopped. Reading and
+    checking the file's rows live in ``loyalty.balance.import.file``
+    (``wizard/loyalty_balance_import_file.py``)."""
 
     _name = "loyalty.balance.import"
+    _inherit = ["loyalty.balance.import.file"]
     _description = "Loyalty Balance Import"
     _order = "id desc"
 
@@ -166,179 +143,6 @@ class LoyaltyBalanceImport(models.Model):
                 job.progress = (
                     100.0 * job.next_row / job.rows_total if job.rows_total else 0.0
                 )
-
-    # ------------------------------------------------------------------
-    # Reading the file
-    # ------------------------------------------------------------------
-    def _read_rows(self):
-        """The rows of the file as dicts of the known columns."""
-        self.ensure_one()
-        if not self.data_file:
-            raise UserError(self.env._("Choose a file to import."))
-        content = base64.b64decode(self.data_file)
-        is_xlsx = content[:2] == b"PK" or (self.filename or "").lower().endswith(
-            ".xlsx"
-        )
-        table = self._read_xlsx(content) if is_xlsx else self._read_csv(content)
-        header = [str(h or "").strip().lower() for h in (next(table, None) or [])]
-        if "points" not in header or not {"email", "phone", "ref"} & set(header):
-            raise UserError(
-                self.env._(
-                    "The file needs a 'points' column and at least one of "
-                    "'email', 'phone' or 'ref'. Known columns: %s",
-                    ", ".join(COLUMNS),
-                )
-            )
-        index = {col: header.index(col) for col in COLUMNS if col in header}
-        rows = []
-        for values in table:
-            values = list(values)
-            if not any(v not in (None, "") for v in values):
-                continue
-            rows.append(
-                {
-                    col: values[i] if i < len(values) else None
-                    for col, i in index.items()
-                }
-            )
-        return rows
-
-    def _read_csv(self, content):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = content.decode("latin-1")
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        return csv.reader(io.StringIO(text), dialect)
-
-    def _read_xlsx(self, content):
-        try:
-            import openpyxl
-        except ImportError as e:
-            raise UserError(self.env._("Reading XLSX files needs openpyxl.")) from e
-        try:
-            book = openpyxl.load_workbook(
-                io.BytesIO(content), read_only=True, data_only=True
-            )
-        except Exception as e:
-            raise UserError(self.env._("This file is not a readable XLSX file.")) from e
-        return book.worksheets[0].iter_rows(values_only=True)
-
-    # ------------------------------------------------------------------
-    # Checking rows
-    # ------------------------------------------------------------------
-    def _parse_number(self, value, label):
-        if value in (None, ""):
-            return 0.0
-        if isinstance(value, bool):
-            raise ValueError(self.env._("%s is not a number", label))
-        if isinstance(value, str):
-            try:
-                value = float(value.strip().replace(" ", ""))
-            except ValueError:
-                raise ValueError(
-                    self.env._(
-                        "%(label)s '%(value)s' is not a number",
-                        label=label,
-                        value=value,
-                    )
-                ) from None
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError(self.env._("%s is not a finite number", label))
-        if value < 0:
-            raise ValueError(self.env._("%s cannot be negative", label))
-        if abs(tools.float_round(value, PRECISION) - value) > 1e-6:
-            raise ValueError(
-                self.env._(
-                    "%(label)s has more than %(n)s decimals", label=label, n=PRECISION
-                )
-            )
-        return float(value)
-
-    def _parse_date(self, value, label):
-        if value in (None, ""):
-            return False
-        if isinstance(value, datetime.datetime):
-            return value.date()
-        if isinstance(value, datetime.date):
-            return value
-        try:
-            return datetime.date.fromisoformat(str(value).strip()[:10])
-        except ValueError:
-            raise ValueError(
-                self.env._(
-                    "%(label)s '%(value)s' is not a date (YYYY-MM-DD)",
-                    label=label,
-                    value=value,
-                )
-            ) from None
-
-    @staticmethod
-    def _text(value):
-        if value is None:
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value).strip()
-
-    def _check_row(self, raw, today):
-        """(values, error) of one row; values hold the match key."""
-        vals = {
-            "email": self._text(raw.get("email")),
-            "name": self._text(raw.get("name")),
-            "phone": self._text(raw.get("phone")),
-            "ref": self._text(raw.get("ref")),
-        }
-        try:
-            if vals["email"]:
-                vals["email_normalized"] = tools.email_normalize(vals["email"])
-                if not vals["email_normalized"]:
-                    raise ValueError(
-                        self.env._("'%s' is not an email address", vals["email"])
-                    )
-            vals["points"] = self._parse_number(raw.get("points"), "points")
-            vals["lifetime_points"] = self._parse_number(
-                raw.get("lifetime_points"), "lifetime_points"
-            )
-            vals["earned_on"] = self._parse_date(raw.get("earned_on"), "earned_on")
-            vals["expires_on"] = self._parse_date(raw.get("expires_on"), "expires_on")
-            consent = self._text(raw.get("consent")).lower()
-            if consent and consent not in ("in", "out"):
-                raise ValueError(self.env._("consent must be 'in' or 'out'"))
-            vals["consent"] = consent
-        except ValueError as e:
-            return vals, str(e)
-        if vals["earned_on"] and vals["earned_on"] > today:
-            return vals, self.env._("earned_on is in the future")
-        if vals["expires_on"] and vals["expires_on"] < today:
-            return vals, self.env._("expires_on is past: the points have expired")
-        if (
-            vals["expires_on"]
-            and vals["earned_on"]
-            and vals["expires_on"] < vals["earned_on"]
-        ):
-            return vals, self.env._("expires_on is before earned_on")
-        keys = {
-            "email": vals.get("email_normalized"),
-            "phone": _phone_key(vals["phone"]),
-            "ref": vals["ref"],
-        }
-        order = (
-            ("email", "phone", "ref") if self.match_by == "auto" else (self.match_by,)
-        )
-        for kind in order:
-            if keys[kind]:
-                vals["key"] = (kind, keys[kind])
-                break
-        else:
-            return vals, self.env._(
-                "no %s to find the contact with",
-                " / ".join(order),
-            )
-        return vals, False
 
     def _find_partners(self, keys):
         """{(kind, value): commercial partner ids} of the active contacts of
@@ -792,29 +596,3 @@ class LoyaltyBalanceImport(models.Model):
             "view_mode": "form",
             "target": "current",
         }
-
-
-# The phone key of a row (_phone_key) as the database computes it.
-PHONE_KEY = "regexp_replace(%s, '[^0-9+]', '', 'g')"
-
-
-class LoyaltyBalanceImportLine(models.Model):
-    _name = "loyalty.balance.import.line"
-    _description = "Loyalty Balance Import Report Line"
-    _order = "import_id, row"
-
-    import_id = fields.Many2one(
-        "loyalty.balance.import", required=True, index=True, ondelete="cascade"
-    )
-    row = fields.Integer(help="Data row of the file (1 is the first after the header).")
-    action = fields.Selection(ACTIONS, required=True)
-    partner_id = fields.Many2one("res.partner", index="btree_not_null")
-    email = fields.Char()
-    name = fields.Char()
-    phone = fields.Char()
-    ref = fields.Char()
-    points = fields.Float(digits=(16, PRECISION))
-    lifetime_points = fields.Float(digits=(16, PRECISION))
-    earned_on = fields.Date()
-    expires_on = fields.Date()
-    message = fields.Char()
