@@ -1,14 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one batch runner of the addon's scheduled actions."""
 
+from odoo.modules import module
 
-def in_scheduled_job(env):
-    """Whether this runs as the scheduler's job: ``ir.cron._run_job`` alone
-    puts the job's id in the context (``cron_id``), on the job's own
-    cursor, and commits what the job did. A manual run ("Run Manually",
-    ``method_direct_trigger``) and every other caller runs in its caller's
-    transaction, which is theirs to commit or roll back."""
-    return bool(env.context.get("cron_id"))
+
+def cron_commits(env):
+    """Commit between batches in a cron job so an interrupted run keeps its
+    work and the next run resumes; never inside tests."""
+    return bool(env.context.get("ir_cron_progress_id")) and not module.current_test
 
 
 def run_batches(env, step, total=0, max_batches=0, remaining=None):
@@ -18,12 +17,10 @@ def run_batches(env, step, total=0, max_batches=0, remaining=None):
     left after each batch (0 ends the run). After each batch the cron's
     progress says what is done and what remains. ``max_batches`` stops the
     run early (0: all): the cron job is called again and resumes. Commits
-    between batches in a scheduled job (see ``in_scheduled_job``), so an
-    interrupted run keeps its work and the next run resumes.
+    between batches in a cron job.
 
     Returns the number of items handled."""
     cron = env["ir.cron"]
-    commits = in_scheduled_job(env)
     done = batches = 0
     while True:
         env.flush_all()
@@ -38,7 +35,7 @@ def run_batches(env, step, total=0, max_batches=0, remaining=None):
         batches += 1
         left = remaining() if remaining else max(total - done, 0)
         cron._notify_progress(done=done, remaining=left)
-        if commits:
+        if cron_commits(env):
             env.cr.commit()  # pylint: disable=invalid-commit
         if remaining and not left:
             return done

@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
-from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -75,22 +74,3 @@ class TestCronProgress(LoyaltyCrmCommon):
             card = partner.loyalty_card_id
             self.assertEqual(card.points, 100, "released once")
             self.assertLedgerMatches(card)
-
-    def test_scheduled_job_commits_between_batches(self):
-        """Run by the scheduler (``ir.cron._run_job`` puts the job's id in
-        the context), a cron commits after each batch; run any other way
-        (by hand, or as the tests run it above) it leaves its caller's
-        transaction alone."""
-        self.members.sudo().write(
-            {"loyalty_last_activity_date": fields.Date.today() - timedelta(days=100)}
-        )
-        cron = self.env.ref("loyalty_crm_addon.ir_cron_loyalty_inactivity")
-        progress = self._progress("ir_cron_loyalty_inactivity")
-        Event = self.Event.with_context(
-            ir_cron_progress_id=progress.id, cron_id=cron.id
-        )
-        with patch.object(self.env.cr, "commit") as commit:
-            Event._cron_detect_inactivity(batch_size=2)
-        self.assertEqual(commit.call_count, 3, "5 members, 2 by batch")
-        self.assertEqual((progress.done, progress.remaining), (5, 0))
-        self.assertEqual(self.Event.search_count([("event_type", "=", "inactive")]), 5)
