@@ -220,7 +220,9 @@ def _till_calls(config, cash, products, program, partner, card, spend):
     return validate, {"loyalty_hold": hold}, order, confirm
 
 
-def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
+def worker(
+    db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False, lockstep=False
+):
     sys.path.insert(0, odoo_root)
     import odoo
     from odoo import SUPERUSER_ID, api
@@ -265,9 +267,12 @@ def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
         dump = None
         _cli.track_order_facts(cr)
         facts0 = _cli.order_facts_time(cr)
+        turns = _cli.Lockstep(lockstep)
+        turns.ready()
         for i, (validate, hold, order_data, confirm) in enumerate(calls):
             env.flush_all()
             env.invalidate_all()
+            turns.wait()
             if dump_queries and i == n_warmup:
                 dump = _start_query_log(cr)
             q0 = odoo.sql_db.sql_counter
@@ -295,6 +300,7 @@ def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
                 times.append(dt)
                 queries.append(odoo.sql_db.sql_counter - q0)
                 cpu.append((c1 - c0 + b1 - b0) / 1e9)
+            turns.done()
         env.invalidate_all()
         orders = PosOrder.search([("session_id", "=", config.current_session_id.id)])
         assert len(orders.filtered(lambda o: o.state == "paid")) == total
@@ -330,7 +336,7 @@ def worker(db, odoo_root, n_orders, n_warmup, addons_dir, dump_queries=False):
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_worker(args, db):
+def worker_cmd(args, db, lockstep=False):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
@@ -348,7 +354,9 @@ def run_worker(args, db):
     ]
     if args.dump_queries:
         cmd.append("--dump-queries")
-    return _cli.worker_result(cmd, db)
+    if lockstep:
+        cmd.append("--lockstep")
+    return cmd
 
 
 def main():
@@ -361,8 +369,9 @@ def main():
     parser.add_argument(
         "--rounds",
         type=int,
-        default=1,
-        help="alternate native/addon runs this many times, keep the best",
+        default=3,
+        help="lockstep rounds (native and addon confirm orders in turns); "
+        "the verdict is on the median of the rounds' ratios",
     )
     parser.add_argument("--no-update", action="store_true")
     parser.add_argument("--no-snapshot", action="store_true")
@@ -374,6 +383,7 @@ def main():
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--addons-dir", default=REPO, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--lockstep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
@@ -384,6 +394,7 @@ def main():
             args.warmup,
             args.addons_dir,
             args.dump_queries,
+            args.lockstep,
         )
         return
     if not args.no_snapshot:
@@ -404,9 +415,18 @@ def main():
         flush=True,
     )
     best = {}
+    ratios = []
     for rnd in range(args.rounds):
-        for label, db in (("native", args.native_db), ("addon", args.addon_db)):
-            res = run_worker(args, db)
+        dbs = (("native", args.native_db), ("addon", args.addon_db))
+        if rnd % 2:
+            dbs = dbs[::-1]
+        pair = _cli.lockstep_pair(
+            {label: worker_cmd(args, db, lockstep=True) for label, db in dbs},
+            args.orders + args.warmup,
+        )
+        ratios.append(pair["addon"]["cpu_s"] / pair["native"]["cpu_s"])
+        for label, db in dbs:
+            res = pair[label]
             print(
                 f"  [round {rnd + 1}] {label:6} {db}: {res['total_s']:.2f} s, "
                 f"{res['ms_per_order']:.1f} ms/order (median {res['median_ms']:.1f}), "
@@ -428,9 +448,15 @@ def main():
     nat, add = best["native"], best["addon"]
     n = nat["res"]["n"]
     overhead = (add["total_s"] - nat["total_s"]) / nat["total_s"]
-    cpu_overhead = (add["cpu_s"] - nat["cpu_s"]) / nat["cpu_s"]
+    # The verdict: the median of the lockstep rounds' ratios.
+    cpu_overhead = statistics.median(ratios) - 1
     extra_q = add["res"]["queries_per_order"] - nat["res"]["queries_per_order"]
-    print(f"== {n} paid till orders of members, best of {args.rounds} round(s)")
+    print(
+        f"== {n} paid till orders of members, best of {args.rounds} lockstep "
+        f"round(s); CPU per round "
+        + ", ".join(f"{100 * (r - 1):+.1f}%" for r in ratios)
+        + "; the CPU verdict is their median"
+    )
     print(f"   {'':22} {'native':>10} {'addon':>10} {'addon-native':>14}  target")
     print(
         f"   {'queries/order':22} {nat['res']['queries_per_order']:10.1f} "
