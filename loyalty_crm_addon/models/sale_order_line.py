@@ -26,13 +26,18 @@ class SaleOrderLine(models.Model):
         orders = self.env["sale.order"].browse(
             {vals["order_id"] for vals in vals_list if vals.get("order_id")}
         )
+        if not any(order.state == "sale" for order in orders):
+            # Native code moves card points for confirmed orders only.
+            return super().create(vals_list)
         capture, orders = orders._loyalty_capture()
         lines = super(SaleOrderLine, self.with_env(orders.env)).create(vals_list)
         self._loyalty_post_reward_changes(orders, capture)
         return lines.with_env(self.env)
 
     def write(self, vals):
-        if "points_cost" not in vals:
+        if "points_cost" not in vals or not any(
+            order.state == "sale" for order in self.order_id
+        ):
             return super().write(vals)
         capture, orders = self.order_id._loyalty_capture()
         res = super(SaleOrderLine, self.with_env(orders.env)).write(vals)
@@ -40,6 +45,8 @@ class SaleOrderLine(models.Model):
         return res
 
     def unlink(self):
+        if not any(order.state == "sale" for order in self.order_id):
+            return super().unlink()
         capture, orders = self.order_id._loyalty_capture()
         res = super(SaleOrderLine, self.with_env(orders.env)).unlink()
         self._loyalty_post_reward_changes(orders, capture)
