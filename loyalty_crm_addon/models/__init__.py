@@ -41,3 +41,4 @@ from . import mailing_mailing
 from . import loyalty_reward_claim
 from . import mail_activity
 from . import ir_qweb_fields
+from . import ir_cron
