@@ -320,9 +320,11 @@ def measure(env, program, args):
             f"get_loyalty_kpis, {label}",
             lambda s=start: program.get_loyalty_kpis(str(s), str(today)),
         )
-        engine = program._loyalty_kpi_engine(start, today)
+        scope = program._loyalty_kpi_scope(start, today)
+        engine = env["loyalty.kpi.engine"]
         for part in ("members", "orders", "second_purchase", "points"):
-            timed(f"  of which {part}", getattr(engine, part))
+            method = getattr(engine, f"_{part}_kpis")
+            timed(f"  of which {part}", lambda m=method, s=scope: m(s))
         print(f"  {kpis}", flush=True)
         for channel in ("sale", "pos"):
             timed(
