@@ -305,15 +305,17 @@ class GcTimer:
 def track_order_facts(cr):
     """Time the addon's KPI order-fact refreshes (kpi/order_facts.py: the
     set-based statement a transaction that changed orders or cards runs
-    before it commits, ``refresh``) in this process; nothing to time
-    without the addon."""
+    before it commits, ``loyalty.kpi.order._refresh_facts``) in this
+    process; nothing to time without the addon."""
     try:
-        from odoo.addons.loyalty_crm_addon.kpi import order_facts
+        from odoo.addons.loyalty_crm_addon.models.loyalty_kpi_order import (
+            LoyaltyKpiOrder,
+        )
     except ImportError:
         return
-    if getattr(order_facts.refresh, "timed", False):
+    if getattr(LoyaltyKpiOrder._refresh_facts, "timed", False):
         return
-    refresh = order_facts.refresh
+    refresh = LoyaltyKpiOrder._refresh_facts
 
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
@@ -324,7 +326,7 @@ def track_order_facts(cr):
             FACTS["calls"] += 1
 
     timed.timed = True
-    order_facts.refresh = timed
+    LoyaltyKpiOrder._refresh_facts = timed
 
 
 def order_facts_time(cr):

@@ -549,9 +549,7 @@ def generate(  # noqa: C901
     if orders:
         # Orders and cards written in SQL: the KPI order facts are built
         # again before the caller commits (kpi/order_facts.py).
-        from odoo.addons.loyalty_crm_addon.kpi import order_facts
-
-        order_facts.touch(env, everything=True)
+        env["loyalty.kpi.order"]._touch(everything=True)
 
     figures = check(env, program.id)
     figures.update(

@@ -248,9 +248,7 @@ def build_fixture(env, args):
     )
     # Orders and cards written in SQL: the KPI order facts are built again
     # before the fixture commits (kpi/order_facts.py).
-    from odoo.addons.loyalty_crm_addon.kpi import order_facts
-
-    order_facts.touch(env, everything=True)
+    env["loyalty.kpi.order"]._touch(everything=True)
     ICP.set_param("bench_kpi.fixture", key)
     ICP.set_param("bench_kpi.program", str(program.id))
     t1 = time.perf_counter()
@@ -322,9 +320,11 @@ def measure(env, program, args):
             f"get_loyalty_kpis, {label}",
             lambda s=start: program.get_loyalty_kpis(str(s), str(today)),
         )
-        engine = program._loyalty_kpi_engine(start, today)
+        scope = program._loyalty_kpi_scope(start, today)
+        engine = env["loyalty.kpi.engine"]
         for part in ("members", "orders", "second_purchase", "points"):
-            timed(f"  of which {part}", getattr(engine, part))
+            method = getattr(engine, f"_{part}_kpis")
+            timed(f"  of which {part}", lambda m=method, s=scope: m(s))
         print(f"  {kpis}", flush=True)
         for channel in ("sale", "pos"):
             timed(
@@ -393,12 +393,12 @@ def measure(env, program, args):
     )
     print(f"  second run changed {again} (idempotent: {again == 0})", flush=True)
     # The daily run: a day later, scores that moved with recency are written.
-    from odoo.addons.loyalty_crm_addon.kpi.scoring import score_members
-
     tomorrow = fields.Date.add(fields.Date.context_today(Partner), days=1)
     _seen, moved = timed(
         "segment/churn cron, the next day",
-        lambda: score_members(env, tomorrow, Partner._loyalty_churn_texts()),
+        lambda: env["loyalty.member.score"]._score_members(
+            tomorrow, Partner._loyalty_churn_texts()
+        ),
         TARGET_CRON_S,
     )
     print(f"  the next day changed {moved:,}", flush=True)

@@ -18,8 +18,6 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools import float_round
 
-from ..kpi import order_facts
-
 _logger = logging.getLogger(__name__)
 
 HISTORY_DAYS = 548  # ~18 months
@@ -851,8 +849,8 @@ class LoyaltyCrmDemo:
                 [pos_ids, pos_dates],
             )
         # Dates written in SQL: the KPI order facts of these orders again.
-        order_facts.touch_orders(self.env, "sale", sale_ids)
-        order_facts.touch_orders(self.env, "pos", pos_ids)
+        self.env["loyalty.kpi.order"]._touch_orders("sale", sale_ids)
+        self.env["loyalty.kpi.order"]._touch_orders("pos", pos_ids)
         # Last activity: the last day a member earned or redeemed.
         cr.execute(
             """

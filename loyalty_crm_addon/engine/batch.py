@@ -1,13 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one batch runner of the addon's scheduled actions."""
 
-from odoo.modules import module
+# Put in the context of a job's server action by the cron machinery itself
+# (``ir.cron._add_progress``, which Odoo calls when the scheduler runs a job
+# and on "Run Manually", see models/ir_cron.py) under the key
+# ``loyalty_cron_run``: the run may commit between its batches. A Python
+# object: an RPC caller cannot send it, and a method called directly (a
+# test, a shell, another module) never commits.
+CRON_RUN = object()
 
 
 def cron_commits(env):
-    """Commit between batches in a cron job so an interrupted run keeps its
-    work and the next run resumes; never inside tests."""
-    return bool(env.context.get("ir_cron_progress_id")) and not module.current_test
+    """Whether the batch runner commits between batches: only in a job run
+    by the cron machinery (the scheduler or "Run Manually")."""
+    return env.context.get("loyalty_cron_run") is CRON_RUN
 
 
 def run_batches(env, step, total=0, max_batches=0, remaining=None):
@@ -16,8 +22,10 @@ def run_batches(env, step, total=0, max_batches=0, remaining=None):
     count taken before the first batch), or ``remaining()`` says what is
     left after each batch (0 ends the run). After each batch the cron's
     progress says what is done and what remains. ``max_batches`` stops the
-    run early (0: all): the cron job is called again and resumes. Commits
-    between batches in a cron job.
+    run early (0: all): the cron job is called again and resumes. In a job
+    run by the cron machinery, commits before each further batch (never
+    after the last one: a run of one batch commits nothing, the caller's
+    transaction ends it).
 
     Returns the number of items handled."""
     cron = env["ir.cron"]
@@ -35,12 +43,14 @@ def run_batches(env, step, total=0, max_batches=0, remaining=None):
         batches += 1
         left = remaining() if remaining else max(total - done, 0)
         cron._notify_progress(done=done, remaining=left)
-        if cron_commits(env):
-            env.cr.commit()  # pylint: disable=invalid-commit
         if remaining and not left:
             return done
         if max_batches and batches >= max_batches:
             return done
+        if left and cron_commits(env):
+            # The batches done so far, and their progress, are kept if the
+            # run is interrupted; the next run resumes after them.
+            env.cr.commit()  # pylint: disable=invalid-commit
 
 
 def run_statement(env, query, params, on_batch=None, total=0, max_batches=0):

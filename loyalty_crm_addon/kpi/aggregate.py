@@ -25,9 +25,11 @@ from a sequence, so an uncommitted low id is the one way a watermark could
 skip a line). New posts wait for the fold's short transaction. Posting does
 not write the aggregate itself: every order of a day would update the same
 row and serialise (or fail to serialise) concurrent checkouts.
-"""
 
-from odoo.tools import SQL
+The fold is ``loyalty.kpi.points.daily._fold_points``, the first fill of
+the members' last days ``loyalty.kpi.member.activity._fill_activity``; this
+file holds their SQL.
+"""
 
 from .sql import ISSUED_SQL, REDEEMED_SQL
 
@@ -125,56 +127,3 @@ POINTS_DAILY_SQL = f"""
      WHERE l.id > (SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points')
        AND l.program_id IS NOT NULL
 """
-
-
-def fill_activity(cr):
-    """A database folded before the members' last days were kept: fill
-    them up to the watermark once."""
-    cr.execute(
-        """
-        SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points'
-           AND NOT EXISTS (SELECT 1 FROM loyalty_kpi_member_activity)
-        """
-    )
-    row = cr.fetchone()
-    if row and row[0]:
-        cr.execute(SQL(FOLD_ACTIVITY_SQL, after=0, upto=row[0]))
-
-
-def fold_points(cr, batch_size=2000000, on_batch=None):
-    """Fold the ledger lines posted since the watermark into the daily
-    aggregate, ``batch_size`` ids per transaction step; returns the span of
-    ids folded. ``cr`` must be at the start of its transaction (the lock
-    comes before the snapshot); ``on_batch(done)`` may commit, the next step
-    locks again."""
-    folded = 0
-    # Members' last days are folded once for every line up to the top (a
-    # last day only moves forward, so folding a line again is harmless: a
-    # run stopped between steps folds them again). Per step, each step
-    # would touch nearly every member again.
-    activity_upto = 0
-    while True:
-        cr.execute("LOCK TABLE loyalty_ledger_line IN SHARE MODE")
-        cr.execute(
-            """
-            SELECT w.last_id, (SELECT MAX(id) FROM loyalty_ledger_line)
-              FROM loyalty_kpi_watermark w WHERE w.name = 'points' FOR UPDATE
-            """
-        )
-        after, top = cr.fetchone()
-        if not top or top <= after:
-            return folded
-        upto = min(top, after + batch_size)
-        cr.execute(SQL(FOLD_SQL, after=after, upto=upto))
-        if activity_upto < upto:
-            cr.execute(SQL(FOLD_ACTIVITY_SQL, after=after, upto=top))
-            activity_upto = top
-        cr.execute(
-            "UPDATE loyalty_kpi_watermark SET last_id = %s WHERE name = 'points'",
-            [upto],
-        )
-        folded += upto - after
-        if on_batch:
-            on_batch(folded)
-        if upto == top:
-            return folded

@@ -29,19 +29,23 @@ The ORM tells: every write of a counted column of an order
 and its recomputations alike), a counted order created or deleted, a card
 of a membership program created, moved or deleted, a contact merged or
 deleted, a company's membership program changed. Those note the orders and
-customers touched (``touch``) in the transaction's pre-commit data; before
+customers touched (``loyalty.kpi.order._touch``) in the transaction's
+pre-commit data; before
 the transaction commits (``cr.flush()``: the end of every request, cron job
 and till sync), one set-based statement (``REFRESH_SQL``) rebuilds the facts
 of the customers touched, writing only the rows that changed. Readers in
-the same transaction run it first (``flush``).
+the same transaction run it first (``_flush_facts``). These are methods
+of ``loyalty.kpi.order`` (models/loyalty_kpi_order.py), which another module
+extends with ``_inherit``; this file holds the SQL.
 
 Two transactions touching the same customer meet on the customer's row in
 ``loyalty.kpi.customer``, which the refresh updates first: the second waits
 and fails to serialise (and is retried) rather than writing facts from a
 snapshot without the first one's order. A change of a company's membership
-program rebuilds every row (``rebuild_all``, before that transaction
+program rebuilds every row (``_rebuild_all_facts``, before that transaction
 commits). Orders written in SQL, past the ORM, are not seen: such a writer
-calls ``touch`` (with the orders, the customers) or ``rebuild_all``.
+calls ``env["loyalty.kpi.order"]._touch()`` (with the orders, the customers,
+or ``everything=True``).
 """
 
 from odoo.tools import SQL
@@ -215,103 +219,6 @@ REBUILD_ALL_SQL = """
     WITH fresh AS MATERIALIZED (%(facts)s),
     %(upsert)s
 """
-
-
-def touch(env, keys=(), partner_ids=(), everything=False):
-    """Note orders (keys) and customers whose facts change in this
-    transaction; they are rebuilt before it commits (or by ``flush``)."""
-    precommit = env.cr.precommit
-    pending = precommit.data.get(PENDING_KEY)
-    if pending is None:
-        pending = precommit.data[PENDING_KEY] = {
-            "keys": set(),
-            "partners": set(),
-            "all": False,
-        }
-        precommit.add(lambda: flush(env))
-    pending["keys"].update(keys)
-    pending["partners"].update(p for p in partner_ids if p)
-    pending["all"] = pending["all"] or everything
-
-
-def touch_orders(env, channel, ids):
-    """Note orders of a channel (``sale``, ``pos``) by their own ids."""
-    factor = CHANNEL_FACTOR[channel]
-    touch(env, keys=[i * 2 + factor for i in ids])
-
-
-def touch_customers_orders(env, partner_ids):
-    """Note the orders of customers about to be deleted (their POS orders
-    stay, without customer: anonymous orders)."""
-    if not partner_ids:
-        return
-    env.cr.execute(
-        SQL("SELECT id FROM loyalty_kpi_order WHERE partner_id = ANY(%s)", partner_ids)
-    )
-    keys = [key for (key,) in env.cr.fetchall()]
-    if keys:
-        touch(env, keys=keys)
-
-
-def flush(env):
-    """Rebuild now the facts this transaction touched (readers of the
-    facts in the writing transaction; the pre-commit hook)."""
-    if PENDING_KEY not in env.cr.precommit.data:
-        return
-    # Writes still in the ORM's cache may touch more.
-    env.flush_all()
-    pending = env.cr.precommit.data.pop(PENDING_KEY, None)
-    if not pending:
-        return
-    if pending["all"]:
-        rebuild_all(env.cr)
-    else:
-        refresh(env.cr, pending["keys"], pending["partners"])
-    for model in ("loyalty.kpi.order", "loyalty.kpi.customer"):
-        if model in env:
-            env[model].invalidate_model()
-
-
-def refresh(cr, keys=(), partner_ids=()):
-    """Rebuild the facts of the given orders (keys) and customers, and of
-    the orders' customers, old and new (one statement)."""
-    keys, partner_ids = sorted(set(keys)), sorted(set(partner_ids))
-    if not keys and not partner_ids:
-        return
-    pos_ids = [k // 2 for k in keys if k % 2]
-    cr.execute(
-        REFRESH[bool(pos_ids)],
-        {
-            "partners": partner_ids,
-            "keys": keys,
-            "sale_ids": [k // 2 for k in keys if not k % 2],
-            "pos_ids": pos_ids,
-        },
-    )
-
-
-def rebuild_all(cr):
-    """Build the facts of every order again (a company's membership program
-    changed; orders loaded in SQL)."""
-    cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
-    if cr.fetchone():
-        cr.execute(
-            SQL(
-                REBUILD_ALL_SQL,
-                facts=_facts(),
-                upsert=SQL(_upsert("TRUE")),
-            )
-        )
-    else:
-        cr.execute(
-            SQL(
-                "INSERT INTO loyalty_kpi_order (id, %(columns)s)"
-                " SELECT f.order_key, f.* FROM (%(facts)s) f",
-                columns=SQL(COLUMNS),
-                facts=_facts(),
-            )
-        )
-    cr.execute("ANALYZE loyalty_kpi_order")
 
 
 def facts_sql():

@@ -22,15 +22,13 @@ million of them took a minute). ``loyalty.member.score`` (table
 ``loyalty_member_score``) holds one narrow row per scored member, whose id
 is the member's; the contact's fields read it (``res.partner``
 computes them, searches them with a sub-select and joins the table to sort
-and group by them, ``_field_to_sql``).
+and group by them, ``_field_to_sql``). The runs are methods of ``loyalty.member.score``
+(``_score_members``, ``_read_scores``) and of
+``loyalty.report.tier.snapshot`` (``_loyalty_backfill_program``); this file
+holds their SQL and the domain and column builders of the contact's fields.
 """
 
-from datetime import timedelta
-
 from odoo.tools import SQL
-
-from ..engine.batch import count, run_batches
-from . import order_facts
 
 SEGMENTS = [
     ("new", "New"),
@@ -213,50 +211,6 @@ SNAPSHOT_SQL = """
 """
 
 
-def score_members(env, today, texts, batch_size=50000, max_batches=0, on_at_risk=None):
-    """Score and segment every member of the companies' membership programs,
-    about ``batch_size`` cards per statement (keyset on the card holder: a
-    run that stops resumes with the next batch), from the order facts.
-    ``texts`` are the translated reasons (``t_none``, ``t_fine``,
-    ``t_recency``, ``t_frequency``, ``t_spend``). Batches go through the
-    addon's batch runner (progress, commits in a cron job; ``max_batches``
-    stops early). ``on_at_risk(card_ids)`` is called, in the batch's
-    transaction, with the cards whose member the batch moved into the
-    at-risk segment. Returns (members seen, changed).
-    """
-    params = {
-        "today": today,
-        "window": WINDOW_DAYS,
-        "window_start": today - timedelta(days=WINDOW_DAYS),
-        "new_since": today - timedelta(days=NEW_DAYS),
-        "at_risk": AT_RISK_SCORE,
-        "w_r": WEIGHTS[0],
-        "w_f": WEIGHTS[1],
-        "w_m": WEIGHTS[2],
-        **texts,
-        "limit": batch_size,
-        "last": 0,
-    }
-    changed = {"rows": 0}
-    # Orders this transaction changed: their facts first.
-    order_facts.flush(env)
-
-    def step():
-        env.cr.execute(SQL(SCORE_SQL, **params))
-        seen, last, updated, at_risk = env.cr.fetchone()
-        if seen:
-            changed["rows"] += updated
-            params["last"] = last
-            if at_risk and on_at_risk:
-                on_at_risk(at_risk)
-        return seen
-
-    seen = run_batches(env, step, count(env, MEMBER_CARDS_SQL), max_batches)
-    env.cr.execute(SQL(SNAPSHOT_SQL, month=today.replace(day=1), uid=env.uid))
-    env.invalidate_all()
-    return seen, changed["rows"]
-
-
 BACKFILL_SQL = """
     WITH months AS (
         SELECT generate_series(
@@ -300,40 +254,6 @@ BACKFILL_SQL = """
            %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
       FROM held h GROUP BY 1, 3, 4
 """
-
-
-def backfill_tier_snapshots(env, program, today, months=12):
-    """Snapshots of the months before the first one, rebuilt from the
-    ledger: the tier each member's qualifying points gave at the month's
-    end (grace periods are not replayed; segments are unknown). Months that
-    have a snapshot are left alone. Linear in cards × months: run it once
-    after installing on an existing database."""
-    env.flush_all()
-    env.cr.execute(
-        SQL(
-            BACKFILL_SQL,
-            today=today,
-            months=months,
-            program=program.id,
-            uid=env.uid,
-        )
-    )
-    env.invalidate_all()
-    return env.cr.rowcount
-
-
-def read_scores(cr, partner_ids):
-    """{partner id: (segment, score, reason, habit)} of the scored ones."""
-    cr.execute(
-        SQL(
-            """
-            SELECT partner_id, segment, churn_score, churn_reason, points_habit
-              FROM loyalty_member_score WHERE partner_id = ANY(%s)
-            """,
-            list(partner_ids),
-        )
-    )
-    return {row[0]: row[1:] for row in cr.fetchall()}
 
 
 def _scored(condition):

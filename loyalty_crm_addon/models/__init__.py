@@ -1,4 +1,5 @@
 from . import loyalty_engine_data_mixin
+from . import loyalty_ledger_lots
 from . import loyalty_ledger_line
 from . import loyalty_ledger_source_mixin
 from . import loyalty_kpi_order_source_mixin
@@ -20,6 +21,7 @@ from . import res_partner_till
 from . import res_partner_privacy
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
+from . import loyalty_kpi_engine
 from . import loyalty_kpi_watermark
 from . import loyalty_kpi_points_daily
 from . import loyalty_kpi_member_activity
@@ -41,3 +43,4 @@ from . import mailing_mailing
 from . import loyalty_reward_claim
 from . import mail_activity
 from . import ir_qweb_fields
+from . import ir_cron

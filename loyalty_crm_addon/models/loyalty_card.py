@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
-from ..engine.ledger import ENGINE, PRECISION, PointsCapture, format_points
+from ..engine.ledger import ENGINE, PRECISION, PointsCapture
 from ..engine.member_figures import EXPIRING_SOON_SQL
 
 TIER_FIELDS = ("loyalty_tier_id", "loyalty_tier_since", "loyalty_tier_review_date")
@@ -85,7 +85,8 @@ class LoyaltyCard(models.Model):
         decimals only when there are some (1,250 Points; 12.50 Points)."""
         if self.point_name == self.program_id.currency_id.symbol:
             return super()._format_points(points)
-        return f"{format_points(self.env, points)} {self.point_name or ''}".strip()
+        number = self.env["loyalty.ledger.line"]._format_points(points)
+        return f"{number} {self.point_name or ''}".strip()
 
     @api.model
     def _load_pos_data_domain(self, data):
@@ -360,13 +361,13 @@ class LoyaltyCard(models.Model):
                 "Not enough points: %(partner)s has %(balance)s available, "
                 "%(points)s asked.",
                 partner=self.partner_id.display_name,
-                balance=format_points(self.env, available),
-                points=format_points(self.env, points),
+                balance=self.env["loyalty.ledger.line"]._format_points(available),
+                points=self.env["loyalty.ledger.line"]._format_points(points),
             )
             if held:
                 message += " " + self.env._(
                     "%(held)s points are held by an order being paid at a till.",
-                    held=format_points(self.env, held),
+                    held=self.env["loyalty.ledger.line"]._format_points(held),
                 )
             raise UserError(message)
 
@@ -408,7 +409,8 @@ class LoyaltyCard(models.Model):
         self.partner_id.sudo().message_post(
             body=self.env._(
                 "Loyalty points adjusted by %(points)s: %(reason)s",
-                points=("+" if points > 0 else "") + format_points(self.env, points),
+                points=("+" if points > 0 else "")
+                + self.env["loyalty.ledger.line"]._format_points(points),
                 reason=reason,
             ),
             author_id=self.env.user.partner_id.id,

@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import SQL
 
-from ..kpi.aggregate import fill_activity
+from ..kpi.aggregate import FOLD_ACTIVITY_SQL
 
 INDEXES = (
     # Members active since a day (the inactive rate).
@@ -41,4 +42,19 @@ class LoyaltyKpiMemberActivity(models.Model):
     def init(self):
         for statement in INDEXES:
             self.env.cr.execute(statement)
-        fill_activity(self.env.cr)
+        self._fill_activity()
+
+    @api.model
+    def _fill_activity(self):
+        """A database folded before the members' last days were kept: fill
+        them up to the watermark once."""
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT last_id FROM loyalty_kpi_watermark WHERE name = 'points'
+               AND NOT EXISTS (SELECT 1 FROM loyalty_kpi_member_activity)
+            """
+        )
+        row = cr.fetchone()
+        if row and row[0]:
+            cr.execute(SQL(FOLD_ACTIVITY_SQL, after=0, upto=row[0]))

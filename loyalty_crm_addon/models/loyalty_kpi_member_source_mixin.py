@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, models
 
-from ..kpi import order_facts
+from ..kpi.order_facts import CARD_FIELDS
 
 
 class LoyaltyKpiMemberSourceMixin(models.AbstractModel):
@@ -14,7 +14,9 @@ class LoyaltyKpiMemberSourceMixin(models.AbstractModel):
     _description = "Cards making members for the loyalty KPIs"
 
     def _loyalty_kpi_touch(self, partner_ids=()):
-        order_facts.touch(self.env, partner_ids=[*self.partner_id.ids, *partner_ids])
+        self.env["loyalty.kpi.order"]._touch(
+            partner_ids=[*self.partner_id.ids, *partner_ids]
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -23,7 +25,7 @@ class LoyaltyKpiMemberSourceMixin(models.AbstractModel):
         return cards
 
     def write(self, vals):
-        if order_facts.CARD_FIELDS.isdisjoint(vals):
+        if CARD_FIELDS.isdisjoint(vals):
             return super().write(vals)
         new = vals.get("partner_id")
         self._loyalty_kpi_touch([new] if isinstance(new, int) else [])

@@ -1,7 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.tools import SQL
 
-from ..kpi import order_facts
+from ..kpi.order_facts import (
+    CHANNEL_FACTOR,
+    COLUMNS,
+    PENDING_KEY,
+    REBUILD_ALL_SQL,
+    REFRESH,
+    _facts,
+    _upsert,
+)
 
 INDEXES = (
     # The KPIs of a period, the Member Revenue report.
@@ -56,10 +65,116 @@ class LoyaltyKpiOrder(models.Model):
         # two million orders).
         self.env.cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
         if not self.env.cr.fetchone():
-            order_facts.rebuild_all(self.env.cr)
+            self._rebuild_all_facts()
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
         # Orders this transaction changed: their facts first.
-        order_facts.flush(self.env)
+        self._flush_facts()
         return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    # ------------------------------------------------------------------
+    # Keeping the facts exact (kpi/order_facts.py)
+    # ------------------------------------------------------------------
+    @api.model
+    def _touch(self, keys=(), partner_ids=(), everything=False):
+        """Note orders (keys) and customers whose facts change in this
+        transaction; they are rebuilt before it commits (or by
+        ``_flush_facts``)."""
+        precommit = self.env.cr.precommit
+        pending = precommit.data.get(PENDING_KEY)
+        if pending is None:
+            pending = precommit.data[PENDING_KEY] = {
+                "keys": set(),
+                "partners": set(),
+                "all": False,
+            }
+            precommit.add(self.browse()._flush_facts)
+        pending["keys"].update(keys)
+        pending["partners"].update(p for p in partner_ids if p)
+        pending["all"] = pending["all"] or everything
+
+    @api.model
+    def _touch_orders(self, channel, ids):
+        """Note orders of a channel (``sale``, ``pos``) by their own ids."""
+        factor = CHANNEL_FACTOR[channel]
+        self._touch(keys=[i * 2 + factor for i in ids])
+
+    @api.model
+    def _touch_customers_orders(self, partner_ids):
+        """Note the orders of customers about to be deleted (their POS
+        orders stay, without customer: anonymous orders)."""
+        if not partner_ids:
+            return
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM loyalty_kpi_order WHERE partner_id = ANY(%s)",
+                partner_ids,
+            )
+        )
+        keys = [key for (key,) in self.env.cr.fetchall()]
+        if keys:
+            self._touch(keys=keys)
+
+    @api.model
+    def _flush_facts(self):
+        """Rebuild now the facts this transaction touched (readers of the
+        facts in the writing transaction; the pre-commit hook)."""
+        precommit = self.env.cr.precommit
+        if PENDING_KEY not in precommit.data:
+            return
+        # Writes still in the ORM's cache may touch more.
+        self.env.flush_all()
+        pending = precommit.data.pop(PENDING_KEY, None)
+        if not pending:
+            return
+        if pending["all"]:
+            self._rebuild_all_facts()
+        else:
+            self._refresh_facts(pending["keys"], pending["partners"])
+        for model in ("loyalty.kpi.order", "loyalty.kpi.customer"):
+            if model in self.env:
+                self.env[model].invalidate_model()
+
+    @api.model
+    def _refresh_facts(self, keys=(), partner_ids=()):
+        """Rebuild the facts of the given orders (keys) and customers, and
+        of the orders' customers, old and new (one statement)."""
+        keys, partner_ids = sorted(set(keys)), sorted(set(partner_ids))
+        if not keys and not partner_ids:
+            return
+        pos_ids = [k // 2 for k in keys if k % 2]
+        self.env.cr.execute(
+            REFRESH[bool(pos_ids)],
+            {
+                "partners": partner_ids,
+                "keys": keys,
+                "sale_ids": [k // 2 for k in keys if not k % 2],
+                "pos_ids": pos_ids,
+            },
+        )
+
+    @api.model
+    def _rebuild_all_facts(self):
+        """Build the facts of every order again (a company's membership
+        program changed; orders loaded in SQL)."""
+        cr = self.env.cr
+        cr.execute("SELECT 1 FROM loyalty_kpi_order LIMIT 1")
+        if cr.fetchone():
+            cr.execute(
+                SQL(
+                    REBUILD_ALL_SQL,
+                    facts=_facts(),
+                    upsert=SQL(_upsert("TRUE")),
+                )
+            )
+        else:
+            cr.execute(
+                SQL(
+                    "INSERT INTO loyalty_kpi_order (id, %(columns)s)"
+                    " SELECT f.order_key, f.* FROM (%(facts)s) f",
+                    columns=SQL(COLUMNS),
+                    facts=_facts(),
+                )
+            )
+        cr.execute("ANALYZE loyalty_kpi_order")

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
-from ..kpi import order_facts
+from ..kpi.order_facts import COUNTED_FIELDS, COUNTED_STATES
 
 
 class LoyaltyKpiOrderSourceMixin(models.AbstractModel):
@@ -18,11 +18,11 @@ class LoyaltyKpiOrderSourceMixin(models.AbstractModel):
 
     def _loyalty_kpi_touch(self, ids):
         if ids:
-            order_facts.touch_orders(self.env, self._loyalty_kpi_channel, ids)
+            self.env["loyalty.kpi.order"]._touch_orders(self._loyalty_kpi_channel, ids)
 
     def _create(self, data_list):
         records = super()._create(data_list)
-        states = order_facts.COUNTED_STATES[self._loyalty_kpi_channel]
+        states = COUNTED_STATES[self._loyalty_kpi_channel]
         self._loyalty_kpi_touch(
             [
                 record.id
@@ -33,8 +33,8 @@ class LoyaltyKpiOrderSourceMixin(models.AbstractModel):
         return records
 
     def _write_multi(self, vals_list):
-        counted = order_facts.COUNTED_FIELDS[self._loyalty_kpi_channel]
-        states = order_facts.COUNTED_STATES[self._loyalty_kpi_channel]
+        counted = COUNTED_FIELDS[self._loyalty_kpi_channel]
+        states = COUNTED_STATES[self._loyalty_kpi_channel]
         state = self._fields["state"]
         # A counted column of an order that counts, or may have counted: its
         # state changes, or is not in the cache (None).
@@ -52,6 +52,6 @@ class LoyaltyKpiOrderSourceMixin(models.AbstractModel):
         return res
 
     def unlink(self):
-        states = order_facts.COUNTED_STATES[self._loyalty_kpi_channel]
+        states = COUNTED_STATES[self._loyalty_kpi_channel]
         self._loyalty_kpi_touch(self.filtered(lambda o: o.state in states).ids)
         return super().unlink()

@@ -6,7 +6,6 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_is_zero, float_round
 
-from ..engine import ledger_crons
 from ..engine.ledger import (
     ENGINE,
     ENGINE_FIELDS,
@@ -14,13 +13,13 @@ from ..engine.ledger import (
     PRECISION,
     PROTECTED_FIELDS,
     QUALIFYING_TYPES,
-    cap_reversals,
-    consume_lots,
 )
 
 
 class LoyaltyLedgerLine(models.Model):
     _name = "loyalty.ledger.line"
+    # Lots, reversals capped, release and expiry (models/loyalty_ledger_lots.py)
+    _inherit = ["loyalty.ledger.lots"]
     _description = "Loyalty Points Ledger Line"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -308,8 +307,7 @@ class LoyaltyLedgerLine(models.Model):
 
         The cards move first: a debit the card cannot pay raises before
         anything is written."""
-        vals_list, capped = cap_reversals(
-            self,
+        vals_list, capped = self._cap_reversals(
             [
                 v
                 for v in vals_list
@@ -327,7 +325,7 @@ class LoyaltyLedgerLine(models.Model):
             moves, locked=capped | (locked or capped), keep_held=keep_held
         )
         lines = self._engine().create(vals_list)
-        consume_lots(lines)
+        lines._consume_lots()
         active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
         active.partner_id._loyalty_touch_activity()
         lines._loyalty_after_post()
@@ -377,18 +375,15 @@ class LoyaltyLedgerLine(models.Model):
         return vals_list
 
     # ------------------------------------------------------------------
-    # Scheduled actions (set-based, batched, resumable)
-    # ------------------------------------------------------------------
-    # ------------------------------------------------------------------
-    # Scheduled actions (engine/ledger_crons.py)
+    # Scheduled actions (set-based, batched, resumable: loyalty.ledger.lots)
     # ------------------------------------------------------------------
     @api.model
     def _cron_release_pending(self, batch_size=50000, max_batches=0):
-        return ledger_crons.release_pending(self, batch_size, max_batches)
+        return self._release_pending(batch_size, max_batches)
 
     @api.model
     def _cron_expire_points(self, batch_size=10000, max_batches=0):
-        return ledger_crons.expire_points(self, batch_size, max_batches)
+        return self._expire_points(batch_size, max_batches)
 
     def _loyalty_portal_values(self):
         """The line as the customer portal shows it (the keys of Odoo's

@@ -6,7 +6,6 @@ from odoo import api, fields, models
 from odoo.tools import float_compare
 
 from ..engine.batch import run_batches
-from ..engine.ledger import format_points
 from ..engine.member_events import (
     BIRTHDAY_SQL,
     EXPIRING_SQL,
@@ -128,7 +127,9 @@ class LoyaltyMemberEventDetection(models.AbstractModel):
                             points=reached,
                             description=env._(
                                 "%(points)s points reached",
-                                points=format_points(env, reached),
+                                points=env["loyalty.ledger.line"]._format_points(
+                                    reached
+                                ),
                             ),
                         )
                     )
@@ -290,7 +291,7 @@ class LoyaltyMemberEventDetection(models.AbstractModel):
                 "expiry_date": expiry,
                 "description": env._(
                     "%(points)s points expire on %(date)s",
-                    points=format_points(env, points),
+                    points=env["loyalty.ledger.line"]._format_points(points),
                     date=expiry,
                 ),
             }

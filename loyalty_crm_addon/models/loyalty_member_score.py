@@ -1,7 +1,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from datetime import timedelta
 
-from ..kpi.scoring import SEGMENTS
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..engine.batch import count, run_batches
+from ..kpi.scoring import (
+    AT_RISK_SCORE,
+    MEMBER_CARDS_SQL,
+    NEW_DAYS,
+    SCORE_SQL,
+    SEGMENTS,
+    SNAPSHOT_SQL,
+    WEIGHTS,
+    WINDOW_DAYS,
+)
 
 
 class LoyaltyMemberScore(models.Model):
@@ -44,3 +57,67 @@ class LoyaltyMemberScore(models.Model):
         )
         if not cr.fetchone():
             cr.execute("ALTER TABLE loyalty_member_score SET (fillfactor = 80)")
+
+    # ------------------------------------------------------------------
+    # Scoring (set-based SQL of kpi/scoring.py)
+    # ------------------------------------------------------------------
+    @api.model
+    def _score_members(
+        self, today, texts, batch_size=50000, max_batches=0, on_at_risk=None
+    ):
+        """Score and segment every member of the companies' membership
+        programs, about ``batch_size`` cards per statement (keyset on the
+        card holder: a run that stops resumes with the next batch), from the
+        order facts. ``texts`` are the translated reasons (``t_none``,
+        ``t_fine``, ``t_recency``, ``t_frequency``, ``t_spend``). Batches go
+        through the addon's batch runner (progress, commits in a cron job;
+        ``max_batches`` stops early). ``on_at_risk(card_ids)`` is called, in
+        the batch's transaction, with the cards whose member the batch moved
+        into the at-risk segment. Returns (members seen, changed).
+        """
+        env = self.env
+        params = {
+            "today": today,
+            "window": WINDOW_DAYS,
+            "window_start": today - timedelta(days=WINDOW_DAYS),
+            "new_since": today - timedelta(days=NEW_DAYS),
+            "at_risk": AT_RISK_SCORE,
+            "w_r": WEIGHTS[0],
+            "w_f": WEIGHTS[1],
+            "w_m": WEIGHTS[2],
+            **texts,
+            "limit": batch_size,
+            "last": 0,
+        }
+        changed = {"rows": 0}
+        # Orders this transaction changed: their facts first.
+        env["loyalty.kpi.order"]._flush_facts()
+
+        def step():
+            env.cr.execute(SQL(SCORE_SQL, **params))
+            seen, last, updated, at_risk = env.cr.fetchone()
+            if seen:
+                changed["rows"] += updated
+                params["last"] = last
+                if at_risk and on_at_risk:
+                    on_at_risk(at_risk)
+            return seen
+
+        seen = run_batches(env, step, count(env, MEMBER_CARDS_SQL), max_batches)
+        env.cr.execute(SQL(SNAPSHOT_SQL, month=today.replace(day=1), uid=env.uid))
+        env.invalidate_all()
+        return seen, changed["rows"]
+
+    @api.model
+    def _read_scores(self, partner_ids):
+        """{partner id: (segment, score, reason, habit)} of the scored ones."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT partner_id, segment, churn_score, churn_reason, points_habit
+                  FROM loyalty_member_score WHERE partner_id = ANY(%s)
+                """,
+                list(partner_ids),
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}

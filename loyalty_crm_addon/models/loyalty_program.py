@@ -3,8 +3,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine.sales_only import sales_only_errors, sales_only_program_fields
-from ..kpi import order_facts
-from ..kpi.engine import CHANNEL_GROUPS, LoyaltyKpiEngine
+from ..kpi.engine import CHANNEL_GROUPS, KpiScope
 
 # The shipped campaigns (draft mailings of mailing_data.xml).
 LOYALTY_MAILINGS = (
@@ -220,7 +219,7 @@ class LoyaltyProgram(models.Model):
                 )
 
     # ------------------------------------------------------------------
-    # Enrolment switch and KPIs (kpi/engine.py)
+    # Enrolment switch and KPIs (loyalty.kpi.engine)
     # ------------------------------------------------------------------
     loyalty_auto_enroll = fields.Boolean(
         string="Enrol Customers Automatically",
@@ -257,7 +256,9 @@ class LoyaltyProgram(models.Model):
             raise UserError(self.env._("The period ends before it starts."))
         return dates
 
-    def _loyalty_kpi_engine(self, date_from, date_to, company_ids=None, channel=False):
+    def _loyalty_kpi_scope(self, date_from, date_to, company_ids=None, channel=False):
+        """The scope of the program's KPIs (``loyalty.kpi.engine``), checked:
+        loyalty staff, every order it counts readable, allowed companies."""
         self.ensure_one()
         if not self.env.su and not self.env.user.has_group(
             "loyalty_crm_addon.group_loyalty_user"
@@ -292,9 +293,7 @@ class LoyaltyProgram(models.Model):
             raise AccessError(
                 self.env._("These figures are of companies you have no access to.")
             )
-        return LoyaltyKpiEngine(
-            self.sudo(), date_from, date_to, companies.ids, channel=channel
-        )
+        return KpiScope(self.sudo(), date_from, date_to, companies.ids, channel=channel)
 
     @api.model
     def _loyalty_kpi_channels(self):
@@ -311,7 +310,9 @@ class LoyaltyProgram(models.Model):
         """The program's KPIs over ``date_from``..``date_to`` (both included,
         'YYYY-MM-DD'): a dict of plain numbers, rates as fractions 0-1 and
         0.0 where there is nothing to measure (see docs/kpis.md)."""
-        return self._loyalty_kpi_engine(date_from, date_to).compute()
+        return self.env["loyalty.kpi.engine"]._kpis(
+            self._loyalty_kpi_scope(date_from, date_to)
+        )
 
     @api.model
     def get_loyalty_dashboard_data(
@@ -335,7 +336,8 @@ class LoyaltyProgram(models.Model):
         readable = self._loyalty_kpi_channels()
         if not channel and len(readable) == 1:
             channel = readable[0]
-        engine = program._loyalty_kpi_engine(
+        engine = self.env["loyalty.kpi.engine"]
+        scope = program._loyalty_kpi_scope(
             date_from or today.replace(month=1, day=1),
             date_to or today,
             company_ids=company_ids,
@@ -346,13 +348,13 @@ class LoyaltyProgram(models.Model):
             "program": {"id": program.id, "name": program.name},
             "programs": [{"id": p.id, "name": p.name} for p in programs],
             "companies": [{"id": c.id, "name": c.name} for c in self.env.companies],
-            "date_from": fields.Date.to_string(engine.date_from),
-            "date_to": fields.Date.to_string(engine.date_to),
-            "channel": engine.channel,
+            "date_from": fields.Date.to_string(scope.date_from),
+            "date_to": fields.Date.to_string(scope.date_to),
+            "channel": scope.channel,
             "currency": program.currency_id.symbol or "",
-            "kpis": engine.compute(),
-            "trend": engine.monthly_trend(),
-            "tiers": engine.tier_distribution(),
+            "kpis": engine._kpis(scope),
+            "trend": engine._monthly_trend(scope),
+            "tiers": engine._tier_distribution(scope),
         }
 
     # ------------------------------------------------------------------
@@ -547,7 +549,7 @@ class LoyaltyProgram(models.Model):
             .search_count([("loyalty_membership_program_id", "in", self.ids)], limit=1)
         ):
             # Its members are no longer members (KPI order facts).
-            order_facts.touch(self.env, everything=True)
+            self.env["loyalty.kpi.order"]._touch(everything=True)
         return super().unlink()
 
     def write(self, vals):

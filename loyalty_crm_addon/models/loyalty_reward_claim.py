@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import file_open, float_compare
 
-from ..engine.ledger import ENGINE, PRECISION, format_points
+from ..engine.ledger import ENGINE, PRECISION
 from .res_partner import MAX_REFERENCE
 
 CHANNELS = [
@@ -231,9 +231,9 @@ class LoyaltyRewardClaim(models.Model):
                     "Not enough points: %(partner)s has %(balance)s available, "
                     "%(reward)s costs %(points)s.",
                     partner=card.partner_id.display_name,
-                    balance=format_points(self.env, card.points),
+                    balance=self.env["loyalty.ledger.line"]._format_points(card.points),
                     reward=reward.description,
-                    points=format_points(self.env, points),
+                    points=self.env["loyalty.ledger.line"]._format_points(points),
                 )
             )
         claim = Claim.create(

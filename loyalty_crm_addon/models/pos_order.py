@@ -8,7 +8,7 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero, float_round
 
-from ..engine.ledger import PRECISION, format_points
+from ..engine.ledger import PRECISION
 
 # Larger figures from a till are not points but an attack or a bug.
 MAX_TILL_POINTS = 1e9
@@ -483,7 +483,7 @@ class PosOrder(models.Model):
                 "not taken from the card.",
                 order=order.name,
                 member=card.partner_id.display_name,
-                points=format_points(self.env, points),
+                points=self.env["loyalty.ledger.line"]._format_points(points),
             )
             user = card.program_id.loyalty_responsible_id or admin
             vals_list.append(
@@ -494,7 +494,7 @@ class PosOrder(models.Model):
                     "user_id": user.id,
                     "summary": self.env._(
                         "%(points)s points not covered: %(order)s",
-                        points=format_points(self.env, points),
+                        points=self.env["loyalty.ledger.line"]._format_points(points),
                         order=order.name,
                     ),
                     "note": Markup("<p>%s</p>") % note,

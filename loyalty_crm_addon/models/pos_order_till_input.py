@@ -8,7 +8,7 @@ from odoo import models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import PRECISION, format_points
+from ..engine.ledger import PRECISION
 from .pos_order import MAX_TILL_POINTS, MAX_TILL_TEXT
 
 
@@ -216,14 +216,14 @@ class PosOrder(models.Model):
                     "%(member)s has %(available)s points available; this order "
                     "needs %(needed)s.",
                     member=card.partner_id.display_name,
-                    available=format_points(self.env, available),
-                    needed=format_points(self.env, needed),
+                    available=self.env["loyalty.ledger.line"]._format_points(available),
+                    needed=self.env["loyalty.ledger.line"]._format_points(needed),
                 )
                 if held.get(card):
                     message += " " + self.env._(
                         "%(held)s points are held by an order being paid at "
                         "another till.",
-                        held=format_points(self.env, held[card]),
+                        held=self.env["loyalty.ledger.line"]._format_points(held[card]),
                     )
                 if card.program_id.loyalty_pending_days:
                     message += " " + self.env._(

@@ -1,8 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from ..kpi import order_facts
-
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -22,5 +20,5 @@ class ResCompany(models.Model):
         ):
             # Who is a member changes for every order of the company: the KPI
             # order facts are built again before the transaction commits.
-            order_facts.touch(self.env, everything=True)
+            self.env["loyalty.kpi.order"]._touch(everything=True)
         return super().write(vals)

@@ -8,7 +8,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION
-from ..kpi import order_facts
 
 # The public methods' limits: points as the ledger stores them, texts as a
 # person types them.
@@ -239,7 +238,7 @@ class ResPartner(models.Model):
 
     def unlink(self):
         # Their POS orders stay, without customer (KPI order facts).
-        order_facts.touch_customers_orders(self.env, self.ids)
+        self.env["loyalty.kpi.order"]._touch_customers_orders(self.ids)
         return super().unlink()
 
     def _loyalty_touch_activity(self):

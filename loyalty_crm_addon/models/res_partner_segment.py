@@ -15,10 +15,8 @@ from ..engine.member_figures import EXPIRING_SOON_SQL
 from ..kpi.scoring import (
     SCORE_COLUMNS,
     SEGMENTS,
-    read_scores,
     score_column_sql,
     score_domain,
-    score_members,
 )
 
 
@@ -167,7 +165,9 @@ class ResPartner(models.Model):
     )
 
     def _compute_loyalty_score(self):
-        scores = read_scores(self.env.cr, [i for i in self._origin.ids if i])
+        scores = self.env["loyalty.member.score"]._read_scores(
+            [i for i in self._origin.ids if i]
+        )
         for partner in self:
             segment, score, reason, habit = scores.get(
                 partner._origin.id, (False, 0, False, False)
@@ -250,8 +250,7 @@ class ResPartner(models.Model):
         the at-risk segment get a member event (win-back)."""
         today = fields.Date.context_today(self)
         Event = self.env["loyalty.member.event"]
-        return score_members(
-            self.env,
+        return self.env["loyalty.member.score"]._score_members(
             today,
             self._loyalty_churn_texts(),
             batch_size=batch_size,

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..engine.ledger import NATIVE_HISTORY, OTHER_CARDS, PointsCapture, format_points
+from ..engine.ledger import NATIVE_HISTORY, OTHER_CARDS, PointsCapture
 from .res_partner import CONSENT_VALUES
 
 
@@ -292,9 +292,11 @@ class SaleOrder(models.Model):
                             "confirmed with it spend or earn included). Nothing "
                             "was confirmed.",
                             order=order.name,
-                            spent=format_points(self.env, spent),
+                            spent=self.env["loyalty.ledger.line"]._format_points(spent),
                             member=card.partner_id.display_name,
-                            available=format_points(self.env, balance + own),
+                            available=self.env["loyalty.ledger.line"]._format_points(
+                                balance + own
+                            ),
                         )
                     )
                 available[card] = balance + own - spent

@@ -2,7 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..kpi import order_facts
+from ..kpi.order_facts import facts_sql
 
 INDEXES = (
     """CREATE INDEX IF NOT EXISTS sale_order_loyalty_kpi_date_idx
@@ -103,12 +103,12 @@ class LoyaltyReportOrder(models.Model):
             )
             """,
                 table=SQL.identifier(self._table),
-                facts=order_facts.facts_sql(),
+                facts=facts_sql(),
             )
         )
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
         # Orders this transaction changed: their facts first.
-        order_facts.flush(self.env)
+        self.env["loyalty.kpi.order"]._flush_facts()
         return super()._search(domain, offset=offset, limit=limit, order=order)

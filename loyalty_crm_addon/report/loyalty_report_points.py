@@ -2,7 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..kpi.aggregate import POINTS_DAILY_SQL, fold_points
+from ..kpi.aggregate import POINTS_DAILY_SQL
 
 
 class LoyaltyReportPoints(models.Model):
@@ -81,6 +81,7 @@ class LoyaltyReportPoints(models.Model):
                 cr.commit()  # pylint: disable=invalid-commit
                 cron._notify_progress(done=done, remaining=0)
 
-            folded = fold_points(cr, batch_size=batch_size, on_batch=on_batch)
+            Daily = self.env(cr=cr)["loyalty.kpi.points.daily"]
+            folded = Daily._fold_points(batch_size=batch_size, on_batch=on_batch)
         self.env.invalidate_all()
         return folded

@@ -1,8 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
-from ..kpi.scoring import SEGMENTS, backfill_tier_snapshots
+from ..kpi.scoring import BACKFILL_SQL, SEGMENTS
 
 
 class LoyaltyReportTierSnapshot(models.Model):
@@ -41,6 +42,26 @@ class LoyaltyReportTierSnapshot(models.Model):
             .loyalty_membership_program_id
         )
         return sum(
-            backfill_tier_snapshots(self.env, program, today, months)
+            self._loyalty_backfill_program(program, today, months)
             for program in programs
         )
+
+    @api.model
+    def _loyalty_backfill_program(self, program, today, months=12):
+        """Snapshots of the months before the first one, rebuilt from the
+        ledger: the tier each member's qualifying points gave at the month's
+        end (grace periods are not replayed; segments are unknown). Months
+        that have a snapshot are left alone. Linear in cards × months: run
+        it once after installing on an existing database."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                BACKFILL_SQL,
+                today=today,
+                months=months,
+                program=program.id,
+                uid=self.env.uid,
+            )
+        )
+        self.env.invalidate_all()
+        return self.env.cr.rowcount

@@ -49,7 +49,7 @@ def membership_program_vals(name="Rewards Club", **values):
 def kpi_order_facts(env):
     """The KPI order facts as stored (once this transaction's changes are
     in, as before a commit) and as recomputed from the orders and cards."""
-    order_facts.flush(env)
+    env["loyalty.kpi.order"]._flush_facts()
     env.cr.execute(
         SQL(
             "SELECT id, %(columns)s FROM loyalty_kpi_order ORDER BY id",

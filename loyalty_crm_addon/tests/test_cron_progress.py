@@ -6,6 +6,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import tagged
 
+from ..engine.batch import cron_commits
 from .common import LoyaltyCrmCommon
 
 
@@ -74,3 +75,16 @@ class TestCronProgress(LoyaltyCrmCommon):
             card = partner.loyalty_card_id
             self.assertEqual(card.points, 100, "released once")
             self.assertLedgerMatches(card)
+
+    def test_only_a_run_of_the_cron_machinery_commits_between_batches(self):
+        """Odoo runs a job (scheduler, "Run Manually") with the cron that
+        ``_add_progress`` returns: the batch runner commits between the
+        batches of such a run only. A cron method called directly, with a
+        progress record or not, never commits (nor can an RPC context ask
+        it to)."""
+        cron = self.env.ref("loyalty_crm_addon.ir_cron_loyalty_inactivity")
+        run, progress = cron._add_progress()
+        self.assertTrue(cron_commits(run.env))
+        self.assertFalse(cron_commits(self._as_cron(self.Event, progress).env))
+        self.assertFalse(cron_commits(self.env))
+        self.assertFalse(cron_commits(self.env(context={"loyalty_cron_run": True})))

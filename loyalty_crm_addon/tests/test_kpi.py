@@ -10,7 +10,6 @@ from odoo.fields import Command
 from odoo.tests import tagged
 
 from ..kpi import order_facts
-from ..kpi.scoring import score_members
 from .common import LoyaltyCrmCommon, kpi_order_facts
 
 _logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
             "UPDATE loyalty_ledger_line SET date = %s WHERE sale_order_id = %s",
             [when, order.id],
         )
-        order_facts.touch_orders(self.env, "sale", order.ids)
+        self.env["loyalty.kpi.order"]._touch_orders("sale", order.ids)
         self.env.invalidate_all()
 
     def _backdate_card(self, partner, days):
@@ -52,7 +51,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
             "UPDATE loyalty_card SET create_date = %s WHERE partner_id = %s",
             [fields.Datetime.to_datetime(self._days_ago(days)), partner.id],
         )
-        order_facts.touch(self.env, partner_ids=partner.ids)
+        self.env["loyalty.kpi.order"]._touch(partner_ids=partner.ids)
         self.env.invalidate_all()
 
     def _insert_orders(self, rows):
@@ -75,7 +74,7 @@ class LoyaltyKpiCommon(LoyaltyCrmCommon):
                 [r[2] for r in rows],
             ],
         )
-        order_facts.touch(self.env, partner_ids=[r[0] for r in rows])
+        self.env["loyalty.kpi.order"]._touch(partner_ids=[r[0] for r in rows])
 
 
 @tagged("post_install", "-at_install")
@@ -117,9 +116,11 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self._backdate_order(self._confirmed_order(self.ned, qty=5), 1)
 
     def _kpis(self, days_from=30, days_to=0, **kwargs):
-        return self.program._loyalty_kpi_engine(
-            self._days_ago(days_from), self._days_ago(days_to), **kwargs
-        ).compute()
+        return self.env["loyalty.kpi.engine"]._kpis(
+            self.program._loyalty_kpi_scope(
+                self._days_ago(days_from), self._days_ago(days_to), **kwargs
+            )
+        )
 
     def test_kpis_by_hand(self):
         kpis = self.program.get_loyalty_kpis(
@@ -264,10 +265,9 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
 
     def _raw_kpis(self):
         """The figures read from the raw orders (as for several companies)."""
-        engine = self.program._loyalty_kpi_engine(self._days_ago(30), self.today)
-        engine._facts = lambda: None
-        engine._active_members = lambda since: None
-        return engine.compute()
+        scope = self.program._loyalty_kpi_scope(self._days_ago(30), self.today)
+        scope.aggregates = False
+        return self.env["loyalty.kpi.engine"]._kpis(scope)
 
     def test_aggregates_equal_the_raw_data(self):
         """The daily points aggregate and the order facts the KPIs and
@@ -633,8 +633,8 @@ class TestLoyaltySegments(LoyaltyKpiCommon):
                 for r in rows[-20:]
             )
         self._insert_orders(rows)
-        score_members(
-            self.env, self._days_ago(scored_on), self.Partner._loyalty_churn_texts()
+        self.env["loyalty.member.score"]._score_members(
+            self._days_ago(scored_on), self.Partner._loyalty_churn_texts()
         )
         scores = {p: p.loyalty_churn_score for p in partners}
         positives = [scores[p] for p in partners if lapsed[p]]

@@ -64,7 +64,7 @@ class TestLoyaltyKpiAccess(LoyaltyKpiCommon):
         with self.assertRaisesRegex(AccessError, "all sales orders"):
             program.get_loyalty_dashboard_data()
         with self.assertRaises(AccessError):
-            program._loyalty_kpi_engine(*self.period, channel="sale")
+            program._loyalty_kpi_scope(*self.period, channel="sale")
 
     def test_sales_manager_reads_the_sales_channel(self):
         """ "All Documents" reads every sales order, not the POS orders: the
@@ -76,10 +76,10 @@ class TestLoyaltyKpiAccess(LoyaltyKpiCommon):
             program.get_loyalty_kpis(*self.period)
         data = program.get_loyalty_dashboard_data()
         self.assertEqual(data["channel"], "sale")
-        engine = self.program._loyalty_kpi_engine(
+        scope = self.program._loyalty_kpi_scope(
             data["date_from"], data["date_to"], channel="sale"
         )
-        self.assertEqual(data["kpis"], engine.compute())
+        self.assertEqual(data["kpis"], self.env["loyalty.kpi.engine"]._kpis(scope))
         Report = self.env["loyalty.report.order"]
         self.assertEqual(
             Report.with_user(self.sales_manager).search([]),

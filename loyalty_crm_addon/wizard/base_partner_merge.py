@@ -5,7 +5,6 @@ from odoo import models
 from odoo.tools import float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION
-from ..kpi import order_facts
 from ..models.res_partner import ENGINE_PARTNER_FIELDS
 
 
@@ -213,5 +212,5 @@ class MergePartnerAutomatic(models.TransientModel):
             "loyalty.kpi.order",
         ):
             self.env[model].invalidate_model()
-        order_facts.touch(self.env, partner_ids=[*src, dst])
+        self.env["loyalty.kpi.order"]._touch(partner_ids=[*src, dst])
         return res

@@ -3,7 +3,7 @@
 of contacts deleted since the facts were built again as anonymous orders,
 and fresh planner statistics for the adopted tables."""
 
-from odoo.addons.loyalty_crm_addon.kpi import order_facts
+from odoo import SUPERUSER_ID, api
 
 TABLES = (
     "loyalty_kpi_order",
@@ -20,7 +20,9 @@ def migrate(cr, version):
         cr.execute("SELECT order_key FROM loyalty_kpi_migrate_keys")
         keys = [key for (key,) in cr.fetchall()]
         if keys:
-            order_facts.refresh(cr, keys=keys)
+            api.Environment(cr, SUPERUSER_ID, {})["loyalty.kpi.order"]._refresh_facts(
+                keys=keys
+            )
         cr.execute("DROP TABLE loyalty_kpi_migrate_keys")
     for table in TABLES:
         cr.execute(f"ANALYZE {table}")
