@@ -255,8 +255,9 @@ def touch_customers_orders(env, partner_ids):
 
 def flush(env):
     """Rebuild now the facts this transaction touched (readers of the
-    facts in the writing transaction; the pre-commit hook)."""
-    if PENDING_KEY not in env.cr.precommit.data:
+    facts in the writing transaction; the pre-commit hook). A read-only
+    transaction (a report on the read replica) wrote nothing: nothing to do."""
+    if env.cr.readonly or PENDING_KEY not in env.cr.precommit.data:
         return
     # Writes still in the ORM's cache may touch more.
     env.flush_all()

@@ -26,7 +26,10 @@ class TestLoyaltyJobs(LoyaltyCrmCommon):
         cls.Event = cls.env["loyalty.member.event"]
         cls.Job = cls.env["queue.job"]
         cls.others = cls.env["res.partner"].create(
-            [{"name": f"Queued {i}", "email": f"queued{i}@example.com"} for i in range(4)]
+            [
+                {"name": f"Queued {i}", "email": f"queued{i}@example.com"}
+                for i in range(4)
+            ]
         )
         cls.members = cls.member | cls.others
         cls.cards = cls.env["loyalty.card"].browse(
@@ -132,22 +135,20 @@ class TestLoyaltyJobs(LoyaltyCrmCommon):
             self.assertLedgerMatches(card)
 
     def test_expiry_chains_its_batches(self):
+        self.program.loyalty_points_validity_days = 30
         for partner in self.members:
             self._give_points(40, partner)
-        lots = self.Ledger.search(
-            [("card_id", "in", self.cards.ids), ("entry_type", "!=", "expire")]
-        )
-        lots.sudo().write({"expiry_date": fields.Date.today() - timedelta(days=1)})
         self.env.ref(
             "loyalty_crm_addon.ir_cron_loyalty_expire_points"
         ).code = "model._cron_expire_points(batch_size=2)"
-        self._run_cron("ir_cron_loyalty_expire_points")
-        self.assertEqual(len(self._jobs()), 1, "one batch at a time")
-        ran = 0
-        while jobs := self._jobs():
-            self.assertEqual(len(jobs), 1)
-            self._perform(jobs)
-            ran += 1
+        with freeze_time(fields.Date.today() + timedelta(days=40)):
+            self._run_cron("ir_cron_loyalty_expire_points")
+            self.assertEqual(len(self._jobs()), 1, "one batch at a time")
+            ran = 0
+            while jobs := self._jobs():
+                self.assertEqual(len(jobs), 1)
+                self._perform(jobs)
+                ran += 1
         self.assertEqual(ran, 4, "3 batches of 2 cards, then one finding none")
         self.assertEqual(self.cards.mapped("points"), [0] * 5)
         expired = self.Ledger.search(
