@@ -59,7 +59,10 @@ class TestLoyaltyJobs(LoyaltyCrmCommon):
         )
 
     def _perform(self, job_record):
+        """As the runner's request does: started, performed, done."""
         job = Job.load(self.env, job_record.uuid)
+        job.set_started()
+        job.store()
         job.perform()
         job.set_done()
         job.store()

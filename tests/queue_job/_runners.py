@@ -63,7 +63,9 @@ class Proxy:
                 client.close()
                 continue
             for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+                threading.Thread(
+                    target=self._pipe, args=(src, dst), daemon=True
+                ).start()
 
     @staticmethod
     def _pipe(src, dst):
@@ -192,7 +194,9 @@ class RPC:
         self.db = db
         common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
         self.uid = common.authenticate(db, *ADMIN, {})
-        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+        self.models = xmlrpc.client.ServerProxy(
+            f"{url}/xmlrpc/2/object", allow_none=True
+        )
 
     def __call__(self, model, method, *args, **kwargs):
         return self.models.execute_kw(
