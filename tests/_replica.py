@@ -15,7 +15,7 @@ import psycopg2
 NAME = "replica"
 PORT = int(os.environ.get("LOYALTY_REPLICA_PORT", "5433"))
 SOCKET_DIR = "/var/run/postgresql"
-CATCH_UP_TIMEOUT = 120  # seconds
+CATCH_UP_TIMEOUT = 300  # seconds
 
 
 def _run(*cmd, user=None, check=True):
@@ -23,9 +23,12 @@ def _run(*cmd, user=None, check=True):
         cmd = ("runuser", "-u", user, "--", *cmd)
     if os.geteuid() != 0:
         cmd = ("sudo", *cmd)
-    return subprocess.run(
-        cmd, cwd="/", check=check, capture_output=True, text=True, timeout=1800
+    proc = subprocess.run(
+        cmd, cwd="/", check=False, capture_output=True, text=True, timeout=1800
     )
+    if check and proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip() or proc.returncode}")
+    return proc
 
 
 def clusters():
@@ -74,6 +77,7 @@ def _build(version, primary_port):
         "-R",  # standby.signal + primary_conninfo: a streaming standby
         "-X",
         "stream",
+        "--checkpoint=fast",  # not waiting for the primary's next checkpoint
         "-h",
         SOCKET_DIR,
         "-p",
@@ -82,7 +86,9 @@ def _build(version, primary_port):
         "postgres",
         user="postgres",
     )
-    _run("pg_ctlcluster", version, NAME, "start")
+    # pg_ctl's own wait may end before the first start's fsync of the copy
+    # does: wait_caught_up() is the check
+    _run("pg_ctlcluster", version, NAME, "start", check=False)
 
 
 def wait_caught_up(primary_port, timeout=CATCH_UP_TIMEOUT):
