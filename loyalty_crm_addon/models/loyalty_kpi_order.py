@@ -119,9 +119,10 @@ class LoyaltyKpiOrder(models.Model):
     @api.model
     def _flush_facts(self):
         """Rebuild now the facts this transaction touched (readers of the
-        facts in the writing transaction; the pre-commit hook)."""
+        facts in the writing transaction; the pre-commit hook). A read-only
+        transaction (a report on the read replica) wrote nothing: nothing to do."""
         precommit = self.env.cr.precommit
-        if PENDING_KEY not in precommit.data:
+        if self.env.cr.readonly or PENDING_KEY not in precommit.data:
             return
         # Writes still in the ORM's cache may touch more.
         self.env.flush_all()

@@ -306,15 +306,18 @@ class LoyaltyProgram(models.Model):
             if self.env.su or self.env.user.has_group(group)
         ]
 
+    @api.readonly
     def get_loyalty_kpis(self, date_from, date_to):
         """The program's KPIs over ``date_from``..``date_to`` (both included,
         'YYYY-MM-DD'): a dict of plain numbers, rates as fractions 0-1 and
-        0.0 where there is nothing to measure (see docs/kpis.md)."""
+        0.0 where there is nothing to measure (see docs/kpis.md). Read-only:
+        on a read replica when Odoo has one (``db_replica_host``)."""
         return self.env["loyalty.kpi.engine"]._kpis(
             self._loyalty_kpi_scope(date_from, date_to)
         )
 
     @api.model
+    @api.readonly
     def get_loyalty_dashboard_data(
         self,
         program_id=False,
