@@ -303,19 +303,20 @@ class GcTimer:
 
 
 def track_order_facts(cr):
-    """Time the addon's KPI order-fact refreshes (kpi/order_facts.py: the
-    set-based statement a transaction that changed orders or cards runs
-    before it commits, ``loyalty.kpi.order._refresh_facts``) in this
-    process; nothing to time without the addon."""
+    """Time what keeping the addon's KPI order facts costs a transaction
+    that changed orders or cards (kpi/order_facts.py: before it commits,
+    ``loyalty.kpi.order._queue_facts`` queues the customers touched; the
+    refresh cron rebuilds them later) in this process; nothing to time
+    without the addon."""
     try:
         from odoo.addons.loyalty_crm_addon.models.loyalty_kpi_order import (
             LoyaltyKpiOrder,
         )
     except ImportError:
         return
-    if getattr(LoyaltyKpiOrder._refresh_facts, "timed", False):
+    if getattr(LoyaltyKpiOrder._queue_facts, "timed", False):
         return
-    refresh = LoyaltyKpiOrder._refresh_facts
+    refresh = LoyaltyKpiOrder._queue_facts
 
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
@@ -326,7 +327,7 @@ def track_order_facts(cr):
             FACTS["calls"] += 1
 
     timed.timed = True
-    LoyaltyKpiOrder._refresh_facts = timed
+    LoyaltyKpiOrder._queue_facts = timed
 
 
 def order_facts_time(cr):
@@ -341,7 +342,7 @@ def facts_line(res, wall_s, n):
     if ms is None:
         return ""
     return (
-        f"   of which the KPI order facts (refreshes before commit, "
+        f"   of which the KPI order facts (queued before commit, "
         f"kpi/order_facts.py): {ms / n:.2f} ms per order in "
         f"{res['facts_calls'] / n:.1f} calls, {100 * ms / 1000 / wall_s:.1f}% "
         f"of the addon's time"

@@ -30,22 +30,31 @@ and its recomputations alike), a counted order created or deleted, a card
 of a membership program created, moved or deleted, a contact merged or
 deleted, a company's membership program changed. Those note the orders and
 customers touched (``loyalty.kpi.order._touch``) in the transaction's
-pre-commit data; before
-the transaction commits (``cr.flush()``: the end of every request, cron job
-and till sync), one set-based statement (``REFRESH_SQL``) rebuilds the facts
-of the customers touched, writing only the rows that changed. Readers in
-the same transaction run it first (``_flush_facts``). These are methods
-of ``loyalty.kpi.order`` (models/loyalty_kpi_order.py), which another module
+pre-commit data; before the transaction commits (``cr.flush()``: the end of
+every request, cron job and till sync) they join a queue
+(``loyalty.kpi.order.queue``, ``_queue_facts``: one plain insert, so a sale
+or a till pays almost nothing for the KPIs and two tills never wait on each
+other there). The refresh cron (``ir_cron_loyalty_refresh_order_facts``,
+every minute) takes the queue by batches and rebuilds the facts of those
+customers with one set-based statement (``REFRESH_SQL``), writing only the
+rows that changed. Every reader of the facts on the primary database (the
+KPIs, the dashboard, the Member Revenue report, the churn score) first
+rebuilds what its own transaction touched and what is queued
+(``_flush_facts``): the figures are exact when read. On a read replica
+(read-only cursor) a reader cannot write: it reads the facts as the cron
+left them, at most a minute behind. These are methods of
+``loyalty.kpi.order`` (models/loyalty_kpi_order.py), which another module
 extends with ``_inherit``; this file holds the SQL.
 
-Two transactions touching the same customer meet on the customer's row in
+Two refreshes of the same customer (the cron and a reader, each taking
+queued rows with ``SKIP LOCKED``) meet on the customer's row in
 ``loyalty.kpi.customer``, which the refresh updates first: the second waits
 and fails to serialise (and is retried) rather than writing facts from a
 snapshot without the first one's order. A change of a company's membership
 program rebuilds every row (``_rebuild_all_facts``, before that transaction
-commits). Orders written in SQL, past the ORM, are not seen: such a writer
-calls ``env["loyalty.kpi.order"]._touch()`` (with the orders, the customers,
-or ``everything=True``).
+commits: not queued). Orders written in SQL, past the ORM, are not seen:
+such a writer calls ``env["loyalty.kpi.order"]._touch()`` (with the
+orders, the customers, or ``everything=True``).
 """
 
 from odoo.tools import SQL

@@ -21,6 +21,7 @@ from . import res_partner_till
 from . import res_partner_privacy
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
+from . import loyalty_kpi_order_queue
 from . import loyalty_kpi_engine
 from . import loyalty_kpi_watermark
 from . import loyalty_kpi_points_daily

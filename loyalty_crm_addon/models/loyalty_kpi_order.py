@@ -2,6 +2,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..engine.batch import run_batches
 from ..kpi.order_facts import (
     CHANNEL_FACTOR,
     COLUMNS,
@@ -25,9 +26,10 @@ INDEXES = (
 class LoyaltyKpiOrder(models.Model):
     """One narrow row per order the loyalty KPIs count, with the customer's
     previous orders and membership day (kpi/order_facts.py). Written only
-    by the KPI engine, in set-based SQL, before each transaction that
-    changed orders or cards commits; read by the KPIs, the churn score and
-    the Member Revenue report. The id is the order key: 2 × the sales
+    by the KPI engine, in set-based SQL, from the queue of customers that
+    transactions touched (``loyalty.kpi.order.queue``), by the refresh cron
+    and by readers on the primary before they read; read by the KPIs, the
+    churn score and the Member Revenue report. The id is the order key: 2 × the sales
     order's id, 2 × the POS order's id + 1."""
 
     _name = "loyalty.kpi.order"
@@ -79,8 +81,9 @@ class LoyaltyKpiOrder(models.Model):
     @api.model
     def _touch(self, keys=(), partner_ids=(), everything=False):
         """Note orders (keys) and customers whose facts change in this
-        transaction; they are rebuilt before it commits (or by
-        ``_flush_facts``)."""
+        transaction; before it commits they are queued for the refresh
+        (``_queue_facts``), or rebuilt at once by a reader of the facts in
+        this transaction (``_flush_facts``)."""
         precommit = self.env.cr.precommit
         pending = precommit.data.get(PENDING_KEY)
         if pending is None:
@@ -89,7 +92,7 @@ class LoyaltyKpiOrder(models.Model):
                 "partners": set(),
                 "all": False,
             }
-            precommit.add(self.browse()._flush_facts)
+            precommit.add(self.browse()._queue_facts)
         pending["keys"].update(keys)
         pending["partners"].update(p for p in partner_ids if p)
         pending["all"] = pending["all"] or everything
@@ -117,25 +120,101 @@ class LoyaltyKpiOrder(models.Model):
             self._touch(keys=keys)
 
     @api.model
-    def _flush_facts(self):
-        """Rebuild now the facts this transaction touched (readers of the
-        facts in the writing transaction; the pre-commit hook). A read-only
-        transaction (a report on the read replica) wrote nothing: nothing to do."""
-        precommit = self.env.cr.precommit
-        if self.env.cr.readonly or PENDING_KEY not in precommit.data:
-            return
+    def _pending_facts(self):
+        """What this transaction touched (and takes it off the pre-commit
+        data), after the writes still in the ORM's cache."""
+        if PENDING_KEY not in self.env.cr.precommit.data:
+            return None
         # Writes still in the ORM's cache may touch more.
         self.env.flush_all()
-        pending = precommit.data.pop(PENDING_KEY, None)
+        return self.env.cr.precommit.data.pop(PENDING_KEY, None)
+
+    @api.model
+    def _queue_facts(self):
+        """The pre-commit hook: the orders and customers this transaction
+        touched join the queue (one plain insert); a change of a company's
+        membership program rebuilds every row here."""
+        pending = self._pending_facts()
         if not pending:
             return
         if pending["all"]:
             self._rebuild_all_facts()
-        else:
+            self._invalidate_facts()
+            return
+        keys, partners = sorted(pending["keys"]), sorted(pending["partners"])
+        if keys or partners:
+            self.env.cr.execute(
+                """
+                INSERT INTO loyalty_kpi_order_queue (order_key, partner_id)
+                SELECT unnest(%(keys)s::int[]), NULL
+                 UNION ALL
+                SELECT NULL, unnest(%(partners)s::int[])
+                """,
+                {"keys": keys, "partners": partners},
+            )
+
+    @api.model
+    def _flush_facts(self):
+        """Bring the facts up to date before reading them: what this
+        transaction touched, then the queue (what committed transactions
+        touched). A read-only transaction (a report on the read replica)
+        cannot write: it reads the facts as the refresh cron left them."""
+        if self.env.cr.readonly:
+            return
+        pending = self._pending_facts()
+        if pending and pending["all"]:
+            self._rebuild_all_facts()
+        elif pending:
             self._refresh_facts(pending["keys"], pending["partners"])
+        self._refresh_queued_facts()
+        self._invalidate_facts()
+
+    def _invalidate_facts(self):
         for model in ("loyalty.kpi.order", "loyalty.kpi.customer"):
             if model in self.env:
                 self.env[model].invalidate_model()
+
+    @api.model
+    def _refresh_queued_facts(self, limit=None):
+        """Rebuild the facts of up to ``limit`` queued rows (all: None),
+        oldest first; rows another transaction is rebuilding are skipped.
+        Returns how many rows were taken."""
+        self.env.cr.execute(
+            SQL(
+                """
+                DELETE FROM loyalty_kpi_order_queue
+                 WHERE id IN (SELECT id FROM loyalty_kpi_order_queue
+                               ORDER BY id LIMIT %s
+                                 FOR UPDATE SKIP LOCKED)
+             RETURNING order_key, partner_id
+                """,
+                limit,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if rows:
+            self._refresh_facts(
+                {key for key, _partner in rows if key},
+                {partner for _key, partner in rows if partner},
+            )
+        return len(rows)
+
+    @api.model
+    def _cron_refresh_facts(self, batch_size=5000, max_batches=0):
+        """Rebuild the facts of the queued orders and customers, by
+        batches (each batch committed in a cron run)."""
+        self._invalidate_facts()
+        return run_batches(
+            self.env,
+            lambda: self._refresh_queued_facts(batch_size),
+            remaining=self._queue_size,
+            max_batches=max_batches,
+        )
+
+    @api.model
+    def _queue_size(self):
+        self.env.cr.execute("SELECT COUNT(*) FROM loyalty_kpi_order_queue")
+        return self.env.cr.fetchone()[0]
 
     @api.model
     def _refresh_facts(self, keys=(), partner_ids=()):

@@ -340,6 +340,32 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
         self.assertEqual(self._points_aggregate(), self._points_recomputed())
         self.assertEqual(Report._cron_fold_kpi(), 0, "nothing new to fold")
 
+    def test_order_facts_queued_at_commit(self):
+        """A sale's transaction only queues its customer before it commits
+        (the sale does not rebuild the facts); the refresh cron rebuilds
+        them, and a reader on the primary finds them exact meanwhile."""
+        Facts = self.env["loyalty.kpi.order"]
+        Facts._flush_facts()
+        order = self._confirmed_order(self.nora, qty=2, price=15)
+        self.env.cr.flush()  # what the end of the sale runs
+        self.env.cr.execute("SELECT order_key, partner_id FROM loyalty_kpi_order_queue")
+        queued = self.env.cr.fetchall()
+        self.assertIn((order.id * 2, None), queued)
+        self.env.cr.execute(
+            "SELECT 1 FROM loyalty_kpi_order WHERE id = %s", [order.id * 2]
+        )
+        self.assertFalse(self.env.cr.fetchone(), "not rebuilt in the sale")
+        self.assertEqual(Facts._cron_refresh_facts(batch_size=1), len(queued))
+        self.assertEqual(Facts._queue_size(), 0)
+        stored, recomputed = self._order_facts()
+        self.assertEqual(stored, recomputed)
+        self.assertIn(order.id * 2, [row[0] for row in stored])
+        # Queued again (another sale): a reader rebuilds it first.
+        order = self._confirmed_order(self.nora, qty=1, price=5)
+        self.env.cr.flush()
+        self.assertEqual(self._kpis(), self._raw_kpis())
+        self.assertEqual(Facts._queue_size(), 0)
+
     def test_merged_members_keep_their_activity(self):
         """Merging a member who bought 3 days ago (Mike) into one who never
         did (Ida): the kept contact is active, read from the folded last
