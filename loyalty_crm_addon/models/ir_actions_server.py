@@ -40,7 +40,8 @@ class IrActionsServer(models.Model):
         ctx.pop("default_parent_id", None)
         ctx["mail_create_nosubscribe"] = True
         ctx["mail_post_autofollow"] = self.mail_post_autofollow
-        self.template_id.with_context(ctx).send_mail_batch(
+        # Odoo's cleaned context (keys removed, not only set)
+        self.template_id.with_env(self.env(context=ctx)).send_mail_batch(
             res_ids, force_send=False, raise_exception=False
         )
         return False
