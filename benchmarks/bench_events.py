@@ -235,9 +235,17 @@ def main():
     ]
     rows = []
     for size in [parse_count(s) for s in args.events.split(",") if s.strip()]:
+        if not size:
+            continue
         res = run([*me, "--worker", "milestones", "--size", str(size)])
         rows.append(res)
         print(f"# milestones {size:,}: {json.dumps(res)}", flush=True)
+    if rows:
+        print_rows(rows)
+    tier_review(args, me)
+
+
+def print_rows(rows):
     print(
         "== nth_order events (thank-you email + follow-up activity each), "
         "processed by the event cron"
@@ -267,6 +275,9 @@ def main():
             f"   CPU per event, largest / smallest size: {per[-1] / per[0]:.2f}x "
             "(flat = 1.00x)"
         )
+
+
+def tier_review(args, me):
     members = parse_count(args.tier_members)
     if members:
         res = run(
