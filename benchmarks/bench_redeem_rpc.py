@@ -50,6 +50,8 @@ from bench_datagen import run_script  # noqa: E402
 
 TARGET_RATE = 200.0
 TARGET_P95_MS = 300.0
+# CPU of a redemption over the platform floor's (a no-op call) in one run
+TARGET_FLOOR_RATIO = 1.5
 PASSWORD = "admin"
 
 
@@ -317,6 +319,15 @@ def main():
         )
         for err in sorted(set(res["errors"] + floor["errors"]))[:5]:
             print(f"   error: {err}")
+        ratio = res["cpu_ms"] / floor["cpu_ms"] if floor["cpu_ms"] else 0.0
+        print(
+            f"   CPU per redemption {res['cpu_ms']:.1f} ms vs the floor's "
+            f"{floor['cpu_ms']:.1f} ms: {ratio:.2f}x "
+            f"({_cli.verdict(ratio <= TARGET_FLOOR_RATIO)} <= "
+            f"{TARGET_FLOOR_RATIO}x); p95 {res['p95_ms']:.0f} ms vs the "
+            f"floor's {floor['p95_ms']:.0f} ms",
+            flush=True,
+        )
         print(
             f"   throughput >= {TARGET_RATE:.0f}/s: "
             f"{_cli.verdict(res['rate'] >= TARGET_RATE)}; "

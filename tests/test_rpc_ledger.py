@@ -192,3 +192,54 @@ def test_forged_card_and_contact_writes_are_refused(rpc, member):
     assert rpc.execute("loyalty.card", "search", [("partner_id", "=", other_id)]) == [
         opened_id
     ]
+
+
+def test_hot_member_under_twenty_clients_no_raw_database_error(rpc):
+    """Twenty terminals spend one point at a time from the same member over
+    XML-RPC, 150 attempts on a balance of 100: each is granted, refused
+    ("Not enough points") or asked to try again; no raw database error
+    reaches a client, the balance equals the ledger and every granted
+    point left it."""
+    tag = uuid.uuid4().hex[:8]
+    membership_program(rpc, f"Hot Club {tag}")
+    partner_id = rpc.execute("res.partner", "create", {"name": f"Hot Member {tag}"})
+    card_id = rpc.execute("res.partner", "action_loyalty_enroll", [partner_id])
+    rpc.execute("res.partner", "loyalty_adjust_points", [partner_id], 100, "Opening")
+
+    def terminal(index):
+        client = OdooRPC(rpc.url, rpc.db)
+        outcomes = []
+        for attempt in range(8 if index < 10 else 7):
+            try:
+                outcomes.append(
+                    client.execute(
+                        "res.partner",
+                        "loyalty_redeem_points",
+                        [partner_id],
+                        1,
+                        f"Hot {index}-{attempt}",
+                    )
+                )
+            except xmlrpc.client.Fault as fault:
+                outcomes.append(fault.faultString)
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = [r for outcomes in pool.map(terminal, range(20)) for r in outcomes]
+
+    assert len(results) == 150
+    granted = [r for r in results if isinstance(r, int)]
+    faults = [r for r in results if isinstance(r, str)]
+    raw = [f for f in faults if "psycopg2" in f or "could not serialize" in f]
+    assert not raw, raw[:1]
+    assert all("Not enough points" in f or "try again" in f for f in faults), faults
+    # nothing lost, nothing overspent: what was granted left the card
+    assert 0 < len(granted) <= 100
+    assert _balance(rpc, partner_id) == pytest.approx(100 - len(granted))
+    assert _ledger_sum(rpc, card_id) == pytest.approx(100 - len(granted))
+    lines = rpc.execute(
+        "loyalty.ledger.line",
+        "search_count",
+        [("card_id", "=", card_id), ("entry_type", "=", "redeem")],
+    )
+    assert lines == len(granted)

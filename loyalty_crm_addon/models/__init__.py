@@ -18,6 +18,7 @@ from . import res_partner_loyalty_standing
 from . import res_partner_referral
 from . import res_partner_segment
 from . import res_partner_till
+from . import res_partner_redemption
 from . import res_partner_privacy
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
@@ -37,6 +38,7 @@ from . import loyalty_member_event_detection
 from . import loyalty_member_event_follow_up
 from . import loyalty_member_event
 from . import base_automation
+from . import ir_actions_server
 from . import loyalty_referral
 from . import mail_template
 from . import mailing_list

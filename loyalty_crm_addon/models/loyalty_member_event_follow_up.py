@@ -175,7 +175,15 @@ class LoyaltyMemberEventFollowUp(models.AbstractModel):
             }
             for event in self
         ]
-        return env["mail.activity"].sudo().create(vals_list)
+        activities = (
+            env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+            .create(vals_list)
+        )
+        if not self.env.context.get("mail_activity_quick_update"):
+            activities._loyalty_notify_assignees()
+        return activities
 
     def _loyalty_follow_up_add_to_mailing_list(self, xmlid):
         """Put the members on a mailing list: their mailing contact (made

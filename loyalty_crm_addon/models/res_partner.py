@@ -5,6 +5,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, float_is_zero, float_round
 
 from ..engine.ledger import ENGINE, PRECISION
@@ -249,7 +250,7 @@ class ResPartner(models.Model):
         rewritten (nor locked)."""
         if not self.ids:
             return
-        today = fields.Date.context_today(self)
+        today = fields.Date.context_today(self._loyalty_with_tz())
         self.flush_recordset(["commercial_partner_id", "loyalty_last_activity_date"])
         self.env.cr.execute(
             """
@@ -289,11 +290,16 @@ class ResPartner(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT p.active AND cp.active, card.id, card.company_id
+                SELECT p.active AND cp.active, card.id, card.company_id,
+                       card.program_id, card.partner_id, card.loyalty_tier_id,
+                       card.program_type
                   FROM res_partner p
                   JOIN res_partner cp ON cp.id = COALESCE(p.commercial_partner_id, p.id)
                   LEFT JOIN LATERAL (
-                       SELECT c.id, c.company_id FROM loyalty_card c
+                       SELECT c.id, c.company_id, c.program_id, c.partner_id,
+                              c.loyalty_tier_id, prog.program_type
+                         FROM loyalty_card c
+                         JOIN loyalty_program prog ON prog.id = c.program_id
                         WHERE c.program_id = (
                                 SELECT loyalty_membership_program_id
                                   FROM res_company WHERE id = %(company)s)
@@ -311,6 +317,19 @@ class ResPartner(models.Model):
         if not (row and row[0] and row[1]):
             return self._loyalty_member_card_orm()
         card = self.env["loyalty.card"].sudo().browse(row[1])
+        # What posting reads of the card, as read here: no other query.
+        fields_ = card._fields
+        cache = self.env.cache
+        for name, value in zip(
+            ("company_id", "program_id", "partner_id", "loyalty_tier_id"),
+            row[2:6],
+            strict=True,
+        ):
+            if not cache.contains(card, fields_[name]):
+                cache.update(card, fields_[name], [value])
+        program = card.program_id
+        if not cache.contains(program, program._fields["program_type"]):
+            cache.update(program, program._fields["program_type"], [row[6]])
         if row[2] and row[2] not in self.env.companies.ids:
             raise UserError(
                 self.env._("This membership card belongs to another company.")
@@ -420,19 +439,25 @@ class ResPartner(models.Model):
         # The card is locked, checked and debited in one statement by the
         # ledger (a refused redemption writes nothing); points a till holds
         # for an order being paid are not spent here.
-        line = Ledger._post(
-            [
-                Ledger._prepare_line(
-                    card,
-                    "redeem",
-                    -points,
-                    source="api",
-                    description=description,
-                    reference=reference,
-                )
-            ],
-            keep_held=True,
-        )
+        try:
+            line = Ledger._post(
+                [
+                    Ledger._prepare_line(
+                        card,
+                        "redeem",
+                        -points,
+                        source="api",
+                        description=description,
+                        reference=reference,
+                    )
+                ],
+                keep_held=True,
+            )
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            busy = self._loyalty_busy(error)
+            if busy is error:
+                raise
+            raise busy from error
         return line.id
 
     def loyalty_adjust_points(self, points, reason):

@@ -1,7 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
+from psycopg2.errors import SerializationFailure
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -157,6 +159,22 @@ class TestLedgerRedemption(LoyaltyCrmCommon):
         again = self.member.loyalty_redeem_points(30, "Coffee mug", reference="R-1")
         self.assertEqual(first, again)
         self.assertEqual(self.member.loyalty_balance, 70)
+
+    def test_busy_card_says_try_again_on_the_last_retry(self):
+        """A redemption meeting concurrent ones on the card raises the
+        database's error while the RPC dispatcher still retries the call
+        (5 tries), then a clear "try again": never the raw error."""
+        self._give_points(100)
+        Ledger = type(self.env["loyalty.ledger.line"])
+        user = self.member.with_user(self.env.ref("base.user_admin"))
+        with patch.object(Ledger, "_post", side_effect=SerializationFailure("busy")):
+            for _try in range(4):
+                with self.assertRaises(SerializationFailure):
+                    user.loyalty_redeem_points(1, "Mug")
+            with self.assertRaisesRegex(UserError, "try again"):
+                user.loyalty_redeem_points(1, "Mug")
+        self.assertEqual(self.member.loyalty_balance, 100)
+        self.assertEqual(user.loyalty_redeem_points(1, "Mug") > 0, True)
 
     def test_bad_input_writes_nothing(self):
         self._give_points(100)
