@@ -353,6 +353,8 @@ class LoyaltyProgram(models.Model):
             "kpis": engine.compute(),
             "trend": engine.monthly_trend(),
             "tiers": engine.tier_distribution(),
+            # models/loyalty_program_dashboard.py
+            **program._loyalty_dashboard_extras(engine),
         }
 
     # ------------------------------------------------------------------
