@@ -80,6 +80,10 @@
             "loyalty_crm_addon/static/src/core/**/*",
             "loyalty_crm_addon/static/src/views/**/*",
         ],
+        # Graph and pivot views come with the lazy bundle: their patches too.
+        "web.assets_backend_lazy": [
+            "loyalty_crm_addon/static/src/lazy/**/*",
+        ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",
         ],

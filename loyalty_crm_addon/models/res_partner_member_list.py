@@ -112,8 +112,9 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Member: "New" on the Members menu enrols
     # ------------------------------------------------------------------
+    # No field dependency: a new contact keeps the default the Members menu
+    # gives it while the form computes its commercial partner.
     @api.depends_context("company")
-    @api.depends("loyalty_card_ids", "commercial_partner_id.loyalty_card_ids")
     def _compute_loyalty_is_member(self):
         for partner in self:
             partner.loyalty_is_member = bool(partner.loyalty_card_id)
@@ -124,6 +125,7 @@ class ResPartner(models.Model):
         for partner in self.filtered("loyalty_is_member"):
             if not partner.loyalty_card_id:
                 partner.action_loyalty_enroll()
+                partner.invalidate_recordset(["loyalty_card_id"])
 
     # ------------------------------------------------------------------
     # Lifetime points

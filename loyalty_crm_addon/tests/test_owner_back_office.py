@@ -34,7 +34,8 @@ class TestOwnerBackOffice(LoyaltyCrmCommon):
         cls.clerk = new_test_user(
             cls.env,
             login="lca_clerk",
-            groups="base.group_user,loyalty_crm_addon.group_loyalty_user",
+            groups="base.group_user,loyalty_crm_addon.group_loyalty_user,"
+            "sales_team.group_sale_salesman",
         )
         cls.big = cls.env["res.partner"].create({"name": "Bea Big"})
         cls.small = cls.env["res.partner"].create({"name": "Sam Small"})
@@ -167,11 +168,11 @@ class TestOwnerBackOffice(LoyaltyCrmCommon):
         other = self.env["res.partner"].with_user(self.clerk).create({"name": "Otto"})
         self.assertFalse(other.loyalty_card_id)
         # Enrolling has the rights of "Enrol now".
-        salesman = new_test_user(
-            self.env, login="lca_sales", groups="sales_team.group_sale_salesman"
+        contacts_only = new_test_user(
+            self.env, login="lca_contacts", groups="base.group_partner_manager"
         )
         with self.assertRaises(AccessError):
-            self.env["res.partner"].with_user(salesman).create(
+            self.env["res.partner"].with_user(contacts_only).create(
                 {"name": "Sneaky", "loyalty_is_member": True}
             )
 
