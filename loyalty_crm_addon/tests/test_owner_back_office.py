@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import ast
 import base64
 from datetime import date, timedelta
 
@@ -121,8 +122,8 @@ class TestOwnerBackOffice(LoyaltyCrmCommon):
         )
         for saved in filters:
             self.env["res.partner"].with_user(self.owner).search(
-                eval(saved["domain"]),  # noqa: S307 -- our own data
-                order=", ".join(eval(saved["sort"])) or None,  # noqa: S307
+                ast.literal_eval(saved["domain"]),
+                order=", ".join(ast.literal_eval(saved["sort"])) or None,
                 limit=5,
             )
 
@@ -156,14 +157,14 @@ class TestOwnerBackOffice(LoyaltyCrmCommon):
 
     def test_new_on_members_enrols(self):
         action = self.env.ref("loyalty_crm_addon.action_loyalty_members")
-        context = eval(action.context)  # noqa: S307 -- our own data
+        context = ast.literal_eval(action.context)
         Partner = self.env["res.partner"].with_user(self.clerk).with_context(**context)
         with Form(Partner) as form:
             form.name = "Nora New"
         partner = form.record
         self.assertTrue(partner.loyalty_card_id, "New on Members makes a member")
         self.assertTrue(partner.loyalty_is_member)
-        self.assertIn(partner, Partner.search(eval(action.domain)))  # noqa: S307
+        self.assertIn(partner, Partner.search(ast.literal_eval(action.domain)))
         # A contact made elsewhere is not enrolled.
         other = self.env["res.partner"].with_user(self.clerk).create({"name": "Otto"})
         self.assertFalse(other.loyalty_card_id)
