@@ -70,6 +70,23 @@ def main():
             "/odoo/action-loyalty_crm_addon.action_loyalty_reward_catalog",
             "reward_catalog",
         )
+        shot(
+            page,
+            "/odoo/action-loyalty_crm_addon.action_loyalty_points_analysis",
+            "points_analysis",
+        )
+
+        def top_holders(page):
+            page.click(".o_control_panel .o_searchview_dropdown_toggler")
+            page.click(".o_favorite_menu .o_menu_item:has-text('Top Holders')")
+            page.keyboard.press("Escape")
+
+        shot(
+            page,
+            "/odoo/action-loyalty_crm_addon.action_loyalty_members?view_type=list",
+            "members_top_holders",
+            top_holders,
+        )
         browser.close()
 
 

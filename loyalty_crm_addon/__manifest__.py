@@ -31,6 +31,7 @@
         "wizard/loyalty_reward_claim_wizard_views.xml",
         "wizard/loyalty_balance_import_views.xml",
         "wizard/privacy_lookup_wizard_views.xml",
+        "wizard/loyalty_erase_wizard_views.xml",
         "views/loyalty_ledger_line_views.xml",
         "views/loyalty_card_views.xml",
         "views/loyalty_program_views.xml",
@@ -58,6 +59,7 @@
         "data/loyalty_privacy_data.xml",
         "data/loyalty_segment_data.xml",
         "data/loyalty_bonus_data.xml",
+        "data/loyalty_member_filters_data.xml",
         "views/loyalty_crm_menus.xml",
     ],
     "demo": [
@@ -77,6 +79,10 @@
             "loyalty_crm_addon/static/src/dashboard/**/*",
             "loyalty_crm_addon/static/src/core/**/*",
             "loyalty_crm_addon/static/src/views/**/*",
+        ],
+        # Graph and pivot views come with the lazy bundle: their patches too.
+        "web.assets_backend_lazy": [
+            "loyalty_crm_addon/static/src/lazy/**/*",
         ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",

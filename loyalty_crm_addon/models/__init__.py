@@ -6,6 +6,7 @@ from . import loyalty_kpi_order_source_mixin
 from . import loyalty_kpi_member_source_mixin
 from . import loyalty_tier
 from . import loyalty_program
+from . import loyalty_program_dashboard
 from . import loyalty_reward
 from . import loyalty_rule
 from . import loyalty_card_tier
@@ -20,6 +21,7 @@ from . import res_partner_segment
 from . import res_partner_till
 from . import res_partner_redemption
 from . import res_partner_privacy
+from . import res_partner_member_list
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
 from . import loyalty_kpi_order_queue

@@ -358,6 +358,8 @@ class LoyaltyProgram(models.Model):
             "kpis": engine._kpis(scope),
             "trend": engine._monthly_trend(scope),
             "tiers": engine._tier_distribution(scope),
+            # models/loyalty_program_dashboard.py
+            **program._loyalty_dashboard_extras(scope),
         }
 
     # ------------------------------------------------------------------

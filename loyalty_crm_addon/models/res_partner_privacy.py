@@ -121,6 +121,19 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Erasure
     # ------------------------------------------------------------------
+    def action_open_loyalty_erase(self):
+        """The dialog asking the member's name before erasing them."""
+        self.ensure_one()
+        self._loyalty_check_group("loyalty_crm_addon.group_loyalty_manager")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Erase Loyalty Data"),
+            "res_model": "loyalty.erase.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.id},
+        }
+
     def action_loyalty_erase(self):
         """Anonymise the members' personal data in loyalty records (and on the
         contact), keeping every ledger amount; managers only; refused while
@@ -415,13 +428,15 @@ class ResPartner(models.Model):
             raise_if_not_found=False,
         )
         if activity_type:
+            # Follow-ups of an erased member are about a person who is gone:
+            # removed, not left as "[erased]" to-dos.
             env["mail.activity"].sudo().search(
                 [
                     ("res_model", "=", "res.partner"),
                     ("res_id", "in", people.ids),
                     ("activity_type_id", "=", activity_type.id),
                 ]
-            ).write({"summary": ERASED, "note": False})
+            ).unlink()
         for person in people:
             person.with_context(tracking_disable=True).write(
                 {

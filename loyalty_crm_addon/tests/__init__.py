@@ -26,3 +26,5 @@ from . import test_member_standing
 from . import test_kpi_access
 from . import test_commercial_member
 from . import test_oca_coexistence
+from . import test_owner_back_office
+from . import test_owner_tour

@@ -222,17 +222,14 @@ class LoyaltyBalanceImport(models.Model):
             {vals["key"] for __, vals, error in checked if not error}
         )
         partner_ids = set().union(*found.values()) if found else set()
+        domain = [("program_id", "=", self.program_id.id)]
         cards = (
             self.env["loyalty.card"]
             .sudo()
-            .search(
-                [
-                    ("program_id", "=", self.program_id.id),
-                    ("partner_id", "in", list(partner_ids)),
-                ]
-            )
+            .search(domain + [("partner_id", "in", list(partner_ids))])
         )
         card_by_partner = {card.partner_id.id: card.id for card in cards}
+        held = {card.partner_id.id: card.points for card in cards if card.points}
         imported = self._imported_cards(card_by_partner.values())
         imported_partners = {
             partner for partner, card in card_by_partner.items() if card in imported
@@ -242,6 +239,8 @@ class LoyaltyBalanceImport(models.Model):
             action, partner_id, message = self._decide_row(
                 vals, error, number, found, seen, imported_partners
             )
+            if action == "match" and partner_id in held:
+                message = self._existing_balance_message(vals, held[partner_id])
             plan.append((number, vals, action, partner_id, message))
         return plan
 
@@ -308,7 +307,7 @@ class LoyaltyBalanceImport(models.Model):
             INSERT INTO loyalty_balance_import_line (
                 import_id, row, action, partner_id, email, name, phone, ref,
                 points, lifetime_points, earned_on, expires_on, message,
-                create_uid, create_date, write_uid, write_date)
+                existing_points, create_uid, create_date, write_uid, write_date)
             VALUES %s
             """,
             [
@@ -326,6 +325,7 @@ class LoyaltyBalanceImport(models.Model):
                     vals.get("earned_on") or None,
                     vals.get("expires_on") or None,
                     message,
+                    vals.get("existing_points") or None,
                     uid,
                     now,
                     uid,

@@ -6,10 +6,10 @@ import io
 import math
 import re
 
-from odoo import models, tools
+from odoo import fields, models, tools
 from odoo.exceptions import UserError
 
-from ..engine.ledger import PRECISION
+from ..engine.ledger import PRECISION, format_points
 
 COLUMNS = (
     "email",
@@ -37,6 +37,23 @@ class LoyaltyBalanceImportFile(models.AbstractModel):
 
     _name = "loyalty.balance.import.file"
     _description = "Loyalty Balance Import File"
+
+    count_existing = fields.Integer(
+        string="Rows Meeting a Balance",
+        compute="_compute_count_existing",
+        help="Rows matched to a member who already holds points.",
+    )
+
+    def _compute_count_existing(self):
+        counts = dict(
+            self.env["loyalty.balance.import.line"]._read_group(
+                [("import_id", "in", self._origin.ids), ("existing_points", "!=", 0)],
+                ["import_id"],
+                ["__count"],
+            )
+        )
+        for job in self:
+            job.count_existing = counts.get(job._origin, 0)
 
     # ------------------------------------------------------------------
     # Reading the file
@@ -155,43 +172,56 @@ class LoyaltyBalanceImportFile(models.AbstractModel):
             value = int(value)
         return str(value).strip()
 
+    def _existing_balance_message(self, vals, points):
+        """A matched member already holds ``points``: the row's opening
+        balance adds to them (the report warns, the row is kept)."""
+        vals["existing_points"] = points
+        return self.env._(
+            "existing member already holding %(points)s points: the file's "
+            "points are added to them",
+            points=format_points(self.env, points),
+        )
+
     def _check_row(self, raw, today):
-        """(values, error) of one row; values hold the match key."""
+        """(values, error) of one row; values hold the match key. The error
+        lists every problem of the row, not only the first."""
         vals = {
             "email": self._text(raw.get("email")),
             "name": self._text(raw.get("name")),
             "phone": self._text(raw.get("phone")),
             "ref": self._text(raw.get("ref")),
         }
-        try:
-            if vals["email"]:
-                vals["email_normalized"] = tools.email_normalize(vals["email"])
-                if not vals["email_normalized"]:
-                    raise ValueError(
-                        self.env._("'%s' is not an email address", vals["email"])
-                    )
-            vals["points"] = self._parse_number(raw.get("points"), "points")
-            vals["lifetime_points"] = self._parse_number(
-                raw.get("lifetime_points"), "lifetime_points"
-            )
-            vals["earned_on"] = self._parse_date(raw.get("earned_on"), "earned_on")
-            vals["expires_on"] = self._parse_date(raw.get("expires_on"), "expires_on")
-            consent = self._text(raw.get("consent")).lower()
-            if consent and consent not in ("in", "out"):
-                raise ValueError(self.env._("consent must be 'in' or 'out'"))
-            vals["consent"] = consent
-        except ValueError as e:
-            return vals, str(e)
+        errors = []
+
+        def check(fname, parse):
+            try:
+                vals[fname] = parse()
+            except ValueError as e:
+                vals[fname] = None
+                errors.append(str(e))
+
+        if vals["email"]:
+            vals["email_normalized"] = tools.email_normalize(vals["email"])
+            if not vals["email_normalized"]:
+                errors.append(self.env._("'%s' is not an email address", vals["email"]))
+        for fname in ("points", "lifetime_points"):
+            check(fname, lambda f=fname: self._parse_number(raw.get(f), f))
+        for fname in ("earned_on", "expires_on"):
+            check(fname, lambda f=fname: self._parse_date(raw.get(f), f))
+        consent = self._text(raw.get("consent")).lower()
+        if consent and consent not in ("in", "out"):
+            errors.append(self.env._("consent must be 'in' or 'out'"))
+        vals["consent"] = consent
         if vals["earned_on"] and vals["earned_on"] > today:
-            return vals, self.env._("earned_on is in the future")
+            errors.append(self.env._("earned_on is in the future"))
         if vals["expires_on"] and vals["expires_on"] < today:
-            return vals, self.env._("expires_on is past: the points have expired")
+            errors.append(self.env._("expires_on is past: the points have expired"))
         if (
             vals["expires_on"]
             and vals["earned_on"]
             and vals["expires_on"] < vals["earned_on"]
         ):
-            return vals, self.env._("expires_on is before earned_on")
+            errors.append(self.env._("expires_on is before earned_on"))
         keys = {
             "email": vals.get("email_normalized"),
             "phone": _phone_key(vals["phone"]),
@@ -205,8 +235,7 @@ class LoyaltyBalanceImportFile(models.AbstractModel):
                 vals["key"] = (kind, keys[kind])
                 break
         else:
-            return vals, self.env._(
-                "no %s to find the contact with",
-                " / ".join(order),
+            errors.append(
+                self.env._("no %s to find the contact with", " / ".join(order))
             )
-        return vals, False
+        return vals, "; ".join(errors) or False

@@ -31,3 +31,7 @@ class LoyaltyBalanceImportLine(models.Model):
     earned_on = fields.Date()
     expires_on = fields.Date()
     message = fields.Char()
+    existing_points = fields.Float(
+        digits=(16, PRECISION),
+        help="Points the matched member already held: the row's points add to them.",
+    )

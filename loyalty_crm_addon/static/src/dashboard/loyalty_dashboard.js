@@ -2,8 +2,12 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import {Component, onWillStart, useState} from "@odoo/owl";
 import {_t} from "@web/core/l10n/translation";
+import {formatCurrency} from "@web/core/currency";
 import {registry} from "@web/core/registry";
+import {useDebounced} from "@web/core/utils/timing";
 import {useService} from "@web/core/utils/hooks";
+
+const {DateTime} = luxon;
 
 const PERCENT = new Set([
     "inactive_rate",
@@ -14,6 +18,19 @@ const PERCENT = new Set([
     "referral_conversion_rate",
 ]);
 const MONEY = new Set(["aov_members", "aov_non_members", "points_liability"]);
+// Figures where a fall is the good news.
+const LOWER_IS_BETTER = new Set(["inactive_rate", "avg_days_to_second_purchase_members"]);
+// A date being typed (year 0002, 0020...) is not a period to compute.
+const MIN_YEAR = 1900;
+
+/** The date of an <input type="date"> value, or null while incomplete. */
+function parseDay(value) {
+    if (!value) {
+        return null;
+    }
+    const day = DateTime.fromISO(value);
+    return day.isValid && day.year >= MIN_YEAR ? day : null;
+}
 
 export class LoyaltyDashboard extends Component {
     static template = "loyalty_crm_addon.Dashboard";
@@ -29,7 +46,8 @@ export class LoyaltyDashboard extends Component {
             company_id: "",
             channel: "",
         });
-        this.state = useState({data: null});
+        this.state = useState({data: null, periodError: false});
+        this.debouncedLoad = useDebounced(() => this.load(), 400);
         onWillStart(() => this.load());
     }
 
@@ -60,7 +78,97 @@ export class LoyaltyDashboard extends Component {
 
     onFilter(name, ev) {
         this.filters[name] = ev.target.value;
+        if (name === "date_from" || name === "date_to") {
+            // No error popup while a date is being typed: the period is
+            // checked here and loaded once it is one.
+            const from = parseDay(this.filters.date_from);
+            const to = parseDay(this.filters.date_to);
+            if (!from || !to) {
+                this.state.periodError = _t("Enter both dates of the period.");
+                return;
+            }
+            if (from > to) {
+                this.state.periodError = _t("The period ends before it starts.");
+                return;
+            }
+            this.state.periodError = false;
+            this.debouncedLoad();
+            return;
+        }
         this.load();
+    }
+
+    /** "January 2026", in the user's language. */
+    monthLabel(isoDate) {
+        return DateTime.fromISO(isoDate).toFormat("LLLL yyyy");
+    }
+
+    money(value) {
+        const currencyId = this.state.data.currency_id;
+        if (currencyId) {
+            return formatCurrency(value, currencyId, {digits: [16, 0]});
+        }
+        return `${this.format(value)} ${this.state.data.currency}`;
+    }
+
+    /** Change against the period before: text and tone of one figure. */
+    change(key) {
+        const previous = this.state.data.previous;
+        if (!previous) {
+            return null;
+        }
+        const now = this.state.data.kpis[key];
+        const before = previous.kpis[key];
+        let text = "";
+        if (PERCENT.has(key)) {
+            const points = (now - before) * 100;
+            text = `${points >= 0 ? "+" : ""}${points.toFixed(1)} pts`;
+        } else if (before) {
+            const ratio = ((now - before) / Math.abs(before)) * 100;
+            text = `${ratio >= 0 ? "+" : ""}${ratio.toFixed(1)} %`;
+        } else {
+            text = now ? _t("new") : "=";
+        }
+        let tone = "text-muted";
+        if (now !== before && key !== "points_liability") {
+            const better = LOWER_IS_BETTER.has(key) ? now < before : now > before;
+            tone = better ? "text-success" : "text-danger";
+        }
+        return {text, tone};
+    }
+
+    get previousLabel() {
+        const previous = this.state.data.previous;
+        if (!previous) {
+            return "";
+        }
+        const fmt = (d) => DateTime.fromISO(d).toLocaleString(DateTime.DATE_MED);
+        return _t("vs %(from)s – %(to)s", {
+            from: fmt(previous.date_from),
+            to: fmt(previous.date_to),
+        });
+    }
+
+    get cohorts() {
+        const rows = this.state.data.cohorts || [];
+        const span = Math.max(0, ...rows.map((r) => r.retained.length));
+        return {
+            columns: [...Array(span).keys()],
+            rows: rows.map((r) => ({
+                ...r,
+                label: this.monthLabel(r.month),
+                cells: [...Array(span).keys()].map((k) => {
+                    const share = r.retained[k];
+                    return share === undefined
+                        ? {k, text: "", style: ""}
+                        : {
+                              k,
+                              text: `${Math.round(share * 100)} %`,
+                              style: `background-color: rgba(42, 157, 143, ${0.1 + share * 0.9}); color: ${share > 0.5 ? "#fff" : "inherit"}`,
+                          };
+                }),
+            })),
+        };
     }
 
     get cards() {
@@ -72,7 +180,9 @@ export class LoyaltyDashboard extends Component {
                 return `${(v * 100).toFixed(1)} %`;
             }
             if (MONEY.has(key)) {
-                return `${v.toLocaleString(undefined, {maximumFractionDigits: 2})} ${cur}`;
+                return this.state.data.currency_id
+                    ? formatCurrency(v, this.state.data.currency_id)
+                    : `${v.toLocaleString(undefined, {maximumFractionDigits: 2})} ${cur}`;
             }
             return v.toLocaleString(undefined, {maximumFractionDigits: 1});
         };
@@ -88,7 +198,7 @@ export class LoyaltyDashboard extends Component {
             ["aov_non_members", _t("Avg Order, Non-members")],
             ["points_liability", _t("Points Liability")],
             ["referral_conversion_rate", _t("Referral Conversion")],
-        ].map(([key, label]) => ({key, label, value: fmt(key)}));
+        ].map(([key, label]) => ({key, label, value: fmt(key), change: this.change(key)}));
     }
 
     get trend() {
@@ -99,6 +209,10 @@ export class LoyaltyDashboard extends Component {
         );
         return rows.map((r) => ({
             ...r,
+            label: this.monthLabel(r.month),
+            revenue: this.money(r.revenue_members + r.revenue_non_members),
+            memberRevenue: this.money(r.revenue_members),
+            nonMemberRevenue: this.money(r.revenue_non_members),
             wm: (100 * r.revenue_members) / max,
             wn: (100 * r.revenue_non_members) / max,
         }));
@@ -120,6 +234,7 @@ export class LoyaltyDashboard extends Component {
             names,
             months: Object.values(byMonth).map((m) => ({
                 ...m,
+                label: this.monthLabel(m.month),
                 parts: names.map((n, i) => ({
                     name: n,
                     count: m.cells[n] || 0,

@@ -1,0 +1,127 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What the owner's dashboard shows beside the period's KPIs
+(``loyalty.program.get_loyalty_dashboard_data``): the same figures over the
+period before (period-over-period change), the currency the amounts are in,
+and the cohort retention of members (by month of enrolment x months
+since)."""
+
+from datetime import timedelta
+
+from odoo import models
+from odoo.tools import SQL
+
+from ..kpi.engine import KpiScope
+
+# Cohorts shown: the most recent months of enrolment up to the period's end.
+COHORT_MONTHS = 12
+# What makes a member "retained" in a month: they earned or spent points.
+RETAINING_ENTRIES = ("earn", "redeem")
+
+
+class LoyaltyProgram(models.Model):
+    # The dashboard's own file: loyalty_program.py is already long.
+    _inherit = "loyalty.program"  # pylint: disable=consider-merging-classes-inherited
+
+    def _loyalty_dashboard_extras(self, scope):
+        """{previous: the KPIs of the period of the same length just before,
+        currency_id, cohorts} of one program, for the period and companies
+        of ``scope`` (``kpi.engine.KpiScope``)."""
+        self.ensure_one()
+        length = scope.date_to - scope.date_from
+        prev_to = scope.date_from - timedelta(days=1)
+        prev_from = prev_to - length
+        previous = KpiScope(
+            scope.program,
+            prev_from,
+            prev_to,
+            scope.company_ids,
+            channel=scope.channel,
+            aggregates=scope.aggregates,
+        )
+        return {
+            "currency_id": self.currency_id.id,
+            "previous": {
+                "date_from": prev_from.isoformat(),
+                "date_to": prev_to.isoformat(),
+                "kpis": self.env["loyalty.kpi.engine"]._kpis(previous),
+            },
+            "cohorts": self._loyalty_cohort_retention(scope),
+        }
+
+    def _loyalty_cohort_retention(self, scope):
+        """Members by month of enrolment (their card's creation, or its
+        first ledger line if earlier: imported history) x months
+        since: ``[{month, members, retained: [share of the cohort active
+        (points earned or spent) 0, 1, 2... months after enrolling, up to
+        the period's end]}]``, the last ``COHORT_MONTHS`` cohorts up to the
+        end of the period."""
+        self.ensure_one()
+        self.env["loyalty.ledger.line"].flush_model()
+        self.env["loyalty.card"].flush_model()
+        last = scope.date_to.replace(day=1)
+        first = last
+        for __ in range(COHORT_MONTHS - 1):
+            first = (first - timedelta(days=1)).replace(day=1)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH enrolled AS (
+                    -- A card brought from another system (import) or made
+                    -- after its first points: its first line is the start.
+                    SELECT c.id, LEAST(c.create_date, (
+                               SELECT MIN(l.date) FROM loyalty_ledger_line l
+                                WHERE l.card_id = c.id)) AS day
+                      FROM loyalty_card c
+                     WHERE c.program_id = %(program)s AND c.partner_id IS NOT NULL
+                       AND (c.company_id IS NULL OR c.company_id = ANY(%(companies)s))
+                ),
+                cards AS (
+                    SELECT e.id, date_trunc('month', e.day)::date AS cohort
+                      FROM enrolled e WHERE e.day >= %(first)s AND e.day < %(end)s
+                ),
+                activity AS (
+                    SELECT DISTINCT l.card_id,
+                           date_trunc('month', l.date)::date AS month
+                      FROM loyalty_ledger_line l
+                      JOIN cards ON cards.id = l.card_id
+                     WHERE l.state = 'posted' AND l.entry_type IN %(entries)s
+                       AND l.date < %(end)s
+                )
+                SELECT c.cohort, NULL::int, COUNT(*) FROM cards c GROUP BY 1
+                UNION ALL
+                SELECT c.cohort,
+                       ((EXTRACT(YEAR FROM a.month) - EXTRACT(YEAR FROM c.cohort))
+                        * 12 + EXTRACT(MONTH FROM a.month)
+                        - EXTRACT(MONTH FROM c.cohort))::int,
+                       COUNT(DISTINCT c.id)
+                  FROM cards c JOIN activity a ON a.card_id = c.id
+                 WHERE a.month >= c.cohort
+                 GROUP BY 1, 2
+                """,
+                program=self.id,
+                companies=scope.company_ids,
+                first=first,
+                end=scope.end,
+                entries=RETAINING_ENTRIES,
+            )
+        )
+        sizes, active = {}, {}
+        for cohort, since, count in self.env.cr.fetchall():
+            if since is None:
+                sizes[cohort] = count
+            else:
+                active[(cohort, since)] = count
+        result = []
+        for cohort in sorted(sizes):
+            span = (last.year - cohort.year) * 12 + last.month - cohort.month
+            result.append(
+                {
+                    "month": cohort.isoformat(),
+                    "members": sizes[cohort],
+                    "retained": [
+                        round(active.get((cohort, k), 0) / sizes[cohort], 4)
+                        for k in range(span + 1)
+                    ],
+                }
+            )
+        return result
