@@ -48,6 +48,7 @@
         "views/portal_templates.xml",
         "views/portal_rewards_templates.xml",
         "views/portal_privacy_templates.xml",
+        "views/portal_referral_templates.xml",
         "report/loyalty_report_views.xml",
         "data/ir_cron_data.xml",
         "data/loyalty_reward_claim_data.xml",
@@ -77,6 +78,9 @@
             "loyalty_crm_addon/static/src/dashboard/**/*",
             "loyalty_crm_addon/static/src/core/**/*",
             "loyalty_crm_addon/static/src/views/**/*",
+        ],
+        "web.assets_frontend": [
+            "loyalty_crm_addon/static/src/portal/**/*",
         ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",
