@@ -175,6 +175,18 @@ class LoyaltyPortal(CustomerPortal):
             values["loyalty_count"] = int(bool(self._loyalty_card()))
         return values
 
+    def _prepare_portal_layout_values(self):
+        values = super()._prepare_portal_layout_values()
+        # The home page's loyalty entry shows the balance (on a phone, the
+        # side column with Odoo's loyalty cards is hidden).
+        partner = request.env.user.partner_id.sudo()
+        if partner.loyalty_card_id:
+            values["loyalty_home"] = {
+                "balance": partner.loyalty_balance,
+                "tier": partner.loyalty_tier_id.name,
+            }
+        return values
+
     @staticmethod
     def _loyalty_card():
         """The logged-in user's own membership card (their company's when

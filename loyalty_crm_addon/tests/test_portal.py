@@ -157,9 +157,16 @@ class TestLoyaltyPortal(LoyaltyCrmCommon, HttpCase):
             self.env["loyalty.referral"].with_user(self.otto).search_read([])
 
     def test_portal_home_and_login(self):
+        self._give_points(250)
         self.authenticate("lca_martha", "lca_martha_pw")
         home = self.url_open("/my/home")
         self.assertIn('href="/my/loyalty"', home.text)
+        # The balance is on the entry itself, not only in the side column
+        # a phone hides.
+        [entry] = html.fromstring(home.content).xpath(
+            "//a[@href='/my/loyalty']//strong[hasclass('o_loyalty_home_balance')]"
+        )
+        self.assertEqual(" ".join(entry.text_content().split()), "250 points to spend")
         counters = self.make_jsonrpc_request(
             "/my/counters", {"counters": ["loyalty_count"]}
         )
