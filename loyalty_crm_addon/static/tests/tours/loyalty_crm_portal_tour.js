@@ -17,6 +17,12 @@ registry.category("web_tour.tours").add("loyalty_crm_portal_member", {
         {
             content: "the points of the history are on screen",
             trigger: "#o_loyalty_history td[data-cell='points']:contains('+250'):visible",
+            run() {
+                const box = this.anchor.getBoundingClientRect();
+                if (box.right > window.innerWidth || box.left < 0) {
+                    throw new Error(`points off-screen: ${box.left}-${box.right}`);
+                }
+            },
         },
         {
             content: "the member copies their referral link",
