@@ -49,6 +49,7 @@
         "views/portal_templates.xml",
         "views/portal_rewards_templates.xml",
         "views/portal_privacy_templates.xml",
+        "views/portal_referral_templates.xml",
         "report/loyalty_report_views.xml",
         "data/ir_cron_data.xml",
         "data/loyalty_reward_claim_data.xml",
@@ -83,6 +84,9 @@
         # Graph and pivot views come with the lazy bundle: their patches too.
         "web.assets_backend_lazy": [
             "loyalty_crm_addon/static/src/lazy/**/*",
+        ],
+        "web.assets_frontend": [
+            "loyalty_crm_addon/static/src/portal/**/*",
         ],
         "web.assets_tests": [
             "loyalty_crm_addon/static/tests/tours/**/*",

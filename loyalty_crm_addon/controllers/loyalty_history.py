@@ -4,6 +4,8 @@ from odoo.http import request, route
 from odoo.addons.loyalty.controllers.portal import CustomerPortalLoyalty
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+from .portal import member_line_values
+
 
 class CustomerPortalLoyaltyLedger(CustomerPortalLoyalty):
     """A member's card history in the portal is the ledger, as staff see it
@@ -63,7 +65,7 @@ class CustomerPortalLoyaltyLedger(CustomerPortalLoyalty):
             "page_name": "loyalty_history",
             "sortby": sortby,
             "card": card,
-            "ledger_lines": lines,
+            "ledger_lines": [(line, member_line_values(line)) for line in lines],
         }
         return request.render("loyalty_crm_addon.portal_loyalty_card_ledger", values)
 

@@ -5,8 +5,56 @@ from urllib.parse import urlencode
 from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
+from odoo.tools import float_compare
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
+
+from ..engine.ledger import PRECISION, format_points
+
+
+def loyalty_reward_offers(card):
+    """Every active reward of the member's program as the member sees it:
+    a list of dicts (reward, status, missing points, reason), cheapest
+    first. ``status`` is ``available`` (claimable now), ``tier`` (kept for
+    a higher tier: "Reach Gold to unlock"), ``points`` (N more points
+    needed) or ``blocked`` (dates, stock, limit: the reason says why)."""
+    if not card:
+        return []
+    env = request.env
+    card = card.sudo()
+    balance = card.points
+    current = card.loyalty_tier_id
+    offers = []
+    rewards = card.program_id.reward_ids.filtered(
+        lambda r: r.active and r.required_points > 0
+    ).sorted(lambda r: (r.required_points, r.id))
+    for reward in rewards:
+        missing = reward.required_points - balance
+        missing = (
+            missing if float_compare(missing, 0, precision_digits=PRECISION) > 0 else 0
+        )
+        offer = {"reward": reward, "missing": missing, "reason": ""}
+        if not reward._loyalty_allowed_for(card):
+            higher = reward.tier_ids.filtered(
+                lambda t: t.threshold > (current.threshold if current else -1)
+            ).sorted("threshold")
+            offer["status"] = "tier"
+            offer["reason"] = (
+                env._("Reach %s to unlock", higher[0].name)
+                if higher
+                else env._("For %s members", ", ".join(reward.tier_ids.mapped("name")))
+            )
+        elif error := reward._loyalty_claim_error(card):
+            offer.update(status="blocked", reason=error)
+        elif missing:
+            offer.update(
+                status="points",
+                reason=env._("%s more points", format_points(env, missing)),
+            )
+        else:
+            offer["status"] = "available"
+        offers.append(offer)
+    return offers
 
 
 class LoyaltyRewardsPortal(CustomerPortal):
@@ -21,35 +69,19 @@ class LoyaltyRewardsPortal(CustomerPortal):
     def portal_my_loyalty_rewards(self, claimed=None, error=None, **kw):
         values = self._prepare_portal_layout_values()
         card = self._loyalty_rewards_card()
-        rewards = card.program_id.reward_ids.filtered("active").sorted(
-            "required_points"
-        )
+        claims = request.env["loyalty.reward.claim"].sudo()
+        if card:
+            claims = claims.search([("card_id", "=", card.id)], limit=20)
         values.update(
             {
                 "page_name": "loyalty_rewards",
                 "card": card,
-                "rewards": [
-                    (
-                        reward,
-                        reward._loyalty_claim_error(card)
-                        or (
-                            reward.required_points > card.points
-                            and request.env._(
-                                "%s more points needed.",
-                                reward.required_points - card.points,
-                            )
-                        ),
-                    )
-                    for reward in rewards
-                    if reward._loyalty_allowed_for(card)
-                ],
-                "claims": request.env["loyalty.reward.claim"]
-                .sudo()
-                .search([("card_id", "=", card.id)], limit=20)
-                if card
-                else [],
+                "offers": loyalty_reward_offers(card),
+                "claims": claims,
+                "claimed": claims.filtered(lambda c: c.name == claimed)[:1]
+                if claimed
+                else claims.browse(),
                 "reference": uuid.uuid4().hex,
-                "claimed": claimed,
                 "error": error,
             }
         )

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import float_is_zero, float_round
+from odoo.tools import float_is_zero, float_round, format_date
 
 from ..engine.ledger import (
     ENGINE,
@@ -392,7 +392,15 @@ class LoyaltyLedgerLine(models.Model):
         order = self.sale_order_id or self.pos_order_id
         description = self.description or ""
         if self.state == "pending":
-            description = self.env._("%s (pending)", description)
+            description = (
+                self.env._(
+                    "%(description)s (available from %(date)s)",
+                    description=description,
+                    date=format_date(self.env, self.release_date),
+                )
+                if self.release_date
+                else self.env._("%s (not available yet)", description)
+            )
         sign = "+" if self.points > 0 else "-"
         return {
             "order_id": order.id,

@@ -4,6 +4,7 @@ from . import test_pos_tour
 from . import test_automation
 from . import test_referral
 from . import test_portal
+from . import test_portal_tour
 from . import test_referral_pos
 from . import test_balance_import
 from . import test_privacy

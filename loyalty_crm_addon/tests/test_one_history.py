@@ -120,7 +120,7 @@ class TestOneHistory(LoyaltyCrmCommon, HttpCase):
         self.program.loyalty_pending_days = 14
         self._confirmed_order()
         [row] = self._portal_rows()
-        self.assertIn("Pending until", row[4])
+        self.assertIn("Available from", row[4])
         self.assertIn("+100", row[3])
         self.assertEqual(self.card.points, 0, "not spendable yet")
 

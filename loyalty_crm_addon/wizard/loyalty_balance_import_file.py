@@ -9,7 +9,7 @@ import re
 from odoo import fields, models, tools
 from odoo.exceptions import UserError
 
-from ..engine.ledger import PRECISION, format_points
+from ..engine.ledger import PRECISION
 
 COLUMNS = (
     "email",
@@ -179,7 +179,7 @@ class LoyaltyBalanceImportFile(models.AbstractModel):
         return self.env._(
             "existing member already holding %(points)s points: the file's "
             "points are added to them",
-            points=format_points(self.env, points),
+            points=self.env["loyalty.ledger.line"]._format_points(points),
         )
 
     def _check_row(self, raw, today):
