@@ -37,6 +37,8 @@ KPI_KEYS = (
     "aov_non_members",
     "points_liability",
     "referral_conversion_rate",
+    "nps",
+    "nps_responses",
 )
 
 
@@ -372,6 +374,13 @@ class LoyaltyKpiEngine:
         total = sum(counts.values())
         return {"referral_conversion_rate": _ratio(counts.get("converted", 0), total)}
 
+    def feedback(self):
+        # NPS of the answers dated in the period (loyalty.feedback).
+        nps, responses = self.env["loyalty.feedback"]._loyalty_nps(
+            self.date_from, self.date_to, self.company_ids, self.program.id
+        )
+        return {"nps": nps, "nps_responses": responses}
+
     def compute(self):
         self.env.flush_all()
         result = {}
@@ -381,6 +390,7 @@ class LoyaltyKpiEngine:
             self.second_purchase,
             self.points,
             self.referrals,
+            self.feedback,
         ):
             result.update(part())
         return {key: result[key] for key in KPI_KEYS}

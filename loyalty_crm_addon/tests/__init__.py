@@ -26,3 +26,6 @@ from . import test_member_standing
 from . import test_kpi_access
 from . import test_commercial_member
 from . import test_oca_coexistence
+from . import test_achievement
+from . import test_campaign
+from . import test_feedback
