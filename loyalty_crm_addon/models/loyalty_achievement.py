@@ -276,7 +276,9 @@ class LoyaltyAchievement(models.Model):
         just made count what members did), by batches of cards."""
         today = fields.Date.context_today(self)
         achievements = (
-            self.sudo().search([]).filtered(lambda a: a._loyalty_window(today))
+            self.sudo()
+            .search([("program_id.active", "=", True)])
+            .filtered(lambda a: a._loyalty_window(today))
         )
         # Running progress of periods that ended is dropped.
         for achievement in achievements:

@@ -3,7 +3,7 @@ from odoo import fields, models
 
 
 class LoyaltyCard(models.Model):
-    _inherit = "loyalty.card"
+    _inherit = "loyalty.card"  # pylint: disable=consider-merging-classes-inherited
 
     # Set (TRUE) by the ledger when the card's orders, referrals or feedback
     # changed in a program with achievements; cleared (NULL) once the

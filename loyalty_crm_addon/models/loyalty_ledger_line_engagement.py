@@ -7,7 +7,7 @@ ACHIEVEMENT_TYPES = ("earn", "reversal", "referral")
 
 
 class LoyaltyLedgerLine(models.Model):
-    _inherit = "loyalty.ledger.line"
+    _inherit = "loyalty.ledger.line"  # pylint: disable=consider-merging-classes-inherited
 
     def _loyalty_after_post(self):
         """Members whose orders or referrals moved get their achievements'

@@ -7,7 +7,7 @@ class LoyaltyMemberEvent(models.Model):
     (NPS 9-10). Achievements' progress of the members whose ledger moved is
     computed by the processing, before the rules run."""
 
-    _inherit = "loyalty.member.event"
+    _inherit = "loyalty.member.event"  # pylint: disable=consider-merging-classes-inherited
 
     event_type = fields.Selection(
         selection_add=[

@@ -6,7 +6,7 @@ class LoyaltyProgram(models.Model):
     """Engagement settings of a membership program: achievements, earn
     campaigns and the points of a feedback answer."""
 
-    _inherit = "loyalty.program"
+    _inherit = "loyalty.program"  # pylint: disable=consider-merging-classes-inherited
 
     loyalty_feedback_points = fields.Float(
         string="Feedback Points",

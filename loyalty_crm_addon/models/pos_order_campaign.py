@@ -12,7 +12,7 @@ class PosOrder(models.Model):
     computation of what a paid order earns (``_loyalty_till_points``, before
     the tier multiplier) multiplies the points of the matching lines."""
 
-    _inherit = "pos.order"
+    _inherit = "pos.order"  # pylint: disable=consider-merging-classes-inherited
 
     def _loyalty_till_points(self, program):
         points = super()._loyalty_till_points(program)

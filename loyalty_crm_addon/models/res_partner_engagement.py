@@ -14,7 +14,7 @@ class ResPartner(models.Model):
     """Engagement of a member: badges (achievements reached), progress
     towards the running ones, and feedback (NPS)."""
 
-    _inherit = "res.partner"
+    _inherit = "res.partner"  # pylint: disable=consider-merging-classes-inherited
 
     loyalty_achievement_member_ids = fields.One2many(
         "loyalty.achievement.member",

@@ -9,7 +9,7 @@ class SaleOrder(models.Model):
     of the tier multiplier, wherever Odoo computes the order's points
     (quotation and confirmation)."""
 
-    _inherit = "sale.order"
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited
 
     def _program_check_compute_points(self, programs):
         result = super()._program_check_compute_points(programs)
