@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
+from ..engine.member_privacy import ERASED
 from .res_partner import MAX_REFERENCE
 
 MAX_COMMENT = 4000
@@ -31,7 +32,7 @@ class ResPartner(models.Model):
 
     @api.depends("loyalty_achievement_member_ids.state")
     def _compute_loyalty_badge_count(self):
-        Member = self.env["loyalty.achievement.member"]
+        Member = self.env["loyalty.achievement.member"].sudo()
         counts = dict(
             Member._read_group(
                 [
@@ -66,6 +67,47 @@ class ResPartner(models.Model):
                 m._loyalty_badge_values() for m in members if m.state == "running"
             ],
         }
+
+    # ------------------------------------------------------------------
+    # Privacy: feedback and badges are the member's data
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_privacy_models(self):
+        models_ = super()._loyalty_privacy_models()
+        models_["loyalty.feedback"] = ("partner_id", "author_id")
+        return models_
+
+    def _loyalty_export_data(self):
+        data = super()._loyalty_export_data()
+        export = self._loyalty_export_records
+        data["feedback"] = export(
+            self.env["loyalty.feedback"]
+            .sudo()
+            .search(["|", ("partner_id", "=", self.id), ("author_id", "=", self.id)]),
+            ["date", "score", "comment", "channel", "reference"],
+        )
+        data["achievements"] = export(
+            self.env["loyalty.achievement.member"]
+            .sudo()
+            .search([("partner_id", "=", self.id)]),
+            ["achievement_id", "period", "progress", "state", "date_done"],
+        )
+        return data
+
+    def _loyalty_erase_one(self):
+        """Feedback comments are the member's own words: erased whole."""
+        people = self | self.child_ids.with_context(active_test=False)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE loyalty_feedback SET comment = %s
+             WHERE (partner_id = ANY(%s) OR author_id = ANY(%s))
+               AND comment IS NOT NULL
+            """,
+            [ERASED, people.ids, people.ids],
+        )
+        self.env["loyalty.feedback"].invalidate_model(["comment"])
+        return super()._loyalty_erase_one()
 
     # ------------------------------------------------------------------
     # Feedback (NPS)

@@ -179,3 +179,14 @@ class TestLoyaltyFeedback(LoyaltyCrmCommon):
         # 3 promoters, 2 detractors of 6: 50% - 33.3% = 16.7.
         self.assertEqual(kpis["nps"], 16.7)
         self.assertEqual(kpis["nps_responses"], 6)
+
+    def test_privacy_export_and_erase(self):
+        self._record(4, "Call me back on my mobile", "survey:9")
+        data = self.member.with_user(self.manager).loyalty_export_data()
+        self.assertEqual(
+            [(f["score"], f["reference"]) for f in data["feedback"]], [(4, "survey:9")]
+        )
+        self.member.with_user(self.manager).action_loyalty_erase()
+        feedback = self.Feedback.search([("partner_id", "=", self.member.id)])
+        self.assertEqual(feedback.comment, "[erased]")
+        self.assertEqual(feedback.score, 4)
