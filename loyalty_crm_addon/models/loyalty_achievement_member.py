@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.tools.misc import formatLang
 
 
 class LoyaltyAchievementMember(models.Model):
@@ -54,6 +55,9 @@ class LoyaltyAchievementMember(models.Model):
     ledger_line_id = fields.Many2one(
         "loyalty.ledger.line", string="Bonus", readonly=True, ondelete="set null"
     )
+    progress_label = fields.Char(
+        string="Progress", compute="_compute_progress_rate", help="Progress of target."
+    )
     goal = fields.Selection(related="achievement_id.goal")
     icon = fields.Char(related="achievement_id.icon")
     color = fields.Integer(related="achievement_id.color")
@@ -66,7 +70,7 @@ class LoyaltyAchievementMember(models.Model):
         ),
     ]
 
-    @api.depends("progress", "target", "state")
+    @api.depends("progress", "target", "state", "goal")
     def _compute_progress_rate(self):
         for member in self:
             if member.state == "done" or not member.target:
@@ -75,6 +79,11 @@ class LoyaltyAchievementMember(models.Model):
                 member.progress_rate = min(
                     100.0, round(100.0 * member.progress / member.target)
                 )
+            digits = 2 if member.goal == "spend" else 0
+            member.progress_label = "%s / %s" % (
+                formatLang(self.env, member.progress, digits=digits),
+                formatLang(self.env, member.target, digits=digits),
+            )
 
     def _loyalty_complete(self):
         """Set these running rows done (once: a row completed by another
