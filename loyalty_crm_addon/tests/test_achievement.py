@@ -236,3 +236,33 @@ class TestLoyaltyAchievement(LoyaltyCrmCommon):
         self.Achievement._cron_update_achievements()
         self.assertFalse(self._progress(achievement))
         self.assertFalse(self._bonus(achievement))
+
+    def test_completed_again_pays_once(self):
+        """A row set running again (a concurrent run, a manual fix) and
+        completed a second time finds the bonus of its period: no second
+        line, no second event."""
+        achievement = self._achievement(goal="orders", target=1)
+        self._sell()
+        self._process()
+        progress = self._progress(achievement)
+        self.assertEqual(progress.state, "done")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE loyalty_achievement_member SET state = 'running' WHERE id = %s",
+            [progress.id],
+        )
+        self.env.invalidate_all()
+        self.Achievement._cron_update_achievements()
+        self._process()
+        self.assertEqual(self._progress(achievement).state, "done")
+        self.assertEqual(len(self._bonus(achievement)), 1)
+        self.assertEqual(
+            self.Event.search_count(
+                [
+                    ("event_type", "=", "achievement"),
+                    ("partner_id", "=", self.member.id),
+                ]
+            ),
+            1,
+        )
+        self.assertLedgerMatches()

@@ -148,6 +148,28 @@ class TestLoyaltyCampaign(LoyaltyCrmCommon):
         self._campaign(channel="pos", multiplier=5)
         self.assertEqual(self._sell(), 150.0)
 
+    def _add_order_rule(self):
+        self.env["loyalty.rule"].create(
+            {
+                "program_id": self.program.id,
+                "reward_point_mode": "order",
+                "reward_point_amount": 10,
+                "minimum_amount": 0,
+            }
+        )
+
+    def test_points_per_order_with_a_product_campaign(self):
+        """Points a rule gives per order are not of a line: a campaign on
+        some products leaves them alone."""
+        self._add_order_rule()
+        self._campaign(product_ids=self.product.ids)
+        self.assertEqual(self._sell(), 250.0 + 10.0)
+
+    def test_points_per_order_with_a_campaign_on_everything(self):
+        self._add_order_rule()
+        self._campaign()
+        self.assertEqual(self._sell(), (150.0 + 10.0) * 2)
+
     def test_active_campaigns(self):
         campaign = self._campaign(channel="sale", product_ids=self.product.ids)
         self._campaign(channel="pos", name="Till only")
