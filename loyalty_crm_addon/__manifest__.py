@@ -45,6 +45,7 @@
         "views/loyalty_member_event_views.xml",
         "views/loyalty_referral_views.xml",
         "views/base_automation_views.xml",
+        "views/loyalty_engagement_views.xml",
         "views/mailing_list_views.xml",
         "views/portal_templates.xml",
         "views/portal_rewards_templates.xml",
@@ -61,6 +62,7 @@
         "data/loyalty_segment_data.xml",
         "data/loyalty_bonus_data.xml",
         "data/loyalty_member_filters_data.xml",
+        "data/loyalty_engagement_data.xml",
         "views/loyalty_crm_menus.xml",
     ],
     "demo": [
@@ -69,6 +71,7 @@
         "demo/loyalty_reward_catalog_demo.xml",
         "demo/loyalty_kpi_demo.xml",
         "demo/loyalty_today_demo.xml",
+        "demo/loyalty_engagement_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -26,6 +26,8 @@ KPI_KEYS = (
     "aov_non_members",
     "points_liability",
     "referral_conversion_rate",
+    "nps",
+    "nps_responses",
 )
 
 

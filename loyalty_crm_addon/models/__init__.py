@@ -49,3 +49,14 @@ from . import loyalty_reward_claim
 from . import mail_activity
 from . import ir_qweb_fields
 from . import ir_cron
+from . import loyalty_program_engagement
+from . import loyalty_campaign
+from . import sale_order_campaign
+from . import pos_order_campaign
+from . import loyalty_feedback
+from . import loyalty_achievement
+from . import loyalty_achievement_member
+from . import loyalty_card_achievement
+from . import loyalty_ledger_line_engagement
+from . import loyalty_member_event_engagement
+from . import res_partner_engagement

@@ -359,6 +359,14 @@ class LoyaltyKpiEngine(models.AbstractModel):
         return {"referral_conversion_rate": _ratio(counts.get("converted", 0), total)}
 
     @api.model
+    def _feedback_kpis(self, scope):
+        """NPS of the answers dated in the period (``loyalty.feedback``)."""
+        nps, responses = self.env["loyalty.feedback"]._loyalty_nps(
+            scope.date_from, scope.date_to, scope.company_ids, scope.program.id
+        )
+        return {"nps": nps, "nps_responses": responses}
+
+    @api.model
     def _kpis(self, scope):
         self.env.flush_all()
         result = {}
@@ -368,6 +376,7 @@ class LoyaltyKpiEngine(models.AbstractModel):
             self._second_purchase_kpis,
             self._points_kpis,
             self._referrals_kpis,
+            self._feedback_kpis,
         ):
             result.update(part(scope))
         return {key: result[key] for key in KPI_KEYS}

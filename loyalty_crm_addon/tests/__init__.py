@@ -29,3 +29,6 @@ from . import test_commercial_member
 from . import test_oca_coexistence
 from . import test_owner_back_office
 from . import test_owner_tour
+from . import test_achievement
+from . import test_campaign
+from . import test_feedback

@@ -146,6 +146,9 @@ class TestLoyaltyKpis(LoyaltyKpiCommon):
                 # Martha 400 + Mike 200 points, 0.5 each.
                 "points_liability": 300.0,
                 "referral_conversion_rate": 0.0,
+                # No feedback answer in the period.
+                "nps": False,
+                "nps_responses": 0,
             },
         )
         for value in kpis.values():
