@@ -10,22 +10,47 @@ import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 
 patch(ControlButtons.prototype, {
-    /** A per-point membership reward asks how many points to use, when
-     * the cashier has a choice. */
-    async _applyReward(reward, coupon_id) {
+    /**
+     * A per-point membership reward asks how many points to use, when the
+     * cashier has a choice (the question names the reward); any other
+     * membership reward that spends points is confirmed first when the
+     * till asks before spending (its cost and the member's balance named).
+     */
+    async _applyReward(reward, coupon_id, potentialQty) {
         const order = this.pos.get_order();
-        if (!order.loyaltyCrmIsPerPoint(reward)) {
-            return super._applyReward(...arguments);
+        const asks = this.pos.loyaltyCrmAsks(reward);
+        let chosen = false;
+        if (order.loyaltyCrmIsPerPoint(reward)) {
+            chosen = await this.loyaltyCrmChoosePoints(reward, coupon_id);
+            if (chosen === false) {
+                return false;
+            }
         }
+        if (asks && !chosen) {
+            const ok = await this.pos.loyaltyCrmConfirmSpend(reward, coupon_id, potentialQty || 1);
+            if (!ok) {
+                return false;
+            }
+        }
+        this.pos.loyaltyCrmConfirmedReward = reward;
+        try {
+            return await super._applyReward(...arguments);
+        } finally {
+            this.pos.loyaltyCrmConfirmedReward = null;
+        }
+    },
+    /** The points a per-point reward uses, chosen by the cashier: null when
+     * there is no choice (the least the reward asks is the most the order
+     * can use: Odoo's own flow applies it at once), false when cancelled. */
+    async loyaltyCrmChoosePoints(reward, coupon_id) {
+        const order = this.pos.get_order();
         const maxPoints = order.loyaltyCrmMaxPoints(reward, coupon_id);
-        // No question when there is one answer: the most the order can use
-        // is the least the reward asks (Odoo's own flow applies it at once).
         if (!(maxPoints > (reward.required_points || 0) + 1e-6)) {
-            return super._applyReward(...arguments);
+            return null;
         }
         const maxLabel = formatPoints(maxPoints);
         const value = await makeAwaitable(this.dialog, NumberPopup, {
-            title: _t("Points to use"),
+            title: _t("Points to use for %s", reward.description),
             subtitle: _t("Up to %s points", maxLabel),
             startingValue: maxLabel,
             isValid: (buffer) => {
@@ -47,6 +72,6 @@ patch(ControlButtons.prototype, {
             return false;
         }
         order.uiState.loyaltyCrmPoints[loyaltyCrmChoiceKey(reward, coupon_id)] = points;
-        return super._applyReward(...arguments);
+        return points;
     },
 });
