@@ -16,8 +16,12 @@ class TestPosCashier(LoyaltyPosCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["loyalty.tier"].sudo().create(
-            {"name": "LCA Silver", "program_id": cls.program.id, "threshold": 0}
+        cls.silver = (
+            cls.env["loyalty.tier"]
+            .sudo()
+            .create(
+                {"name": "LCA Silver", "program_id": cls.program.id, "threshold": 100}
+            )
         )
         cls.coffee = cls.env["product.product"].create(
             {
@@ -36,7 +40,16 @@ class TestPosCashier(LoyaltyPosCase):
                 "required_points": 150,
             }
         )
-        cls.member = cls._make_member("AAA LCA Cashier Member", 400)
+        cls.member = cls._make_member("AAA LCA Cashier Member", 0)
+        Ledger = cls.env["loyalty.ledger.line"]
+        card = cls.member.loyalty_card_id
+        Ledger._post(
+            [
+                Ledger._prepare_line(
+                    card, "bonus", 400, source="manual", description="Welcome"
+                )
+            ]
+        )
 
     def test_setting_on_by_default(self):
         config = self.env["pos.config"].create({"name": "LCA New Till"})
@@ -50,6 +63,7 @@ class TestPosCashier(LoyaltyPosCase):
 
     def test_cashier_tour(self):
         self.assertTrue(self.main_pos_config.loyalty_ask_before_spending)
+        self.assertEqual(self.member.loyalty_tier_id, self.silver)
         self.start_pos_tour("loyalty_crm_pos_cashier")
         order = self._member_order(self.member)
         reward_line = order.lines.filtered("is_reward_line")
@@ -64,7 +78,7 @@ class TestPosCashier(LoyaltyPosCase):
         self.assertLedgerMatches(self.member, 400 - 150 + order.loyalty_points_earned)
         info = order.sudo()._loyalty_receipt_info()
         self.assertEqual(info["tier"], "LCA Silver")
-        self.assertFalse(info["new_member"], "the member had points before")
+        self.assertTrue(info["new_member"], "the member's first order")
 
     def test_check_referral_code(self):
         self.program.sudo().write(

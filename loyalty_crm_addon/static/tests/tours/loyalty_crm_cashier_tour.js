@@ -11,7 +11,7 @@ import { registry } from "@web/core/registry";
 const MEMBER = "AAA LCA Cashier Member"; // 400 points, tier LCA Silver
 const PRODUCT = "LCA Tour Widget"; // 50.00, no tax
 const COFFEE = "LCA Free Coffee"; // 5.10, free for 150 points
-const REWARD = "Free Product - LCA Free Coffee";
+const REWARD = "LCA Free Coffee";
 
 function question(points) {
     return {
@@ -44,7 +44,8 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_cashier", {
                 run: "click",
             },
             ProductScreen.totalAmountIs("55.10"),
-            PosLoyalty.isRewardButtonHighlighted(true, false),
+            PosLoyalty.isRewardButtonHighlighted(true),
+            ProductScreen.clickControlButton("Reward"),
             {
                 content: "the reward list shows what each reward costs",
                 trigger: `.o_loyalty_crm_reward_item:contains("${REWARD}") .o_loyalty_crm_reward_cost:contains("150")`,
@@ -60,7 +61,7 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_cashier", {
             },
             question("150"),
             Dialog.confirm(),
-            PosLoyalty.hasRewardLine(REWARD, "-5.10"),
+            PosLoyalty.hasRewardLine(`Free Product - ${COFFEE}`, "-5.10"),
             PosLoyalty.orderTotalIs("50.00"),
 
             ProductScreen.clickPayButton(),

@@ -34,10 +34,41 @@ patch(ControlButtons.prototype, {
         }
         this.pos.loyaltyCrmConfirmedReward = reward;
         try {
+            if (asks && potentialQty && this.loyaltyCrmOnOrder(reward)) {
+                // The free product is on the order already (the cashier said
+                // "not now" when it was scanned): that one is made free, no
+                // second one is added.
+                const result = order._applyReward(reward, coupon_id, {
+                    product: reward.reward_product_ids[0],
+                    quantity: 1,
+                });
+                if (result !== true) {
+                    this.notification.add(result);
+                }
+                this.pos.updateRewards();
+                return result;
+            }
             return await super._applyReward(...arguments);
         } finally {
             this.pos.loyaltyCrmConfirmedReward = null;
         }
+    },
+    /** Whether the free product of ``reward`` is on the order, not free. */
+    loyaltyCrmOnOrder(reward) {
+        if (reward.reward_type !== "product" || reward.multi_product) {
+            return false;
+        }
+        const order = this.pos.get_order();
+        const productId = reward.reward_product_ids[0]?.id;
+        const sold = order
+            .get_orderlines()
+            .filter((line) => !line.is_reward_line && line.product_id?.id === productId)
+            .reduce((qty, line) => qty + line.get_quantity(), 0);
+        const free = order
+            ._get_reward_lines()
+            .filter((line) => line.reward_id?.id === reward.id)
+            .reduce((qty, line) => qty + Math.abs(line.get_quantity()), 0);
+        return sold > free;
     },
     /** The points a per-point reward uses, chosen by the cashier: null when
      * there is no choice (the least the reward asks is the most the order
