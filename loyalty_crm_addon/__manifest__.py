@@ -39,6 +39,7 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/pos_order_views.xml",
+        "views/pos_config_views.xml",
         "views/res_config_settings_views.xml",
         "views/loyalty_reward_views.xml",
         "views/loyalty_reward_claim_views.xml",

@@ -14,6 +14,7 @@ from . import loyalty_card
 from . import loyalty_history
 from . import res_company
 from . import res_config_settings
+from . import res_config_settings_pos
 from . import res_partner
 from . import res_partner_loyalty_standing
 from . import res_partner_referral
@@ -32,8 +33,10 @@ from . import loyalty_kpi_member_activity
 from . import loyalty_member_score
 from . import sale_order
 from . import sale_order_line
+from . import pos_config
 from . import pos_order
 from . import pos_order_till_input
+from . import pos_order_receipt
 from . import loyalty_points_hold
 from . import account_move
 from . import loyalty_member_event_detection

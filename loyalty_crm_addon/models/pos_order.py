@@ -103,42 +103,6 @@ class PosOrder(models.Model):
         self.ensure_one()
         return self.env["res.partner"]._loyalty_till_member_cards(data)
 
-    def _loyalty_receipt_info(self):
-        """What the member's receipt prints, as the ledger posted it: points
-        earned and spent by the order, the new balance, pending points and
-        tier. Empty when the order moved no membership points."""
-        self.ensure_one()
-        self.env["loyalty.ledger.line"].flush_model()
-        # The order's lines and its card's pending points, in one query.
-        self.env.cr.execute(
-            """
-            SELECT l.card_id,
-                   SUM(l.points) FILTER (WHERE l.pos_order_id = %(order)s
-                                           AND l.entry_type = 'earn'),
-                   SUM(l.points) FILTER (WHERE l.pos_order_id = %(order)s
-                                           AND l.entry_type = 'redeem'),
-                   SUM(l.points) FILTER (WHERE l.state = 'pending')
-              FROM loyalty_ledger_line l
-             WHERE l.card_id = (SELECT card_id FROM loyalty_ledger_line
-                                 WHERE pos_order_id = %(order)s
-                                 ORDER BY id LIMIT 1)
-          GROUP BY l.card_id
-            """,
-            {"order": self.id},
-        )
-        row = self.env.cr.fetchone()
-        if not row:
-            return {}
-        card = self.env["loyalty.card"].sudo().browse(row[0])
-        return {
-            "earned": row[1] or 0.0,
-            "spent": -(row[2] or 0.0),
-            "balance": card.points,
-            "pending": row[3] or 0.0,
-            "tier": card.loyalty_tier_id.name or "",
-            "point_name": card.program_id.portal_point_name or "",
-        }
-
     def add_loyalty_history_lines(self, coupon_data, coupon_updates):
         """Odoo's history lines: the other cards' from what the till sends
         (Odoo's code), the membership cards' from their ledger lines, the

@@ -9,6 +9,7 @@ from odoo.tools import SQL
 from ..engine import member_pos
 from ..engine.ledger import PRECISION
 from ..engine.member_pos import POS_SEARCH_KEYS, search_keys
+from .loyalty_referral import normalize_code
 from .res_partner import (
     CONSENT_FIELDS,
 )
@@ -108,6 +109,67 @@ class ResPartner(models.Model):
         config = self._loyalty_pos_config(config_id)
         self.with_company(config.company_id).action_loyalty_enroll()
         return self._loyalty_pos_member_info(config)[str(self.id)]
+
+    @api.model
+    def loyalty_pos_check_referral(self, code, partner_id, config_id):
+        """What the till tells the cashier about a referral code typed for a
+        customer (``partner_id``, or False): ``valid``, the ``code`` as
+        stored, who refers (``referrer``), the customer's ``bonus`` and the
+        first purchase it needs (``min_amount``), and a ``message`` to show.
+        Nothing is written: the server registers the code with the paid
+        order, as before."""
+        config = self._loyalty_pos_config(config_id)
+        if not isinstance(code, str) or len(code) > member_pos.MAX_POS_QUERY:
+            raise UserError(self.env._("Invalid referral code."))
+        if partner_id is not False and (
+            isinstance(partner_id, bool) or not isinstance(partner_id, int)
+        ):
+            raise UserError(self.env._("Invalid customer."))
+        if not self.env.su and not self.env.user.has_group(
+            "point_of_sale.group_pos_user"
+        ):
+            raise AccessError(
+                self.env._("Only point of sale users check referral codes.")
+            )
+        code = normalize_code(code)
+        program = config.company_id.loyalty_membership_program_id
+        result = {"valid": False, "code": code, "referrer": "", "bonus": 0.0}
+        referrer = (
+            self.sudo().search([("loyalty_referral_code", "=", code)], limit=1)
+            if code
+            else self.browse()
+        ).commercial_partner_id
+        customer = self.browse(partner_id or []).exists().commercial_partner_id
+        if not referrer:
+            result["message"] = self.env._("No member has the referral code %s.", code)
+        elif not program:
+            result["message"] = self.env._("This shop has no membership program.")
+        elif customer and customer == referrer:
+            result["message"] = self.env._("A customer cannot refer themselves.")
+        elif customer and (
+            self.env["loyalty.referral"]
+            .sudo()
+            .search_count(
+                [
+                    ("referee_commercial_id", "=", customer.id),
+                    ("state", "=", "converted"),
+                    ("referrer_id", "!=", referrer.id),
+                ],
+                limit=1,
+            )
+        ):
+            result["message"] = self.env._(
+                "%s was already referred by another member.", customer.name
+            )
+        else:
+            result.update(
+                valid=True,
+                referrer=referrer.name or "",
+                bonus=round(program.loyalty_referee_points, PRECISION),
+                min_amount=program.loyalty_referral_min_amount,
+                message=self.env._("Referred by %s.", referrer.name),
+            )
+        return result
 
     @api.model
     def _loyalty_pos_search_ids(self, query, config, offset, limit):

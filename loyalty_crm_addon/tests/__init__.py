@@ -1,6 +1,7 @@
 from . import test_ledger
 from . import test_tiers
 from . import test_pos_tour
+from . import test_pos_cashier
 from . import test_automation
 from . import test_referral
 from . import test_portal

@@ -112,7 +112,8 @@ class TestReferralPosTour(LoyaltyPosCase):
         self.start_pos_tour("loyalty_crm_pos_referral")
 
         order = self.env["pos.order"].search([("partner_id", "=", friend.id)])
-        self.assertEqual(order.loyalty_referral_code, "LCAA 2345")
+        # Checked at the till as it was typed: stored as the member's code.
+        self.assertEqual(order.loyalty_referral_code, "LCAA-2345")
         referral = self.env["loyalty.referral"].search([("referee_id", "=", friend.id)])
         self.assertEqual(referral.channel, "pos")
         self.assertEqual(referral.state, "converted")

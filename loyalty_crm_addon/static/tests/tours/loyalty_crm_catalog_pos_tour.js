@@ -25,6 +25,8 @@ registry.category("web_tour.tours").add("loyalty_crm_catalog_pos", {
             PosLoyalty.isRewardButtonHighlighted(true),
             ProductScreen.clickControlButton("Reward"),
             SelectionPopup.has(REWARD, { run: "click" }),
+            // The till asks before the reward spends the member's points.
+            Dialog.confirm("Use 100"),
             PosLoyalty.hasRewardLine(REWARD, "-10.00"),
             PosLoyalty.orderTotalIs("40.00"),
             ProductScreen.clickPayButton(),

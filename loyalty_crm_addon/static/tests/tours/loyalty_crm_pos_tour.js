@@ -80,6 +80,8 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_redeem", {
             PosLoyalty.isRewardButtonHighlighted(true),
             ProductScreen.clickControlButton("Reward"),
             SelectionPopup.has(REWARD, { run: "click" }),
+            // The till asks before the reward spends the member's points.
+            Dialog.confirm("Use 100"),
             PosLoyalty.hasRewardLine(REWARD, "-10.00"),
             PosLoyalty.orderTotalIs("40.00"),
             // 150 + 50 won - 100 spent = 100.
@@ -147,6 +149,8 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_held", {
             PosLoyalty.isRewardButtonHighlighted(true),
             ProductScreen.clickControlButton("Reward"),
             SelectionPopup.has(REWARD, { run: "click" }),
+            // The till asks before the reward spends the member's points.
+            Dialog.confirm("Use 100"),
             PosLoyalty.hasRewardLine(REWARD, "-10.00"),
             ProductScreen.clickPayButton(),
             PaymentScreen.clickPaymentMethod("Cash"),

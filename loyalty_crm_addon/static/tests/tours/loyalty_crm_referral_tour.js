@@ -20,6 +20,10 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_referral", {
             ...ProductScreen.clickControlButton("Referral Code"),
             TextInputPopup.inputText("lcaa 2345"),
             Dialog.confirm(),
+            {
+                content: "the cashier is told who refers",
+                trigger: ".o_notification:contains('Referred by')",
+            },
             ProductScreen.clickPayButton(),
             PaymentScreen.clickPaymentMethod("Cash"),
             PaymentScreen.clickValidate(),
@@ -28,6 +32,11 @@ registry.category("web_tour.tours").add("loyalty_crm_pos_referral", {
                 content: "receipt screen is shown",
                 trigger: ".pos .receipt-screen",
                 timeout: 30000,
+            },
+            {
+                content: "the receipt prints the referral bonus",
+                trigger: ".pos-receipt .o_loyalty_crm_receipt_referrer:contains('Referred by')",
+                timeout: 20000,
             },
         ].flat(),
 });

@@ -44,10 +44,16 @@ export class LoyaltyMemberPanel extends Component {
     async enroll(ev) {
         ev.stopPropagation();
         try {
-            await this.pos.loyaltyCrmEnroll(this.props.partner);
-            this.notification.add(_t("%s is now a member.", this.props.partner.name), {
-                type: "success",
-            });
+            const info = await this.pos.loyaltyCrmEnroll(this.props.partner);
+            this.notification.add(
+                info?.card_code
+                    ? _t("%(name)s is now a member. Card number: %(code)s", {
+                          name: this.props.partner.name,
+                          code: info.card_code,
+                      })
+                    : _t("%s is now a member.", this.props.partner.name),
+                { type: "success", title: _t("Welcome to the club") }
+            );
         } catch (error) {
             this.notification.add(
                 error?.data?.message || _t("Enrollment failed; try again."),

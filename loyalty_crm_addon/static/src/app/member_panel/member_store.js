@@ -3,6 +3,9 @@
 import { PosStore } from "@point_of_sale/app/store/pos_store";
 import { patch } from "@web/core/utils/patch";
 
+// Programs whose cards are single-use codes, not balances.
+const COUPON_TYPES = new Set(["coupons", "promotion", "next_order_coupons", "promo_code", "buy_x_get_y"]);
+
 /**
  * The member's standing (balance, pending points, tier, progress, points
  * expiring soon) comes from the server, one call for the partners shown,
@@ -199,11 +202,16 @@ patch(PosStore.prototype, {
         return res;
     },
     /** Cards whose program is not at this till (archived, another company)
-     * are never shown; the membership card is shown by the member panel
-     * of the customer's line, not twice. */
+     * are never shown. With a membership program, the member panel of the
+     * customer's line shows the member's balance: the program's card is not
+     * listed again, nor single-use coupons ("1.00 Coupon point(s)"), which
+     * are codes, not balances. */
     getLoyaltyCards(partner) {
         const info = this.loyaltyCrmInfo(partner);
-        const membership = info?.is_member ? info.program_id : false;
+        const membership =
+            this.config.loyalty_membership_program_id?.id ||
+            (info?.is_member ? info.program_id : false);
+        const hideCoupons = Boolean(this.config.loyalty_membership_program_id);
         return super
             .getLoyaltyCards(...arguments)
             .filter(
@@ -211,7 +219,8 @@ patch(PosStore.prototype, {
                     card &&
                     card.program_id &&
                     card.program_id.program_type &&
-                    card.program_id.id !== membership
+                    card.program_id.id !== membership &&
+                    !(hideCoupons && COUPON_TYPES.has(card.program_id.program_type))
             );
     },
 });

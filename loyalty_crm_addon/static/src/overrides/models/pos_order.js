@@ -77,3 +77,43 @@ patch(PosOrder.prototype, {
         return points;
     },
 });
+
+patch(PosOrder.prototype, {
+    /**
+     * Odoo re-applies the order's rewards at each change, giving a
+     * single-product reward as many free units as the points pay for: a
+     * membership reward the cashier confirmed keeps the units confirmed
+     * (more is asked for again, through the reward list).
+     */
+    _updateRewardLines() {
+        const confirmed = {};
+        for (const line of this._get_reward_lines() || []) {
+            const reward = line.reward_id;
+            if (reward?.reward_type === "product" && this.loyaltyCrmAsked(reward)) {
+                confirmed[reward.id] = (confirmed[reward.id] || 0) + Math.abs(line.qty);
+            }
+        }
+        this.loyaltyCrmConfirmedQty = confirmed;
+        try {
+            return super._updateRewardLines(...arguments);
+        } finally {
+            this.loyaltyCrmConfirmedQty = null;
+        }
+    },
+    _applyReward(reward, coupon_id, args) {
+        const kept = this.loyaltyCrmConfirmedQty?.[reward.id];
+        if (kept && args && args.quantity === undefined) {
+            args = { ...args, quantity: kept };
+        }
+        return super._applyReward(reward, coupon_id, args);
+    },
+    /** Whether the till asks before ``reward`` spends points. */
+    loyaltyCrmAsked(reward) {
+        const program = reward.program_id;
+        return Boolean(
+            this.config.loyalty_ask_before_spending &&
+                program?.program_type === "loyalty" &&
+                program.id === this.config.loyalty_membership_program_id?.id
+        );
+    },
+});

@@ -2,6 +2,7 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { PosOrder } from "@point_of_sale/app/models/pos_order";
 import { formatPoints } from "@loyalty_crm_addon/core/format_points";
+import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 
 /** Key of a per-point reward claimed on a card, for the cashier's choice. */
@@ -72,18 +73,41 @@ patch(PosOrder.prototype, {
         result[0].points_cost = Math.round(points * 100) / 100;
         return result;
     },
+    /**
+     * The receipt's points block, once: what the ledger posted for the
+     * order (earned, spent, balance, tier), with the card's number for a
+     * new member and the referral the order converted. Odoo's own block
+     * of the membership program is left out then (it would say it again).
+     */
     export_for_printing() {
         const result = super.export_for_printing(...arguments);
         const info = this.uiState.loyaltyCrmReceipt;
-        if (info) {
+        if (info && Object.keys(info).length) {
             const format = (points) => formatPoints(points);
+            const referral = info.referral || {};
             result.loyaltyCrm = {
+                pointName: info.point_name || _t("Points"),
                 tier: info.tier,
                 earned: format(info.earned),
                 spent: info.spent ? format(info.spent) : "",
                 balance: format(info.balance),
                 pending: info.pending ? format(info.pending) : "",
+                newMember: Boolean(info.new_member),
+                cardCode: info.card_code || "",
+                referrer: referral.state === "converted" ? referral.referrer : "",
+                referralBonus: referral.bonus ? format(referral.bonus) : "",
+                referralCode:
+                    referral.state && referral.state !== "converted"
+                        ? this.loyalty_referral_code || ""
+                        : "",
+                referralRegistered: referral.state === "pending",
             };
+            const membership = this.config?.loyalty_membership_program_id?.id;
+            if (membership && result.loyaltyStats) {
+                result.loyaltyStats = result.loyaltyStats.filter(
+                    (stat) => stat.program?.id !== membership
+                );
+            }
         }
         return result;
     },
