@@ -7,3 +7,4 @@ from . import loyalty_balance_import_line
 from . import privacy_lookup_wizard
 from . import loyalty_reward_claim_wizard
 from . import base_partner_merge
+from . import sale_loyalty_reward_wizard
