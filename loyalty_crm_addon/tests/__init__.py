@@ -27,3 +27,4 @@ from . import test_kpi_access
 from . import test_commercial_member
 from . import test_oca_coexistence
 from . import test_quotation_standing
+from . import test_quotation_tour
