@@ -3,7 +3,6 @@ from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import Form, new_test_user, tagged
 
-from ..engine.ledger import ENGINE
 from .common import LoyaltyCrmCommon
 
 
@@ -63,9 +62,7 @@ class TestQuotationStanding(LoyaltyCrmCommon):
 
     def test_member_standing_earnings_and_rewards_within_reach(self):
         self._give_points(150)
-        self.card.sudo().with_context(
-            loyalty_ledger_origin=ENGINE
-        ).loyalty_tier_id = self.gold
+        self._set_tier(self.card, self.gold)
         order = self._seller_order()  # 100.00 at x2
         self.assertEqual(order.loyalty_member_state, "member")
         self.assertEqual(order.loyalty_member_balance, 150)

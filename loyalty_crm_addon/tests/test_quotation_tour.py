@@ -1,7 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..engine.ledger import ENGINE
 from .common import LoyaltyCrmCommon
 
 
@@ -43,9 +42,7 @@ class TestQuotationTour(LoyaltyCrmCommon, HttpCase):
         )
         cls.member.name = "LCA Quote Member"
         cls.member.loyalty_adjust_points(350, "Welcome gift")
-        cls.card.sudo().with_context(loyalty_ledger_origin=ENGINE).loyalty_tier_id = (
-            gold
-        )
+        LoyaltyCrmCommon._set_tier(cls, cls.card, gold)
 
     def test_salesperson_quotes_a_member(self):
         self.start_tour(
