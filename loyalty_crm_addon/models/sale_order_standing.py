@@ -148,7 +148,7 @@ class SaleOrder(models.Model):
                 and not (r.reward_type == "discount" and r in applied)
                 and not self._loyalty_catalog_error(r, card)
             )
-        ).sorted(lambda r: (-r.required_points, r.id))
+        ).sorted(lambda r: (r.required_points, r.id))
 
     # ------------------------------------------------------------------
     # A customer followed by another salesperson
@@ -175,7 +175,7 @@ class SaleOrder(models.Model):
             "quotations %(salesperson)s's, and you can only save your own. To "
             "quote them yourself, choose yourself as Salesperson (Other Info "
             "tab), or ask %(salesperson)s or a sales manager.",
-            customer=partner.display_name,
+            customer=partner.with_context(show_address=False).display_name,
             salesperson=user.name,
         )
 

@@ -75,7 +75,7 @@ class TestQuotationStanding(LoyaltyCrmCommon):
             order.loyalty_affordable_reward_ids.with_context(
                 loyalty_reward_cost=True
             ).mapped("display_name"),
-            ["20 off for 300 (300 Points)", f"{self.reward.description} (100 Points)"],
+            [f"{self.reward.description} (100 Points)", "20 off for 300 (300 Points)"],
         )
         # What the quotation announced is what confirmation posts.
         order._update_programs_and_rewards()
