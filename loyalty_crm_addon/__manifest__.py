@@ -32,6 +32,7 @@
         "wizard/loyalty_balance_import_views.xml",
         "wizard/privacy_lookup_wizard_views.xml",
         "wizard/loyalty_erase_wizard_views.xml",
+        "wizard/sale_loyalty_reward_wizard_views.xml",
         "views/loyalty_ledger_line_views.xml",
         "views/loyalty_card_views.xml",
         "views/loyalty_program_views.xml",

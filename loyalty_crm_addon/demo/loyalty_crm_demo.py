@@ -220,6 +220,12 @@ class LoyaltyCrmDemo:
     # ------------------------------------------------------------------
     # Members
     # ------------------------------------------------------------------
+    def _demo_salesperson(self):
+        """The demo salesperson (Odoo's demo user), else the administrator."""
+        return self.env.ref("base.user_demo", raise_if_not_found=False) or (
+            self.env.ref("base.user_admin")
+        )
+
     def _demo_members(self, rng):
         Partner = self.env["res.partner"]
         countries = {
@@ -228,16 +234,10 @@ class LoyaltyCrmDemo:
                 [("code", "in", list({c[3] for c in CITIES}))]
             )
         }
-        salespeople = self.env["res.users"].browse(
-            [
-                u.id
-                for u in (
-                    self.env.ref("base.user_admin", raise_if_not_found=False),
-                    self.env.ref("base.user_demo", raise_if_not_found=False),
-                )
-                if u
-            ]
-        )
+        # The shop's salesperson (demo/demo, own documents only) follows the
+        # customers who have a salesperson; the owner (admin) follows none:
+        # a salesperson quotes every demo member and sees their orders.
+        salesperson = self._demo_salesperson()
         tag = self.env["res.partner.category"].search(
             [("name", "=", "Loyalty Member")], limit=1
         ) or self.env["res.partner.category"].create({"name": "Loyalty Member"})
@@ -267,8 +267,8 @@ class LoyaltyCrmDemo:
                 "category_id": [fields.Command.link(tag.id)],
                 **address(),
             }
-            if salespeople and rng.random() < 0.4:
-                vals["user_id"] = rng.choice(salespeople).id
+            if rng.random() < 0.4:
+                vals["user_id"] = salesperson.id
             person_vals.append(vals)
         persons = Partner.create(person_vals)
 
@@ -281,10 +281,9 @@ class LoyaltyCrmDemo:
                 "email": "info@%s.example.com" % domain,
                 "customer_rank": 1,
                 "category_id": [fields.Command.link(tag.id)],
+                "user_id": salesperson.id,
                 **address(),
             }
-            if salespeople:
-                company_vals["user_id"] = rng.choice(salespeople).id
             company = Partner.create(company_vals)
             contact_vals = []
             for role in roles:
@@ -588,7 +587,7 @@ class LoyaltyCrmDemo:
         order = self.env["sale.order"].create(
             {
                 "partner_id": partner.id,
-                "user_id": (member.user_id or self.env.ref("base.user_admin")).id,
+                "user_id": (member.user_id or self._demo_salesperson()).id,
                 "order_line": [
                     fields.Command.create({"product_id": p.id, "product_uom_qty": qty})
                     for p, qty in self._demo_pick_lines(rng, list(products))

@@ -32,6 +32,7 @@ from . import loyalty_kpi_points_daily
 from . import loyalty_kpi_member_activity
 from . import loyalty_member_score
 from . import sale_order
+from . import sale_order_standing
 from . import sale_order_line
 from . import pos_config
 from . import pos_order

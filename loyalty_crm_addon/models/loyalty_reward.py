@@ -7,6 +7,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import float_round
 
+from ..engine.ledger import format_points
+
 
 class LoyaltyReward(models.Model):
     _name = "loyalty.reward"
@@ -135,6 +137,26 @@ class LoyaltyReward(models.Model):
                 )
             elif reward.reward_type == "experience" and not reward.description:
                 reward.description = self.env._("Experience")
+        return res
+
+    @api.depends("program_id", "description", "required_points", "point_name")
+    @api.depends_context("loyalty_reward_cost")
+    def _compute_display_name(self):
+        """With ``loyalty_reward_cost`` in the context (the dialogs where
+        staff pick a reward for a member), a membership reward's name says
+        what it costs: "10% on your order (500 Points)"."""
+        res = super()._compute_display_name()
+        if not self.env.context.get("loyalty_reward_cost"):
+            return res
+        for reward in self:
+            if reward.program_id.program_type != "loyalty":
+                continue
+            reward.display_name = self.env._(
+                "%(reward)s (%(points)s %(unit)s)",
+                reward=reward.description,
+                points=format_points(self.env, reward.required_points),
+                unit=reward.point_name or self.env._("Points"),
+            )
         return res
 
     def _compute_loyalty_claim_count(self):

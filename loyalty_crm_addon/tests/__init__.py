@@ -33,3 +33,5 @@ from . import test_owner_tour
 from . import test_achievement
 from . import test_campaign
 from . import test_feedback
+from . import test_quotation_standing
+from . import test_quotation_tour
