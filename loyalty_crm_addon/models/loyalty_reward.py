@@ -7,8 +7,6 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import float_round
 
-from ..engine.ledger import format_points
-
 
 class LoyaltyReward(models.Model):
     _name = "loyalty.reward"
@@ -154,7 +152,9 @@ class LoyaltyReward(models.Model):
             reward.display_name = self.env._(
                 "%(reward)s (%(points)s %(unit)s)",
                 reward=reward.description,
-                points=format_points(self.env, reward.required_points),
+                points=self.env["loyalty.ledger.line"]._format_points(
+                    reward.required_points
+                ),
                 unit=reward.point_name or self.env._("Points"),
             )
         return res
