@@ -1,3 +1,4 @@
+from . import loyalty_batch
 from . import loyalty_engine_data_mixin
 from . import loyalty_ledger_lots
 from . import loyalty_ledger_line

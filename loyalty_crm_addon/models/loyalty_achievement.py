@@ -5,7 +5,6 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..engine.achievements import GOAL_SQL, REACHED_SQL, UPSERT_SQL
-from ..engine.batch import count, run_batches
 
 GOALS = [
     ("orders", "Number of Orders"),
@@ -267,7 +266,7 @@ class LoyaltyAchievement(models.Model):
                 )._loyalty_compute(today, card_ids)
             return len(rows)
 
-        return run_batches(self.env, step)
+        return self.env["loyalty.batch"]._run_batches(step)
 
     @api.model
     def _cron_update_achievements(self, batch_size=5000, max_batches=0):
@@ -299,8 +298,7 @@ class LoyaltyAchievement(models.Model):
             [achievements.ids],
         )
         programs = achievements.program_id
-        total = count(
-            self.env,
+        total = self.env["loyalty.batch"]._count(
             "SELECT COUNT(*) FROM loyalty_card WHERE program_id = ANY(%s)",
             [programs.ids],
         )
@@ -327,4 +325,4 @@ class LoyaltyAchievement(models.Model):
                     )._loyalty_compute(today, ids)
             return len(rows)
 
-        return run_batches(self.env, step, total, max_batches)
+        return self.env["loyalty.batch"]._run_batches(step, total, max_batches)

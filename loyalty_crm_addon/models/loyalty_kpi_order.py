@@ -2,7 +2,6 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine.batch import run_batches
 from ..kpi.order_facts import (
     CHANNEL_FACTOR,
     COLUMNS,
@@ -204,8 +203,7 @@ class LoyaltyKpiOrder(models.Model):
         """Rebuild the facts of the queued orders and customers, by
         batches (each batch committed in a cron run)."""
         self._invalidate_facts()
-        return run_batches(
-            self.env,
+        return self.env["loyalty.batch"]._run_batches(
             lambda: self._refresh_queued_facts(batch_size),
             remaining=self._queue_size,
             max_batches=max_batches,

@@ -7,7 +7,6 @@ from odoo import api, fields, models
 from odoo.tools import float_is_zero, float_round
 from odoo.tools.misc import formatLang
 
-from ..engine.batch import count, run_statement
 from ..engine.ledger import PRECISION
 
 
@@ -202,8 +201,7 @@ class LoyaltyLedgerLots(models.AbstractModel):
             gains = dict(zip(Card.browse(row[2]), row[3], strict=True))
             Event._emit(Event._balance_event_vals(gains))
 
-        return run_statement(
-            self.env,
+        return self.env["loyalty.batch"]._run_statement(
             """
                 SET LOCAL work_mem = '64MB';
                 WITH batch AS (
@@ -233,8 +231,7 @@ class LoyaltyLedgerLots(models.AbstractModel):
                 """,
             params,
             on_batch=follow_up,
-            total=count(
-                self.env,
+            total=self.env["loyalty.batch"]._count(
                 "SELECT COUNT(*) FROM loyalty_ledger_line"
                 " WHERE state = 'pending' AND release_date <= %(today)s",
                 params,
@@ -253,8 +250,7 @@ class LoyaltyLedgerLots(models.AbstractModel):
             "uid": self.env.uid,
             "description": self.env._("Points expired"),
         }
-        return run_statement(
-            self.env,
+        return self.env["loyalty.batch"]._run_statement(
             """
                 SET LOCAL work_mem = '64MB';
                 WITH batch AS (
@@ -303,8 +299,7 @@ class LoyaltyLedgerLots(models.AbstractModel):
             params,
             # Resume after the last card done, never rescanning earlier ones.
             on_batch=lambda row: params.update(last=row[1]),
-            total=count(
-                self.env,
+            total=self.env["loyalty.batch"]._count(
                 "SELECT COUNT(*) FROM loyalty_ledger_line"
                 " WHERE points_residual > 0 AND state = 'posted'"
                 " AND expiry_date < %(today)s",

@@ -9,7 +9,6 @@ from odoo.tools import mute_logger
 
 from odoo.addons.base_automation.models.base_automation import CREATE_TRIGGERS
 
-from ..engine.batch import count, run_batches
 from ..engine.member_events import NO_TRACKING
 
 _logger = logging.getLogger(__name__)
@@ -216,8 +215,7 @@ class LoyaltyMemberEvent(models.Model):
         """Run the automation rules of pending events, oldest first, by
         batches (see ``_loyalty_process``); reports what is done and what
         remains, commits between batches in a cron job."""
-        total = count(
-            self.env,
+        total = self.env["loyalty.batch"]._count(
             "SELECT COUNT(*) FROM loyalty_member_event WHERE state = 'pending'",
         )
         Event = self.sudo()
@@ -235,7 +233,7 @@ class LoyaltyMemberEvent(models.Model):
             events._loyalty_process()
             return len(events)
 
-        return run_batches(self.env, step, total, max_batches)
+        return self.env["loyalty.batch"]._run_batches(step, total, max_batches)
 
     def _loyalty_process(self):
         """Run the automation rules of pending events and set them done. The

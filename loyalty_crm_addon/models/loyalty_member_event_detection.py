@@ -5,7 +5,6 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import float_compare
 
-from ..engine.batch import run_batches
 from ..engine.member_events import (
     BIRTHDAY_SQL,
     EXPIRING_SQL,
@@ -210,7 +209,9 @@ class LoyaltyMemberEventDetection(models.AbstractModel):
                 state["new"] += len(self._emit([build_vals(row[:-1]) for row in rows]))
             return len(rows)
 
-        run_batches(env, step, max_batches=max_batches, remaining=lambda: state["left"])
+        env["loyalty.batch"]._run_batches(
+            step, max_batches=max_batches, remaining=lambda: state["left"]
+        )
         return state["new"]
 
     @api.model

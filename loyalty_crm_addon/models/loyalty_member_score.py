@@ -4,7 +4,6 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine.batch import count, run_batches
 from ..kpi.scoring import (
     AT_RISK_SCORE,
     MEMBER_CARDS_SQL,
@@ -103,7 +102,9 @@ class LoyaltyMemberScore(models.Model):
                     on_at_risk(at_risk)
             return seen
 
-        seen = run_batches(env, step, count(env, MEMBER_CARDS_SQL), max_batches)
+        seen = env["loyalty.batch"]._run_batches(
+            step, env["loyalty.batch"]._count(MEMBER_CARDS_SQL), max_batches
+        )
         env.cr.execute(SQL(SNAPSHOT_SQL, month=today.replace(day=1), uid=env.uid))
         env.invalidate_all()
         return seen, changed["rows"]

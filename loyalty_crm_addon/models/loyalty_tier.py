@@ -2,8 +2,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine.batch import run_batches
-
 
 class LoyaltyTier(models.Model):
     _name = "loyalty.tier"
@@ -164,5 +162,5 @@ class LoyaltyTier(models.Model):
             )
             return len(batch)
 
-        run_batches(self.env, step, len(changes), max_batches)
+        self.env["loyalty.batch"]._run_batches(step, len(changes), max_batches)
         return len(changes)

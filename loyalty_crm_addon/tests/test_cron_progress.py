@@ -6,7 +6,6 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import tagged
 
-from ..engine.batch import cron_commits
 from .common import LoyaltyCrmCommon
 
 
@@ -84,7 +83,13 @@ class TestCronProgress(LoyaltyCrmCommon):
         it to)."""
         cron = self.env.ref("loyalty_crm_addon.ir_cron_loyalty_inactivity")
         run, progress = cron._add_progress()
-        self.assertTrue(cron_commits(run.env))
-        self.assertFalse(cron_commits(self._as_cron(self.Event, progress).env))
-        self.assertFalse(cron_commits(self.env))
-        self.assertFalse(cron_commits(self.env(context={"loyalty_cron_run": True})))
+        self.assertTrue(run.env["loyalty.batch"]._cron_commits())
+        self.assertFalse(
+            self._as_cron(self.Event, progress).env["loyalty.batch"]._cron_commits()
+        )
+        self.assertFalse(self.env["loyalty.batch"]._cron_commits())
+        self.assertFalse(
+            self.env(context={"loyalty_cron_run": True})[
+                "loyalty.batch"
+            ]._cron_commits()
+        )

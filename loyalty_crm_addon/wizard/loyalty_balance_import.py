@@ -10,7 +10,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 from odoo.tools.sql import create_index
 
-from ..engine.batch import run_batches
 from ..models.loyalty_member_event import QUIET
 from .loyalty_balance_import_file import PHONE_KEY
 
@@ -436,7 +435,9 @@ class LoyaltyBalanceImport(models.Model):
             self.next_row = start + len(batch)
             return len(batch)
 
-        run_batches(self.env, step, len(rows) - self.next_row, max_batches)
+        self.env["loyalty.batch"]._run_batches(
+            step, len(rows) - self.next_row, max_batches
+        )
         if self.next_row < len(rows):
             return False
         self.write({"state": "done", "data_file": False})
