@@ -9,7 +9,6 @@ from odoo.addons.auth_signup.controllers.main import AuthSignupHome
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
-from ..engine.ledger import format_points
 from ..models.loyalty_referral import normalize_code
 from .portal_rewards import loyalty_reward_offers
 
@@ -45,7 +44,7 @@ def member_line_values(line):
     if line.state != "pending" and line.points_residual > 0 and line.expiry_date:
         expiry = env._(
             "%(points)s expire on %(date)s",
-            points=format_points(env, line.points_residual),
+            points=env["loyalty.ledger.line"]._format_points(line.points_residual),
             date=format_date(env, line.expiry_date),
         )
     return {

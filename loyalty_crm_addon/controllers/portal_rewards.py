@@ -9,7 +9,7 @@ from odoo.tools import float_compare
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..engine.ledger import PRECISION, format_points
+from ..engine.ledger import PRECISION
 
 
 def loyalty_reward_offers(card):
@@ -49,7 +49,9 @@ def loyalty_reward_offers(card):
         elif missing:
             offer.update(
                 status="points",
-                reason=env._("%s more points", format_points(env, missing)),
+                reason=env._(
+                    "%s more points", env["loyalty.ledger.line"]._format_points(missing)
+                ),
             )
         else:
             offer["status"] = "available"
