@@ -8,3 +8,4 @@ from . import privacy_lookup_wizard
 from . import loyalty_reward_claim_wizard
 from . import base_partner_merge
 from . import loyalty_erase_wizard
+from . import sms_composer
