@@ -9,6 +9,7 @@ asked yet (empty) means no SMS. Emails stay opt-out (empty = allowed)."""
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..engine.ledger import ENGINE
 from .res_partner import CONSENT_CHANNELS, CONSENT_VALUES
 
 SMS_CONSENT_FIELDS = [
@@ -46,9 +47,14 @@ class ResPartner(models.Model):
 
     def _loyalty_check_engine_fields(self, fnames):
         """The SMS consent is recorded through its methods only (with its
-        date and channel): nobody writes it by hand, over RPC neither."""
+        date and channel): nobody writes it by hand, over RPC neither; the
+        engine (a contacts merge copying it) and superuser code may."""
         touched = set(SMS_CONSENT_FIELDS).intersection(fnames)
-        if touched and not self.env.su:
+        if (
+            touched
+            and not self.env.su
+            and self.env.context.get("loyalty_ledger_origin") is not ENGINE
+        ):
             raise UserError(
                 self.env._(
                     "%(fields)s: recorded with the member's choice (Opt In / "

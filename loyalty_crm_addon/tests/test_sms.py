@@ -202,6 +202,23 @@ class TestLoyaltySms(LoyaltyCrmCommon):
         self.assertFalse(self.landline._loyalty_can_sms())
         self.assertEqual(self.member._loyalty_can_sms(), self.member)
 
+    def test_merge_keeps_the_choice(self):
+        """Odoo's Merge (as the administrator, not superuser) copies the
+        merged contact's choice onto a kept contact that had none."""
+        admin = self.env.ref("base.user_admin")
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(admin)
+            .create(
+                {
+                    "partner_ids": [Command.set((self.member | self.silent).ids)],
+                    "dst_partner_id": self.silent.id,
+                }
+            )
+        )
+        wizard.action_merge()
+        self.assertEqual(self.silent.loyalty_consent_sms, "in")
+
     def test_export_and_erasure(self):
         data = self.member.with_user(self.salesperson).loyalty_export_data()
         self.assertEqual(data["profile"]["loyalty_consent_sms"], "in")
