@@ -51,6 +51,7 @@
         "views/portal_rewards_templates.xml",
         "views/portal_privacy_templates.xml",
         "views/portal_referral_templates.xml",
+        "views/portal_engagement_templates.xml",
         "report/loyalty_report_views.xml",
         "data/ir_cron_data.xml",
         "data/loyalty_reward_claim_data.xml",

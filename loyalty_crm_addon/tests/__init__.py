@@ -32,3 +32,4 @@ from . import test_owner_tour
 from . import test_achievement
 from . import test_campaign
 from . import test_feedback
+from . import test_engagement_display
