@@ -73,6 +73,7 @@
         "demo/loyalty_kpi_demo.xml",
         "demo/loyalty_today_demo.xml",
         "demo/loyalty_engagement_demo.xml",
+        "demo/loyalty_engagement_display_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -6,9 +6,10 @@ the cohort retention of members (by month of enrolment x months
 since) and the members' feedback (NPS by month, by tier, members against
 non-members)."""
 
-from datetime import timedelta
+import random
+from datetime import datetime, time, timedelta
 
-from odoo import models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..kpi.engine import KpiScope
@@ -201,3 +202,67 @@ class LoyaltyProgram(models.Model):
             "members": figure(("member", True)),
             "non_members": figure(("member", False)),
         }
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_demo_feedback_history(self, months=6):
+        """Answers of the months before this one (as if imported: no points,
+        no follow-up), from members and from customers without a card."""
+        program = self.env.ref(
+            "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
+        )
+        if not program:
+            return False
+        Feedback = self.env["loyalty.feedback"]
+        if Feedback.search_count([("reference", "=like", "demo-history:%")]):
+            return True
+        members = (
+            self.env["loyalty.card"]
+            .search(
+                [("program_id", "=", program.id), ("partner_id", "!=", False)],
+                order="id",
+            )
+            .partner_id
+        )
+        customers = self.env["res.partner"].search(
+            [
+                ("id", "not in", members.ids),
+                ("is_company", "=", False),
+                ("customer_rank", ">", 0),
+            ],
+            order="id",
+            limit=10,
+        )
+        rng = random.Random(23)
+        first = fields.Date.context_today(self).replace(day=1)
+        vals_list = []
+        for back in range(months, 0, -1):
+            month = first
+            for __ in range(back):
+                month = (month - timedelta(days=1)).replace(day=1)
+            # Members grow happier over the months; walk-ins less so.
+            for partner, scores in (
+                (members, (5, 7, 8, 9, 9, 10, 10 if back < 4 else 6)),
+                (customers, (3, 6, 7, 8, 9)),
+            ):
+                for __ in range(rng.randint(3, 7)):
+                    if not partner:
+                        break
+                    who = rng.choice(partner)
+                    vals_list.append(
+                        {
+                            "partner_id": who.id,
+                            "program_id": program.id,
+                            "company_id": program.company_id.id or self.env.company.id,
+                            "score": rng.choice(scores),
+                            "channel": rng.choice(("survey", "portal", "pos")),
+                            "date": datetime.combine(
+                                month + timedelta(days=rng.randint(0, 27)), time(11)
+                            ),
+                            "reference": f"demo-history:{len(vals_list)}",
+                        }
+                    )
+        Feedback.create(vals_list)
+        return True

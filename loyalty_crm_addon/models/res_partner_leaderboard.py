@@ -126,3 +126,30 @@ class ResPartner(models.Model):
         people = self | self.child_ids.with_context(active_test=False)
         people.filtered("loyalty_leaderboard_opt_in").loyalty_leaderboard_opt_in = False
         return super()._loyalty_erase_one()
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _loyalty_demo_leaderboard(self, count=8):
+        """Some demo members chose to appear on the leaderboard: those who
+        earned the most points lately (not the portal demo user, who
+        chooses on the portal)."""
+        program = self.env.ref(
+            "loyalty_crm_addon.loyalty_program_rewards_club", raise_if_not_found=False
+        )
+        if not program:
+            return False
+        portal = self.env.ref("base.partner_demo_portal", raise_if_not_found=False)
+        cards = self.env["loyalty.card"].search(
+            [
+                ("program_id", "=", program.id),
+                ("partner_id", "!=", False),
+                ("partner_id", "!=", portal.id if portal else False),
+                ("partner_id.is_company", "=", False),
+            ],
+            order="points desc, id",
+            limit=count,
+        )
+        cards.partner_id.loyalty_leaderboard_opt_in = True
+        return True

@@ -45,10 +45,8 @@ class EngagementCommon(LoyaltyCrmCommon):
         )
 
 
-@tagged("post_install", "-at_install")
-class TestEngagementPortal(EngagementCommon, HttpCase):
-    """/my/loyalty: badges, what is next, campaigns, the feedback question,
-    the opt-in leaderboard."""
+class EngagementPortalCommon(EngagementCommon):
+    """A portal member with a badge, a badge in progress, campaigns."""
 
     @classmethod
     def setUpClass(cls):
@@ -144,6 +142,12 @@ class TestEngagementPortal(EngagementCommon, HttpCase):
                 "date_to": cls.today - timedelta(days=1),
             }
         )
+
+
+@tagged("post_install", "-at_install")
+class TestEngagementPortal(EngagementPortalCommon, HttpCase):
+    """/my/loyalty: badges, what is next, campaigns, the feedback question,
+    the opt-in leaderboard."""
 
     def _page(self, url="/my/loyalty"):
         response = self.url_open(url)
@@ -283,6 +287,28 @@ class TestEngagementPortal(EngagementCommon, HttpCase):
         self.assertIs(data["profile"]["loyalty_leaderboard_opt_in"], True)
         self.member.sudo()._loyalty_erase_one()
         self.assertFalse(self.member.loyalty_leaderboard_opt_in)
+
+
+@tagged("post_install", "-at_install")
+class TestEngagementPortalTour(EngagementPortalCommon, HttpCase):
+    """The same page on a phone (static/tests/tours/
+    loyalty_crm_engagement_tour.js)."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    def test_engagement_tour_on_a_phone(self):
+        self._bonus(self.member, 120, "tour:earned")
+        self.start_tour(
+            "/my/loyalty", "loyalty_crm_portal_engagement", login="lca_martha"
+        )
+        feedback = self.env["loyalty.feedback"].search(
+            [("partner_id", "=", self.member.id)]
+        )
+        self.assertRecordValues(
+            feedback, [{"score": 9, "comment": "Great shop", "channel": "portal"}]
+        )
+        self.assertTrue(self.member.loyalty_leaderboard_opt_in)
 
 
 @tagged("post_install", "-at_install")
