@@ -230,7 +230,8 @@ class LoyaltyProgram(models.Model):
             [
                 ("id", "not in", members.ids),
                 ("is_company", "=", False),
-                ("customer_rank", ">", 0),
+                ("parent_id", "=", False),
+                ("user_ids", "=", False),
             ],
             order="id",
             limit=10,

@@ -289,7 +289,10 @@ export class LoyaltyDashboard extends Component {
         });
         return {
             responses: nps.responses,
-            trend: nps.trend.map((r) => row(r, this.monthLabel(r.month))),
+            // From the first month with an answer.
+            trend: nps.trend
+                .slice(Math.max(0, nps.trend.findIndex((r) => r.responses)))
+                .map((r) => row(r, this.monthLabel(r.month))),
             byTier: nps.by_tier.map((r) => row(r, r.tier || _t("No tier"))),
             members: row(nps.members || {nps: false, responses: 0}, _t("Members")),
             nonMembers: row(
