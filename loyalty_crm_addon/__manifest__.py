@@ -55,6 +55,7 @@
         "views/portal_privacy_templates.xml",
         "views/loyalty_sms_views.xml",
         "views/portal_referral_templates.xml",
+        "views/portal_engagement_templates.xml",
         "report/loyalty_report_views.xml",
         "data/ir_cron_data.xml",
         "data/loyalty_reward_claim_data.xml",
@@ -77,6 +78,7 @@
         "demo/loyalty_kpi_demo.xml",
         "demo/loyalty_today_demo.xml",
         "demo/loyalty_engagement_demo.xml",
+        "demo/loyalty_engagement_display_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

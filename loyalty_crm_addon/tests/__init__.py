@@ -36,3 +36,4 @@ from . import test_feedback
 from . import test_quotation_standing
 from . import test_quotation_tour
 from . import test_sms
+from . import test_engagement_display
