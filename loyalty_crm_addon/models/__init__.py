@@ -65,3 +65,4 @@ from . import loyalty_card_achievement
 from . import loyalty_ledger_line_engagement
 from . import loyalty_member_event_engagement
 from . import res_partner_engagement
+from . import res_partner_till_engagement
