@@ -200,7 +200,10 @@ class TestLoyaltyCampaignPos(LoyaltyPosCase):
         return sum(earn.mapped("points"))
 
     def _campaign(self, **values):
-        today = fields.Date.context_today(self.env["loyalty.campaign"])
+        # The till's today (its users are in New York), as the server reads it.
+        today = fields.Date.context_today(
+            self.env["loyalty.campaign"].with_user(self.pos_user)
+        )
         Campaign = self.env["loyalty.campaign"].with_user(self.admin)
         return Campaign.with_company(self.company).create(
             {
