@@ -152,14 +152,23 @@ class ResPartner(models.Model):
             raise UserError(self.env._("The comment is too long."))
         self.check_access("read")
         config.check_access("read")
+        # The order, if the till synced it already: of the till's open
+        # sessions (read by index; pos.order's uuid has none).
+        sessions = (
+            self.env["pos.session"]
+            .sudo()
+            .search([("config_id", "=", config.id), ("state", "!=", "closed")])
+        )
         order = (
-            self.env["pos.order"].sudo().search([("uuid", "=", order_uuid)], limit=1)
+            self.env["pos.order"]
+            .sudo()
+            .search(
+                [("session_id", "in", sessions.ids), ("uuid", "=", order_uuid)],
+                limit=1,
+            )
         )
         member = self.commercial_partner_id
-        if order and (
-            order.config_id != config
-            or order.partner_id.commercial_partner_id != member
-        ):
+        if order and (order.partner_id.commercial_partner_id != member):
             raise UserError(
                 self.env._("This answer is not about this customer's order.")
             )
