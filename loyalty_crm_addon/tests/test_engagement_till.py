@@ -15,7 +15,7 @@ class TestLoyaltyEngagementTill(LoyaltyPosCase):
     achievement and running campaigns; the customer's answer to "would
     you recommend us?", once per order.
 
-    The tour is in static/tests/tours/loyalty_crm_engagement_tour.js.
+    The tour is in static/tests/tours/loyalty_crm_till_engagement_tour.js.
     """
 
     @classmethod
