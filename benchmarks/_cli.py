@@ -207,11 +207,14 @@ class Lockstep:
         self._say("DONE")
 
 
-def _wait_for(proc, token, what):
+def _wait_for(proc, token, what, log=None):
     while True:
         line = proc.stdout.readline()
         if not line:
             proc.wait()
+            if log is not None:
+                log.seek(0)
+                sys.stderr.write(log.read()[-5000:])
             raise SystemExit(f"worker failed on {what} (exit {proc.returncode})")
         if line.strip() == token:
             return
@@ -234,13 +237,13 @@ def lockstep_pair(cmds, steps):
     }
     try:
         for label, proc in procs.items():
-            _wait_for(proc, "READY", label)
+            _wait_for(proc, "READY", label, logs[label])
         labels = list(procs)
         for step in range(steps):
             for label in labels if step % 2 == 0 else labels[::-1]:
                 procs[label].stdin.write("go\n")
                 procs[label].stdin.flush()
-                _wait_for(procs[label], "DONE", label)
+                _wait_for(procs[label], "DONE", label, logs[label])
         results = {}
         for label, proc in procs.items():
             out, _err = proc.communicate()

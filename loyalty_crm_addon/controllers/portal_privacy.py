@@ -36,6 +36,15 @@ class LoyaltyPrivacyPortal(CustomerPortal):
             self._member().sudo()._loyalty_set_consent(consent, "portal")
         return request.redirect("/my/loyalty/privacy?saved=1")
 
+    @http.route(
+        "/my/loyalty/privacy/consent/sms", type="http", auth="user", methods=["POST"]
+    )
+    def portal_loyalty_consent_sms(self, consent=None, **kw):
+        if consent in ("in", "out"):
+            # The logged-in user records their own choice only.
+            self._member().sudo()._loyalty_set_consent_sms(consent, "portal")
+        return request.redirect("/my/loyalty/privacy?saved=1")
+
     @http.route("/loyalty/privacy/export/<int:partner_id>", type="http", auth="user")
     def loyalty_privacy_export(self, partner_id, **kw):
         partner = request.env["res.partner"].browse(partner_id).exists()

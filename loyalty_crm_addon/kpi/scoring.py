@@ -13,8 +13,13 @@ own buying rhythm (the mean number of days between their orders):
   member's average order expect (the shortfall, 0-1).
 
 ``score = 100 × (0.6 recency + 0.25 frequency + 0.15 spend)``; the reason
-names the signal weighing most. A member with a single order has no rhythm
-yet: the program's inactivity delay divided by three stands in for it.
+names the signal weighing most. The member's own word counts too: their
+last answer to the feedback question (NPS) of the last ``FEEDBACK_DAYS``
+days adds ``DETRACTOR_RISK`` to the score when it is a detractor's (0-6),
+named in the reason ("Gave 4/10 on 2026-03-02."), and takes
+``PROMOTER_RELIEF`` off when it is a promoter's (9-10). A member with a
+single order has no rhythm yet: the program's inactivity delay divided by
+three stands in for it.
 
 Where it is kept. A score moves every day for many members, so it is not
 written on ``res_partner`` (a wide row under some fifty indexes: rewriting a
@@ -40,6 +45,9 @@ WINDOW_DAYS = 180
 NEW_DAYS = 30
 AT_RISK_SCORE = 60
 WEIGHTS = (0.6, 0.25, 0.15)
+FEEDBACK_DAYS = 90
+DETRACTOR_RISK = 25
+PROMOTER_RELIEF = 10
 
 # The res.partner fields kept in it, and their columns.
 SCORE_COLUMNS = {
@@ -76,11 +84,23 @@ SCORE_SQL = """
           JOIN res_company rc ON rc.loyalty_membership_program_id = pr.id
          WHERE c.partner_id > %(last)s AND c.partner_id <= (SELECT pid FROM upto)
     ),
+    answers AS (
+        -- The member's last answer to the feedback question (NPS) of the
+        -- last days (index range on the member).
+        SELECT DISTINCT ON (f.partner_id) f.partner_id, f.score AS nps,
+               f.date::date AS nps_day
+          FROM loyalty_feedback f
+         WHERE f.partner_id > %(last)s AND f.partner_id <= (SELECT pid FROM upto)
+           AND f.date >= %(feedback_since)s AND f.date < %(today)s::date + 1
+         ORDER BY f.partner_id, f.date DESC, f.id DESC
+    ),
     holders AS (
         SELECT b.*, rp.loyalty_last_activity_date AS last_activity,
-               ms.segment AS old_segment, ms.points_habit AS old_habit
+               ms.segment AS old_segment, ms.points_habit AS old_habit,
+               a.nps, a.nps_day
           FROM batch b JOIN res_partner rp ON rp.id = b.pid
           LEFT JOIN loyalty_member_score ms ON ms.partner_id = b.pid
+          LEFT JOIN answers a ON a.partner_id = b.pid
     ),
     stats AS (
         -- The members' orders, from the order facts (kpi/order_facts.py):
@@ -97,7 +117,7 @@ SCORE_SQL = """
     ),
     rhythm AS (
         SELECT h.card_id, h.pid, h.inactivity, h.last_activity, h.old_segment,
-               h.old_habit,
+               h.old_habit, h.nps, h.nps_day,
                LEAST(h.create_date::date, s.first) AS since,
                COALESCE(s.n, 0) AS n, s.amount, COALESCE(s.n_recent, 0) AS n_recent,
                COALESCE(s.amount_recent, 0) AS amount_recent, s.last,
@@ -122,7 +142,7 @@ SCORE_SQL = """
     scored AS (
         SELECT s.*,
                ROUND(100 * (%(w_r)s * s_r + %(w_f)s * s_f + %(w_m)s * s_m))::int
-                   AS score,
+                   AS base_score,
                CASE WHEN %(w_r)s * s_r >= GREATEST(%(w_f)s * s_f, %(w_m)s * s_m)
                     THEN 'r'
                     WHEN %(w_f)s * s_f >= %(w_m)s * s_m THEN 'f' ELSE 'm' END
@@ -146,6 +166,19 @@ SCORE_SQL = """
                LIMIT 1
           ) er ON TRUE
     ),
+    judged AS (
+        -- The member's last answer moves the score: up for a detractor,
+        -- down for a promoter.
+        SELECT sc.*,
+               GREATEST(0, LEAST(100, base_score + CASE
+                   WHEN nps <= %(detractor_max)s THEN %(detractor_risk)s
+                   WHEN nps >= %(promoter_min)s THEN -%(promoter_relief)s
+                   ELSE 0 END))::int AS score,
+               CASE WHEN nps <= %(detractor_max)s THEN replace(replace(
+                   %(t_detractor)s, '{score}', nps::text), '{date}', nps_day::text)
+               END AS said
+          FROM scored sc
+    ),
     final AS MATERIALIZED (
         -- One row per member (their first card, when they hold several).
         SELECT DISTINCT ON (pid) pid, card_id, old_segment, score,
@@ -154,8 +187,9 @@ SCORE_SQL = """
                          <= %(today)s::date - inactivity THEN 'inactive'
                     WHEN score >= %(at_risk)s THEN 'at_risk'
                     ELSE 'active' END AS segment,
-               CASE WHEN n = 0 THEN %(t_none)s
-                    WHEN score < 20 THEN %(t_fine)s
+               CASE WHEN said IS NOT NULL AND n > 0 AND base_score < 20 THEN said
+                    ELSE concat_ws(' ', CASE WHEN n = 0 THEN %(t_none)s
+                    WHEN base_score < 20 THEN %(t_fine)s
                     WHEN factor = 'r' THEN replace(replace(%(t_recency)s,
                          '{date}', last::text), '{rhythm}', ROUND(gap)::text)
                     WHEN factor = 'f' THEN replace(replace(%(t_frequency)s,
@@ -165,10 +199,10 @@ SCORE_SQL = """
                          '{amount}', ROUND(amount_recent::numeric, 2)::text),
                          '{expected}',
                          ROUND((span / gap * amount / n)::numeric, 2)::text)
-               END AS reason,
+               END, said) END AS reason,
                CASE WHEN redeemer THEN 'redeemer'
                     WHEN earner THEN 'earn_only' END AS habit
-          FROM scored
+          FROM judged
          ORDER BY pid, card_id
     ),
     updated AS (

@@ -23,6 +23,7 @@ from . import res_partner_segment
 from . import res_partner_till
 from . import res_partner_redemption
 from . import res_partner_privacy
+from . import res_partner_consent_sms
 from . import res_partner_member_list
 from . import loyalty_kpi_customer
 from . import loyalty_kpi_order
@@ -46,6 +47,7 @@ from . import loyalty_member_event_follow_up
 from . import loyalty_member_event
 from . import base_automation
 from . import ir_actions_server
+from . import ir_model
 from . import loyalty_referral
 from . import mail_template
 from . import mailing_list
@@ -65,4 +67,5 @@ from . import loyalty_card_achievement
 from . import loyalty_ledger_line_engagement
 from . import loyalty_member_event_engagement
 from . import res_partner_engagement
+from . import res_partner_leaderboard
 from . import res_partner_till_engagement

@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import models
+from odoo import api, models
 
 from .base_automation import ONE_RECORD
+from .ir_model import LOYALTY_SMS_MODELS
 
 
 class IrActionsServer(models.Model):
@@ -44,4 +45,61 @@ class IrActionsServer(models.Model):
         self.template_id.with_env(self.env(context=ctx)).send_mail_batch(
             res_ids, force_send=False, raise_exception=False
         )
+        return False
+
+    # ------------------------------------------------------------------
+    # SMS on member events
+    # ------------------------------------------------------------------
+    @api.depends("state")
+    def _compute_available_model_ids(self):
+        """Member events (not a mail thread: no chatter) may send SMS too."""
+        res = super()._compute_available_model_ids()
+        event_model = self.env["ir.model"].search([("model", "in", LOYALTY_SMS_MODELS)])
+        for action in self.filtered(lambda a: a.state == "sms"):
+            action.available_model_ids |= event_model
+        return res
+
+    @api.constrains("state", "model_id")
+    def _check_sms_model_coherency(self):
+        # Odoo sends SMS on mail threads only; the member events send them
+        # to their member (``_run_action_sms_multi`` below).
+        return super(
+            IrActionsServer,
+            self.filtered(lambda a: a.model_id.model not in LOYALTY_SMS_MODELS),
+        )._check_sms_model_coherency()
+
+    def _run_action_sms_multi(self, eval_context=None):
+        """An SMS action on loyalty records (the member events of the
+        shipped SMS rules) texts only the members who opted in to loyalty
+        SMS and have a valid mobile number (``_loyalty_can_sms``); the
+        others get nothing, not even a cancelled SMS. The SMS are queued
+        (``sms.sms``, state ``outgoing``) for Odoo's SMS queue, in one
+        batch; loyalty records have no chatter to log them in."""
+        records = eval_context and (
+            eval_context.get("records") or eval_context.get("record")
+        )
+        if (
+            not self.sms_template_id
+            or not records
+            or not records._name.startswith("loyalty.")
+            or "partner_id" not in records._fields
+            or self._is_recompute()
+        ):
+            return super()._run_action_sms_multi(eval_context=eval_context)
+        allowed = records.partner_id._loyalty_can_sms()
+        records = records.filtered(lambda r: r.partner_id in allowed)
+        if not records:
+            return False
+        composer = (
+            self.env["sms.composer"]
+            .with_context(
+                default_res_model=records._name,
+                default_res_ids=records.ids,
+                default_composition_mode="mass",
+                default_template_id=self.sms_template_id.id,
+                default_mass_keep_log=False,
+            )
+            .create({})
+        )
+        composer.action_send_sms()
         return False

@@ -325,14 +325,23 @@ class LoyaltyLedgerLine(models.Model):
             moves, locked=capped | (locked or capped), keep_held=keep_held
         )
         lines = self._engine().create(vals_list)
-        lines._consume_lots()
+        # The lots spent, the members' activity date and whether the cards
+        # redeemed before: one statement after the INSERT.
         active = lines.filtered(lambda ln: ln.entry_type in ("earn", "redeem"))
-        active.partner_id._loyalty_touch_activity()
-        lines._loyalty_after_post()
+        Event = self.env["loyalty.member.event"]
+        found = lines._consume_lots(
+            {
+                "touched": active.partner_id._loyalty_touch_activity_sql(),
+                "redeemed": Event._redeemed_before_sql(lines),
+            }
+        )
+        active.partner_id._loyalty_touched(found.get("touched", []))
+        lines._loyalty_after_post(redeemed_before=found.get("redeemed"))
         return lines
 
-    def _loyalty_after_post(self):
-        """Follow-ups of new lines, once per batch: tiers, member events."""
+    def _loyalty_after_post(self, redeemed_before=None):
+        """Follow-ups of new lines, once per batch: tiers, member events
+        (``redeemed_before``: see ``_emit_from_ledger``)."""
         earning = self.filtered(lambda ln: ln.tier_qualifying and ln.points > 0)
         if earning:
             earning.card_id._loyalty_apply_tiers(reason=self.env._("Points earned"))
@@ -343,7 +352,9 @@ class LoyaltyLedgerLine(models.Model):
             taken_back.card_id._loyalty_revert_same_day_upgrades(
                 reason=self.env._("points of the upgrade taken back")
             )
-        self.env["loyalty.member.event"]._emit_from_ledger(self)
+        self.env["loyalty.member.event"]._emit_from_ledger(
+            self, redeemed_before=redeemed_before
+        )
 
     def _prepare_reversal(self, ratio=1.0, **values):
         """Values reversing ``ratio`` of each line, never more than what is

@@ -9,11 +9,11 @@ ACHIEVEMENT_TYPES = ("earn", "reversal", "referral")
 class LoyaltyLedgerLine(models.Model):
     _inherit = "loyalty.ledger.line"  # pylint: disable=consider-merging-classes-inherited
 
-    def _loyalty_after_post(self):
+    def _loyalty_after_post(self, **kwargs):
         """Members whose orders or referrals moved get their achievements'
         progress computed after the business transaction (nothing here can
         block a sale): their cards are only marked."""
-        res = super()._loyalty_after_post()
+        res = super()._loyalty_after_post(**kwargs)
         counted = self.filtered(lambda ln: ln.entry_type in ACHIEVEMENT_TYPES)
         if counted:
             self.env["loyalty.achievement"]._loyalty_mark_due(counted.card_id)

@@ -4,7 +4,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools import float_is_zero, float_round
+from odoo.tools import SQL, float_is_zero, float_round
 from odoo.tools.misc import formatLang
 
 from ..engine.ledger import PRECISION
@@ -81,7 +81,7 @@ class LoyaltyLedgerLots(models.AbstractModel):
             )
         return kept, cards
 
-    def _consume_lots(self):
+    def _consume_lots(self, riders=None):
         """Spend lots of points, oldest expiry first, for the negative lines
         of ``self`` (new lines).
 
@@ -89,6 +89,12 @@ class LoyaltyLedgerLots(models.AbstractModel):
         longer holds comes from the oldest lots of the card. The other
         negative lines (redemptions, adjustments...) take from the oldest
         lots of their cards in one statement (``_consume_oldest_lots``).
+
+        ``riders``: {name: SQL} statements of the posting that ride along
+        in that same statement (one round trip), each a ``SELECT`` or a
+        data-modifying statement ``RETURNING`` one id per row; returns
+        {name: [ids]} (they run alone, in one statement, when no lot is
+        taken that way).
         """
         negatives = self.filtered(lambda ln: ln.points < 0)
         targeted = negatives.filtered("reversed_line_id")
@@ -98,17 +104,55 @@ class LoyaltyLedgerLots(models.AbstractModel):
         for line in negatives - targeted:
             if line.state == "posted":
                 taking[line.card_id.id] -= line.points
+        riders = {name: sql for name, sql in (riders or {}).items() if sql}
         if taking:
-            self._consume_oldest_lots(taking)
+            return self._consume_oldest_lots(taking, riders)
+        return self._run_riders(None, riders)
 
     @api.model
-    def _consume_oldest_lots(self, taking):
-        """Take ``taking`` ({card id: points}) from the cards' open posted
-        lots, oldest expiry first, in one UPDATE (running sums per card)."""
-        self.flush_model(["points_residual", "state", "card_id", "expiry_date"])
+    def _run_riders(self, ctes, riders, head=None):
+        """One statement: the common table expressions ``ctes`` (SQL, or
+        None), ``head`` (a ``SELECT 'lots', id`` of them, or None) and the
+        ``riders`` ({name: SQL}); returns {name: [ids]}."""
+        names = list(riders)
+        parts = [ctes] if ctes is not None else []
+        parts += [
+            SQL("%s AS (%s)", SQL.identifier(f"rider_{index}"), riders[name])
+            for index, name in enumerate(names)
+        ]
+        selects = [head] if head is not None else []
+        selects += [
+            SQL(
+                "SELECT %s, rider.* FROM %s rider",
+                name,
+                SQL.identifier(f"rider_{index}"),
+            )
+            for index, name in enumerate(names)
+        ]
+        found = {name: [] for name in ["lots", *names]}
+        if not selects:
+            return found
         self.env.cr.execute(
-            """
-            WITH take AS (
+            SQL(
+                "WITH %s %s",
+                SQL(", ").join(parts),
+                SQL(" UNION ALL ").join(selects),
+            )
+        )
+        for name, record_id in self.env.cr.fetchall():
+            found[name].append(record_id)
+        return found
+
+    @api.model
+    def _consume_oldest_lots(self, taking, riders=None):
+        """Take ``taking`` ({card id: points}) from the cards' open posted
+        lots, oldest expiry first, in one UPDATE (running sums per card);
+        ``riders``: see ``_consume_lots``."""
+        self.flush_model(["points_residual", "state", "card_id", "expiry_date"])
+        found = self._run_riders(
+            SQL(
+                """
+            take AS (
                 SELECT * FROM unnest(%(cards)s::int[], %(points)s::numeric[])
                     AS t(card_id, points)
             ), lots AS (
@@ -120,24 +164,27 @@ class LoyaltyLedgerLots(models.AbstractModel):
                   FROM loyalty_ledger_line l
                   JOIN take t ON t.card_id = l.card_id
                  WHERE l.points_residual > 0 AND l.state = 'posted'
-            )
-            UPDATE loyalty_ledger_line l
-               SET points_residual = ROUND(GREATEST(lots.running - lots.take, 0), 2),
-                   write_uid = %(uid)s,
-                   write_date = now() at time zone 'UTC'
-              FROM lots
-             WHERE l.id = lots.id AND lots.running - lots.residual < lots.take
-            RETURNING l.id
-            """,
-            {
-                "cards": list(taking),
-                "points": [float_round(p, PRECISION) for p in taking.values()],
-                "uid": self.env.uid,
-            },
+            ), spent AS (
+                UPDATE loyalty_ledger_line l
+                   SET points_residual =
+                           ROUND(GREATEST(lots.running - lots.take, 0), 2),
+                       write_uid = %(uid)s,
+                       write_date = now() at time zone 'UTC'
+                  FROM lots
+                 WHERE l.id = lots.id AND lots.running - lots.residual < lots.take
+                RETURNING l.id
+            )""",
+                cards=list(taking),
+                points=[float_round(p, PRECISION) for p in taking.values()],
+                uid=self.env.uid,
+            ),
+            riders or {},
+            head=SQL("SELECT 'lots', spent.id FROM spent"),
         )
-        spent = self.browse(row[0] for row in self.env.cr.fetchall())
+        spent = self.browse(found["lots"])
         spent.invalidate_recordset(["points_residual", "write_uid", "write_date"])
         spent.modified(["points_residual"])
+        return found
 
     def _consume_lots_of_reversals(self):
         """Reversals (``self``) take back their own lot first, then from the

@@ -3,7 +3,7 @@ import calendar
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.tools import float_compare
+from odoo.tools import SQL, float_compare
 
 from ..engine.member_events import (
     BIRTHDAY_SQL,
@@ -28,9 +28,32 @@ class LoyaltyMemberEventDetection(models.AbstractModel):
     # What ledger lines give rise to (inside the business transaction)
     # ------------------------------------------------------------------
     @api.model
-    def _emit_from_ledger(self, lines):
+    def _redeemed_before_sql(self, lines):
+        """The ids of the cards of the new redemptions among ``lines`` that
+        had a redemption before them (stops at the first), as SQL; None
+        without redemptions."""
+        cards = {ln.card_id.id for ln in lines if ln.entry_type == "redeem"}
+        if not cards:
+            return None
+        self.env["loyalty.ledger.line"].flush_model(["card_id", "entry_type"])
+        return SQL(
+            """
+            SELECT c.id FROM unnest(%s::int[]) AS c(id)
+             WHERE EXISTS (SELECT 1 FROM loyalty_ledger_line l
+                            WHERE l.card_id = c.id AND l.entry_type = 'redeem'
+                              AND l.id <> ALL(%s::int[]))
+            """,
+            sorted(cards),
+            lines.ids,
+        )
+
+    @api.model
+    def _emit_from_ledger(self, lines, redeemed_before=None):
         """Events that new ledger lines give rise to: points reached, reward
-        unlocked, first redemption, Nth order. A few queries per batch."""
+        unlocked, first redemption, Nth order. A few queries per batch;
+        ``redeemed_before``: the ids of the cards of ``lines`` that had a
+        redemption before them, when posting already asked
+        (``_redeemed_before_sql``)."""
         lines = lines.filtered(
             lambda ln: ln.program_id.program_type == "loyalty" and ln.card_id.partner_id
         )
@@ -52,19 +75,10 @@ class LoyaltyMemberEventDetection(models.AbstractModel):
                 orders[line.card_id].add((line.sale_order_id.id, line.pos_order_id.id))
         vals_list = self._balance_event_vals(delta)
         if redeemed:
-            # cards that had a redemption before these lines (stops at the
-            # first)
-            Ledger.flush_model(["card_id", "entry_type"])
-            env.cr.execute(
-                """
-                SELECT c.id FROM unnest(%s::int[]) AS c(id)
-                 WHERE EXISTS (SELECT 1 FROM loyalty_ledger_line l
-                                WHERE l.card_id = c.id AND l.entry_type = 'redeem'
-                                  AND l.id <> ALL(%s::int[]))
-                """,
-                [[c.id for c in redeemed], lines.ids],
-            )
-            before = {row[0] for row in env.cr.fetchall()}
+            if redeemed_before is None:
+                env.cr.execute(self._redeemed_before_sql(lines))
+                redeemed_before = [row[0] for row in env.cr.fetchall()]
+            before = set(redeemed_before)
             for card in redeemed:
                 if card.id not in before:
                     vals_list.append(

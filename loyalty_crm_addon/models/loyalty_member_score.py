@@ -6,14 +6,18 @@ from odoo.tools import SQL
 
 from ..kpi.scoring import (
     AT_RISK_SCORE,
+    DETRACTOR_RISK,
+    FEEDBACK_DAYS,
     MEMBER_CARDS_SQL,
     NEW_DAYS,
+    PROMOTER_RELIEF,
     SCORE_SQL,
     SEGMENTS,
     SNAPSHOT_SQL,
     WEIGHTS,
     WINDOW_DAYS,
 )
+from .loyalty_feedback import DETRACTOR_MAX, PROMOTER_MIN
 
 
 class LoyaltyMemberScore(models.Model):
@@ -68,11 +72,12 @@ class LoyaltyMemberScore(models.Model):
         programs, about ``batch_size`` cards per statement (keyset on the
         card holder: a run that stops resumes with the next batch), from the
         order facts. ``texts`` are the translated reasons (``t_none``,
-        ``t_fine``, ``t_recency``, ``t_frequency``, ``t_spend``). Batches go
-        through the addon's batch runner (progress, commits in a cron job;
-        ``max_batches`` stops early). ``on_at_risk(card_ids)`` is called, in
-        the batch's transaction, with the cards whose member the batch moved
-        into the at-risk segment. Returns (members seen, changed).
+        ``t_fine``, ``t_recency``, ``t_frequency``, ``t_spend``,
+        ``t_detractor``). Batches go through the addon's batch runner
+        (progress, commits in a cron job; ``max_batches`` stops early).
+        ``on_at_risk(card_ids)`` is called, in the batch's transaction, with
+        the cards whose member the batch moved into the at-risk segment.
+        Returns (members seen, changed).
         """
         env = self.env
         params = {
@@ -84,6 +89,11 @@ class LoyaltyMemberScore(models.Model):
             "w_r": WEIGHTS[0],
             "w_f": WEIGHTS[1],
             "w_m": WEIGHTS[2],
+            "feedback_since": today - timedelta(days=FEEDBACK_DAYS - 1),
+            "detractor_max": DETRACTOR_MAX,
+            "promoter_min": PROMOTER_MIN,
+            "detractor_risk": DETRACTOR_RISK,
+            "promoter_relief": PROMOTER_RELIEF,
             **texts,
             "limit": batch_size,
             "last": 0,

@@ -247,12 +247,22 @@ class ResPartner(models.Model):
         activity. One plain UPDATE, reading nothing first: an engine-owned
         date, written on every order and redemption, that must not go through
         the contact sync of ``write``; rows already at today are not
-        rewritten (nor locked)."""
+        rewritten (nor locked). Posting sends the same statement along with
+        the lots it spends (``_loyalty_touch_activity_sql``)."""
+        sql = self._loyalty_touch_activity_sql()
+        if sql:
+            self.env.cr.execute(sql)
+            self._loyalty_touched([row[0] for row in self.env.cr.fetchall()])
+
+    def _loyalty_touch_activity_sql(self):
+        """The UPDATE of ``_loyalty_touch_activity`` (``RETURNING id``), or
+        None without contacts; ``_loyalty_touched`` takes the ids it
+        returns."""
         if not self.ids:
-            return
+            return None
         today = fields.Date.context_today(self._loyalty_with_tz())
         self.flush_recordset(["commercial_partner_id", "loyalty_last_activity_date"])
-        self.env.cr.execute(
+        return SQL(
             """
             UPDATE res_partner SET loyalty_last_activity_date = %(today)s
              WHERE id IN (SELECT id FROM res_partner WHERE id = ANY(%(ids)s)
@@ -262,10 +272,13 @@ class ResPartner(models.Model):
                AND loyalty_last_activity_date IS DISTINCT FROM %(today)s
             RETURNING id
             """,
-            {"today": today, "ids": self.ids},
+            today=today,
+            ids=self.ids,
         )
-        touched = self.browse(row[0] for row in self.env.cr.fetchall())
-        touched.invalidate_recordset(["loyalty_last_activity_date"])
+
+    def _loyalty_touched(self, ids):
+        """Contacts whose activity date the statement above moved."""
+        self.browse(ids).invalidate_recordset(["loyalty_last_activity_date"])
 
     # ------------------------------------------------------------------
     # Public API
@@ -275,66 +288,6 @@ class ResPartner(models.Model):
             raise AccessError(
                 self.env._("You are not allowed to do this with loyalty points.")
             )
-
-    def _loyalty_member_card(self):
-        """The member's card in the company's membership program, or a clear
-        error saying why there is none.
-
-        One query on the hot path of every redemption: the contact as the
-        user may read it (record rules applied in SQL), its company's
-        activity and its card, found as ``loyalty_card_id`` finds it (the
-        contact's own card, else its company's). The errors come from the
-        ORM below, where nothing is in a hurry."""
-        self.ensure_one()
-        visible = self.with_context(active_test=False)._search([("id", "=", self.id)])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT p.active AND cp.active, card.id, card.company_id,
-                       card.program_id, card.partner_id, card.loyalty_tier_id,
-                       card.program_type
-                  FROM res_partner p
-                  JOIN res_partner cp ON cp.id = COALESCE(p.commercial_partner_id, p.id)
-                  LEFT JOIN LATERAL (
-                       SELECT c.id, c.company_id, c.program_id, c.partner_id,
-                              c.loyalty_tier_id, prog.program_type
-                         FROM loyalty_card c
-                         JOIN loyalty_program prog ON prog.id = c.program_id
-                        WHERE c.program_id = (
-                                SELECT loyalty_membership_program_id
-                                  FROM res_company WHERE id = %(company)s)
-                          AND c.active AND c.partner_id IN (p.id, cp.id)
-                        ORDER BY c.partner_id = cp.id DESC, c.id
-                        LIMIT 1
-                  ) card ON TRUE
-                 WHERE p.id IN %(visible)s
-                """,
-                company=self.env.company.id,
-                visible=visible.subselect(),
-            )
-        )
-        row = self.env.cr.fetchone()
-        if not (row and row[0] and row[1]):
-            return self._loyalty_member_card_orm()
-        card = self.env["loyalty.card"].sudo().browse(row[1])
-        # What posting reads of the card, as read here: no other query.
-        fields_ = card._fields
-        cache = self.env.cache
-        for name, value in zip(
-            ("company_id", "program_id", "partner_id", "loyalty_tier_id"),
-            row[2:6],
-            strict=True,
-        ):
-            if not cache.contains(card, fields_[name]):
-                cache.update(card, fields_[name], [value])
-        program = card.program_id
-        if not cache.contains(program, program._fields["program_type"]):
-            cache.update(program, program._fields["program_type"], [row[6]])
-        if row[2] and row[2] not in self.env.companies.ids:
-            raise UserError(
-                self.env._("This membership card belongs to another company.")
-            )
-        return card
 
     def _loyalty_member_card_orm(self):
         """``_loyalty_member_card`` through the ORM: the same card, or the

@@ -24,7 +24,7 @@ class ResPartner(models.Model):
         readonly=True,
     )
     loyalty_badge_count = fields.Integer(
-        string="Badges", compute="_compute_loyalty_badge_count"
+        string="Loyalty Badges", compute="_compute_loyalty_badge_count"
     )
     loyalty_feedback_ids = fields.One2many(
         "loyalty.feedback", "partner_id", string="Feedback", readonly=True

@@ -273,4 +273,5 @@ class ResPartner(models.Model):
             "t_spend": self.env._(
                 "Spending less: {amount} in the last 180 days, {expected} expected."
             ),
+            "t_detractor": self.env._("Gave {score}/10 on {date}."),
         }

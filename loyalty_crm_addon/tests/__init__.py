@@ -35,5 +35,7 @@ from . import test_campaign
 from . import test_feedback
 from . import test_quotation_standing
 from . import test_quotation_tour
+from . import test_sms
+from . import test_engagement_display
 from . import test_engagement_till
 from . import test_quotation_campaign

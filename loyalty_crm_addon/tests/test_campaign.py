@@ -200,7 +200,7 @@ class TestLoyaltyCampaignPos(LoyaltyPosCase):
         return sum(earn.mapped("points"))
 
     def _campaign(self, **values):
-        # The till's today (its users are in New York), as the server reads it.
+        # The till's day is the cashier's (their time zone): the order's.
         today = fields.Date.context_today(
             self.env["loyalty.campaign"].with_user(self.pos_user)
         )

@@ -94,3 +94,8 @@ class TestLoyaltyPosConsent(LoyaltyPosCase):
         self.assertEqual(
             self._consent_history(self.earn_member), ["Opted out", "Opted in"]
         )
+        # The choice about SMS, apart.
+        self.assertRecordValues(
+            self.earn_member,
+            [{"loyalty_consent_sms": "in", "loyalty_consent_sms_channel": "pos"}],
+        )

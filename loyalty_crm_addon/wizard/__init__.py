@@ -9,3 +9,4 @@ from . import loyalty_reward_claim_wizard
 from . import base_partner_merge
 from . import loyalty_erase_wizard
 from . import sale_loyalty_reward_wizard
+from . import sms_composer

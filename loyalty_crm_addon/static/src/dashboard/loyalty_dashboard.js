@@ -20,6 +20,8 @@ const PERCENT = new Set([
 const MONEY = new Set(["aov_members", "aov_non_members", "points_liability"]);
 // Figures where a fall is the good news.
 const LOWER_IS_BETTER = new Set(["inactive_rate", "avg_days_to_second_purchase_members"]);
+// Net Promoter Scores: -100..100, false without any answer.
+const SCORES = new Set(["nps"]);
 // A date being typed (year 0002, 0020...) is not a period to compute.
 const MIN_YEAR = 1900;
 
@@ -120,7 +122,13 @@ export class LoyaltyDashboard extends Component {
         const now = this.state.data.kpis[key];
         const before = previous.kpis[key];
         let text = "";
-        if (PERCENT.has(key)) {
+        if (SCORES.has(key)) {
+            if (now === false || before === false) {
+                return {text: now === false ? "" : _t("new"), tone: "text-muted"};
+            }
+            const points = now - before;
+            text = `${points >= 0 ? "+" : ""}${points.toFixed(1)} pts`;
+        } else if (PERCENT.has(key)) {
             const points = (now - before) * 100;
             text = `${points >= 0 ? "+" : ""}${points.toFixed(1)} pts`;
         } else if (before) {
@@ -176,6 +184,9 @@ export class LoyaltyDashboard extends Component {
         const cur = this.state.data.currency;
         const fmt = (key) => {
             const v = k[key];
+            if (SCORES.has(key)) {
+                return this.score(v);
+            }
             if (PERCENT.has(key)) {
                 return `${(v * 100).toFixed(1)} %`;
             }
@@ -198,6 +209,7 @@ export class LoyaltyDashboard extends Component {
             ["aov_non_members", _t("Avg Order, Non-members")],
             ["points_liability", _t("Points Liability")],
             ["referral_conversion_rate", _t("Referral Conversion")],
+            ["nps", _t("NPS")],
         ].map(([key, label]) => ({key, label, value: fmt(key), change: this.change(key)}));
     }
 
@@ -242,6 +254,51 @@ export class LoyaltyDashboard extends Component {
                     color: i % 8,
                 })),
             })),
+        };
+    }
+
+    /** An NPS as owners read it: "+32", "-5", "–" without any answer. */
+    score(value) {
+        if (value === false || value === undefined || value === null) {
+            return "–";
+        }
+        return `${value > 0 ? "+" : ""}${value.toLocaleString(undefined, {maximumFractionDigits: 1})}`;
+    }
+
+    scoreTone(value) {
+        if (value === false) {
+            return "text-muted";
+        }
+        return value >= 30 ? "text-success" : value < 0 ? "text-danger" : "text-warning";
+    }
+
+    /** The feedback part: NPS by month (a bar either side of zero), by
+     *  tier, members against non-members. */
+    get nps() {
+        const nps = this.state.data.nps || {trend: [], by_tier: [], responses: 0};
+        const bar = (value) => ({
+            neg: value !== false && value < 0 ? Math.min(100, -value) : 0,
+            pos: value !== false && value > 0 ? Math.min(100, value) : 0,
+        });
+        const row = (r, label) => ({
+            ...r,
+            label,
+            text: this.score(r.nps),
+            tone: this.scoreTone(r.nps),
+            bar: bar(r.nps),
+        });
+        return {
+            responses: nps.responses,
+            // From the first month with an answer.
+            trend: nps.trend
+                .slice(Math.max(0, nps.trend.findIndex((r) => r.responses)))
+                .map((r) => row(r, this.monthLabel(r.month))),
+            byTier: nps.by_tier.map((r) => row(r, r.tier || _t("No tier"))),
+            members: row(nps.members || {nps: false, responses: 0}, _t("Members")),
+            nonMembers: row(
+                nps.non_members || {nps: false, responses: 0},
+                _t("Non-members")
+            ),
         };
     }
 

@@ -8,6 +8,7 @@ import { registry } from "@web/core/registry";
 // Data made by loyalty_crm_addon/tests/test_pos_consent.py (TestLoyaltyPosConsent).
 const MEMBER = "AAA LCA Earn Member";
 const PANEL = ".product-screen .o_loyalty_crm_member .o_loyalty_crm_consent";
+const SMS_PANEL = ".product-screen .o_loyalty_crm_member .o_loyalty_crm_consent_sms";
 
 function consentIs(state, label) {
     return {
@@ -46,5 +47,15 @@ registry.category("web_tour.tours").add("loyalty_crm_till_consent", {
             },
             click("in", "the customer changes their mind"),
             consentIs("in", "Opted in"),
+            // SMS: a choice of its own, below the one about emails
+            {
+                content: "the customer also wants loyalty SMS",
+                trigger: `${SMS_PANEL}[data-consent="none"] .o_loyalty_crm_consent_in:not([disabled])`,
+                run: "click",
+            },
+            {
+                content: "the member panel shows: SMS opted in",
+                trigger: `${SMS_PANEL}[data-consent="in"] .o_loyalty_crm_consent_state:contains("Opted in")`,
+            },
         ].flat(),
 });
