@@ -68,3 +68,4 @@ from . import loyalty_ledger_line_engagement
 from . import loyalty_member_event_engagement
 from . import res_partner_engagement
 from . import res_partner_leaderboard
+from . import res_partner_till_engagement

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import format_date, formatLang
 
 CHANNELS = [("all", "All Channels"), ("sale", "Sales"), ("pos", "Point of Sale")]
 
@@ -215,3 +216,16 @@ class LoyaltyCampaign(models.Model):
             }
             for c in self.search(domain, order="multiplier desc, id")
         ]
+
+    @api.model
+    def _loyalty_label(self, name, multiplier, date_to):
+        """ "Garden week: ×2 points until 13/12/2026", as the till and the
+        quotation say a running campaign."""
+        return self.env._(
+            "%(name)s: ×%(multiplier)s points until %(date)s",
+            name=name,
+            multiplier=formatLang(self.env, multiplier, digits=2)
+            .rstrip("0")
+            .rstrip(".,"),
+            date=format_date(self.env, date_to),
+        )

@@ -50,6 +50,12 @@ class SaleOrder(models.Model):
         "button adds them).",
     )
     loyalty_point_name = fields.Char(compute="_compute_loyalty_standing")
+    loyalty_campaign_note = fields.Char(
+        string="Running Campaigns",
+        compute="_compute_loyalty_standing",
+        help="The earn campaigns running for sales orders that multiply the "
+        "points of this quotation's lines (included in what it earns).",
+    )
     loyalty_salesperson_warning = fields.Char(
         compute="_compute_loyalty_salesperson_warning"
     )
@@ -74,6 +80,7 @@ class SaleOrder(models.Model):
             order.loyalty_order_points_pending = standing["pending"]
             order.loyalty_affordable_reward_ids = standing["rewards"]
             order.loyalty_point_name = standing["point_name"]
+            order.loyalty_campaign_note = " · ".join(standing["campaigns"]) or False
 
     def _loyalty_quotation_standing(self):
         """The member's figures a salesperson sees on this quotation: only
@@ -90,6 +97,7 @@ class SaleOrder(models.Model):
             "pending": False,
             "rewards": self.env["loyalty.reward"],
             "point_name": False,
+            "campaigns": [],
         }
         if not program or not self.partner_id or self.state not in QUOTATION_STATES:
             return standing
@@ -101,6 +109,7 @@ class SaleOrder(models.Model):
             point_name=program.portal_point_name or self.env._("Points"),
             earned=earned,
             pending=bool(earned and program.loyalty_pending_days),
+            campaigns=order._loyalty_quotation_campaigns(program, card),
         )
         if not card:
             standing["state"] = "joining" if program.loyalty_auto_enroll else "closed"
@@ -124,6 +133,43 @@ class SaleOrder(models.Model):
         if "error" in status:
             return 0.0
         return sum(status.get("points", [])[:1])
+
+    def _loyalty_quotation_campaigns(self, program, card):
+        """Labels of the campaigns running for sales orders today that
+        multiply points of this quotation's lines (as confirmation applies
+        them: ``sale_order_campaign``), highest multiplier first."""
+        Campaign = self.env["loyalty.campaign"]
+        today = fields.Date.context_today(self)
+        campaigns = Campaign._loyalty_running(
+            program.id, "sale", today, tier_id=card.loyalty_tier_id.id or False
+        )
+        products = self.order_line.filtered(
+            lambda ln: not ln.is_reward_line and not ln.display_type
+        ).product_id
+        matching = [
+            c
+            for c in campaigns
+            if c["multiplier"] != 1.0
+            and products
+            and (
+                (not c["products"] and not c["categories"])
+                or any(
+                    p.id in c["products"] or p.categ_id.id in c["categories"]
+                    for p in products
+                )
+            )
+        ]
+        if not matching:
+            return []
+        names = dict(
+            Campaign.browse([c["id"] for c in matching]).mapped(
+                lambda c: (c.id, c.name)
+            )
+        )
+        return [
+            Campaign._loyalty_label(names[c["id"]], c["multiplier"], c["date_to"])
+            for c in sorted(matching, key=lambda c: (-c["multiplier"], c["id"]))
+        ]
 
     def _loyalty_affordable_rewards(self, card, earned):
         """The rewards of ``card``'s program its points pay for on this order

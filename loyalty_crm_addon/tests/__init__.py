@@ -37,3 +37,5 @@ from . import test_quotation_standing
 from . import test_quotation_tour
 from . import test_sms
 from . import test_engagement_display
+from . import test_engagement_till
+from . import test_quotation_campaign

@@ -6,12 +6,17 @@ import { useService } from "@web/core/utils/hooks";
 import { formatPoints } from "@loyalty_crm_addon/core/format_points";
 import { formatDate, deserializeDate } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
+import { LoyaltyNpsControl } from "@loyalty_crm_addon/app/engagement/nps_control";
+import { loyaltyCrmCampaignApplies } from "@loyalty_crm_addon/overrides/models/pos_order_campaign";
 
 /** A member's standing at the till: tier badge, available and pending
- * points, progress to the next tier, points expiring soon; an Enroll
- * button for a customer who is not a member. */
+ * points, progress to the next tier, points expiring soon, badges and the
+ * nearest achievement, the campaigns running at the till, the "would you
+ * recommend us?" question; an Enroll button for a customer who is not a
+ * member. */
 export class LoyaltyMemberPanel extends Component {
     static template = "loyalty_crm_addon.LoyaltyMemberPanel";
+    static components = { LoyaltyNpsControl };
     static props = {
         partner: Object,
         compact: { type: Boolean, optional: true },
@@ -37,6 +42,20 @@ export class LoyaltyMemberPanel extends Component {
     }
     get pointName() {
         return this.info?.point_name || _t("Points");
+    }
+    /** Campaigns running at the till, those on this order's lines first. */
+    get campaigns() {
+        const order = this.pos.get_order();
+        return (this.info?.campaigns || [])
+            .map((campaign) => ({
+                ...campaign,
+                applies: loyaltyCrmCampaignApplies(campaign, order),
+            }))
+            .sort((a, b) => b.applies - a.applies);
+    }
+    get badgeCountLabel() {
+        const count = this.info?.badge_count || 0;
+        return count === 1 ? _t("1 badge") : _t("%s badges", count);
     }
     retry() {
         return this.pos.loyaltyCrmFetchInfo([this.props.partner.id], true);

@@ -2,6 +2,7 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { PosStore } from "@point_of_sale/app/store/pos_store";
 import { patch } from "@web/core/utils/patch";
+import { loyaltyCrmTillCampaigns } from "@loyalty_crm_addon/overrides/models/pos_order_campaign";
 
 // Programs whose cards are single-use codes, not balances.
 const COUPON_TYPES = new Set(["coupons", "promotion", "next_order_coupons", "promo_code", "buy_x_get_y"]);
@@ -39,8 +40,23 @@ patch(PosStore.prototype, {
     },
     loyaltyCrmSetInfo(members) {
         for (const [id, info] of Object.entries(members)) {
-            this.loyaltyCrm.info[id] = info;
+            this.loyaltyCrmStoreInfo(id, info);
             delete this.loyaltyCrm.errors[id];
+        }
+    },
+    /** The standing of a partner, and the campaigns running at the till
+     * for them, which the order's points include. */
+    loyaltyCrmStoreInfo(id, info) {
+        this.loyaltyCrm.info[id] = info;
+        const campaigns = info?.campaigns || [];
+        const changed =
+            JSON.stringify(loyaltyCrmTillCampaigns[id] || []) !== JSON.stringify(campaigns);
+        loyaltyCrmTillCampaigns[id] = campaigns;
+        // Points already computed for the customer's order follow.
+        if (changed && String(this.get_order()?.get_partner()?.id) === String(id)) {
+            this.updatePrograms().catch((error) =>
+                console.warn("Loyalty: points not updated", error)
+            );
         }
     },
     loyaltyCrmInfo(partner) {
@@ -67,7 +83,7 @@ patch(PosStore.prototype, {
             for (const id of ids) {
                 delete this.loyaltyCrm.errors[id];
                 if (result[id]) {
-                    this.loyaltyCrm.info[id] = result[id];
+                    this.loyaltyCrmStoreInfo(id, result[id]);
                 }
             }
         } catch (error) {
@@ -86,7 +102,7 @@ patch(PosStore.prototype, {
             [partner.id],
             this.config.id,
         ]);
-        this.loyaltyCrm.info[partner.id] = info;
+        this.loyaltyCrmStoreInfo(partner.id, info);
         delete this.loyaltyCrm.errors[partner.id];
         delete this.loyaltyCrm.cardsChecked[partner.id];
         // The new card is loaded at once, so the order earns on it.

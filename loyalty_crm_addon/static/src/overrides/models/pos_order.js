@@ -21,12 +21,25 @@ patch(PosOrder.prototype, {
             )
         );
     },
-    /** Members earn with their tier's multiplier, as the server does. */
+    /** Members earn with the running campaigns and their tier's
+     * multiplier, as the server does. */
     pointsForPrograms(programs) {
         const result = super.pointsForPrograms(...arguments);
         for (const program of programs) {
             if (program.program_type !== "loyalty" || !result[program.id]) {
                 continue;
+            }
+            // Running campaigns multiply the points of the matching lines,
+            // before the tier's multiplier, as the server does.
+            const entries = result[program.id];
+            if (entries.length === 1 && !entries[0].barcode && entries[0].points > 0) {
+                const extra = this.loyaltyCrmCampaignExtra(program);
+                if (extra) {
+                    entries[0].points = Math.max(
+                        0,
+                        Math.round((entries[0].points + extra) * 100 + 1e-6) / 100
+                    );
+                }
             }
             const multiplier = this._loyaltyCrmCard(program.id)?.loyalty_tier_multiplier || 1;
             if (multiplier !== 1) {
