@@ -22,17 +22,7 @@ class PosOrder(models.Model):
         day = fields.Date.context_today(self, self.date_order or fields.Datetime.now())
         campaigns = Campaign._loyalty_running(program.id, "pos", day)
         if campaigns and Campaign._loyalty_needs_tier(campaigns):
-            card = (
-                self.env["loyalty.card"]
-                .sudo()
-                .search(
-                    [
-                        ("program_id", "=", program.id),
-                        ("partner_id", "=", self.partner_id.commercial_partner_id.id),
-                    ],
-                    limit=1,
-                )
-            )
+            card = self.partner_id._loyalty_program_card(program)
             campaigns = Campaign._loyalty_running(
                 program.id, "pos", day, tier_id=card.loyalty_tier_id.id
             )

@@ -165,3 +165,19 @@ class ResPartner(models.Model):
         )
         expression.expression(condition, Card, Card._table, query)
         return bool(self.env.execute_query(query.select(SQL("1"))))
+
+    def _loyalty_program_card(self, program):
+        """The member's card of ``program``: the commercial partner's (a
+        company's buyer earns and spends on the company's card), in every
+        channel."""
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("program_id", "=", program.id),
+                    ("partner_id", "=", self.commercial_partner_id.id),
+                ],
+                limit=1,
+            )
+        )

@@ -57,17 +57,7 @@ class SaleOrder(models.Model):
     def _loyalty_card_for(self, program):
         """The member's card of ``program``: the commercial partner's (a
         company's buyer earns and spends on the company's card)."""
-        return (
-            self.env["loyalty.card"]
-            .sudo()
-            .search(
-                [
-                    ("program_id", "=", program.id),
-                    ("partner_id", "=", self.partner_id.commercial_partner_id.id),
-                ],
-                limit=1,
-            )
-        )
+        return self.partner_id._loyalty_program_card(program)
 
     # ------------------------------------------------------------------
     # The member is the commercial partner (membership programs only)
